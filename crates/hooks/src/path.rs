@@ -1,0 +1,140 @@
+//! Dotted paths into claims and metadata: `app_metadata.billing.plan`, `lookup.tier`.
+
+use serde_json::Value;
+
+use crate::payload::Object;
+
+/// Where a value is read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Root {
+    /// `app_metadata.…`: server-controlled.
+    AppMetadata,
+    /// `user_metadata.…`: user-controlled (the user can write it).
+    UserMetadata,
+    /// `lookup.…`: the row found by the claims lookup.
+    Lookup,
+}
+
+/// A parsed source path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourcePath {
+    /// Which document.
+    pub root: Root,
+    /// Keys inside it (may be empty: the whole document).
+    pub keys: Vec<String>,
+}
+
+impl SourcePath {
+    /// Parses `app_metadata.a.b`, `user_metadata.a` or `lookup.a`.
+    ///
+    /// # Errors
+    /// A description of the expected form.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut parts = text.split('.');
+        let root = match parts.next() {
+            Some("app_metadata") => Root::AppMetadata,
+            Some("user_metadata") => Root::UserMetadata,
+            Some("lookup") => Root::Lookup,
+            _ => {
+                return Err(format!(
+                    "`{text}` must start with `app_metadata.`, `user_metadata.` or `lookup.`"
+                ));
+            }
+        };
+        let keys: Vec<String> = parts.map(str::to_owned).collect();
+        if keys.is_empty() || keys.iter().any(String::is_empty) {
+            return Err(format!(
+                "`{text}` must name a key, e.g. `app_metadata.org_id`"
+            ));
+        }
+        Ok(Self { root, keys })
+    }
+
+    /// The value at this path, if present and not `null`.
+    #[must_use]
+    pub fn get<'a>(&self, claims: &'a Object, lookup: Option<&'a Object>) -> Option<&'a Value> {
+        let doc = match self.root {
+            Root::AppMetadata => claims.get("app_metadata")?.as_object()?,
+            Root::UserMetadata => claims.get("user_metadata")?.as_object()?,
+            Root::Lookup => lookup?,
+        };
+        let (last, init) = self.keys.split_last()?;
+        let mut cur = doc;
+        for key in init {
+            cur = cur.get(key)?.as_object()?;
+        }
+        cur.get(last).filter(|v| !v.is_null())
+    }
+}
+
+/// Removes `keys` (a path below the top-level object `top`) from `claims`; a no-op when absent.
+pub(crate) fn remove_nested(claims: &mut Object, top: &str, keys: &[String]) {
+    let Some((last, init)) = keys.split_last() else {
+        claims.remove(top);
+        return;
+    };
+    let mut cur = match claims.get_mut(top) {
+        Some(Value::Object(o)) => o,
+        _ => return,
+    };
+    for key in init {
+        cur = match cur.get_mut(key) {
+            Some(Value::Object(o)) => o,
+            _ => return,
+        };
+    }
+    cur.remove(last);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_read_nested_values_and_skip_null() {
+        let claims = json!({"app_metadata": {"billing": {"plan": "pro", "seats": null}}, "user_metadata": {"locale": "de"}});
+        let claims = claims.as_object().unwrap();
+        let lookup = json!({"tier": 3});
+        let get = |p: &str| {
+            SourcePath::parse(p)
+                .unwrap()
+                .get(claims, lookup.as_object())
+                .cloned()
+        };
+        assert_eq!(get("app_metadata.billing.plan"), Some(json!("pro")));
+        assert_eq!(get("app_metadata.billing.seats"), None);
+        assert_eq!(get("app_metadata.billing.plan.x"), None);
+        assert_eq!(get("user_metadata.locale"), Some(json!("de")));
+        assert_eq!(get("lookup.tier"), Some(json!(3)));
+        assert_eq!(get("lookup.other"), None);
+    }
+
+    #[test]
+    fn bad_paths_explain_themselves() {
+        assert!(
+            SourcePath::parse("metadata.x")
+                .unwrap_err()
+                .contains("must start with")
+        );
+        assert!(
+            SourcePath::parse("app_metadata")
+                .unwrap_err()
+                .contains("must name a key")
+        );
+        assert!(SourcePath::parse("app_metadata..x").is_err());
+    }
+
+    #[test]
+    fn nested_removal_leaves_siblings() {
+        let mut c = json!({"app_metadata": {"a": {"b": 1, "c": 2}}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        remove_nested(&mut c, "app_metadata", &["a".into(), "b".into()]);
+        assert_eq!(c["app_metadata"], json!({"a": {"c": 2}}));
+        remove_nested(&mut c, "app_metadata", &["zz".into(), "b".into()]);
+        remove_nested(&mut c, "app_metadata", &[]);
+        assert!(c.is_empty());
+    }
+}
