@@ -1,0 +1,225 @@
+//! The service layer's shared plumbing: what every function's `handle` receives and returns.
+//!
+//! # Design
+//! Each function (hooks, pat, sign, sso) implements [`Function`]: it is built once from the
+//! environment ([`Function::from_env`]) and answers plain `http` requests
+//! ([`Function::handle`]) given a per-request [`Context`] of injected capabilities (clock,
+//! randomness, database, log). The runtime adapters (Deno via wasm-bindgen, Cloudflare via
+//! workers-rs) only convert requests and provide those capabilities, so every function runs
+//! unchanged in-process in tests.
+//!
+//! # Threat model
+//! - Error bodies are built from stable codes and fixed messages; internal error text goes to
+//!   the [`Log`], never to the client.
+//! - Responses default to `Cache-Control: no-store`: nothing we answer is cacheable.
+
+use std::future::Future;
+
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use http::{HeaderMap, StatusCode};
+use portcullis_core::{Clock, ConfigError, Db, Env, SecureRandom};
+use serde::Serialize;
+
+pub use http;
+
+/// A request as the adapters hand it over: the whole body already read (and size-checked).
+pub type Request = http::Request<Vec<u8>>;
+/// A response.
+pub type Response = http::Response<Vec<u8>>;
+
+/// Severity of a log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Something worth knowing.
+    Info,
+    /// Something that should be looked at.
+    Warn,
+    /// A request failed because of us or a dependency.
+    Error,
+}
+
+impl Level {
+    /// Lowercase name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// Where log lines go (`console` in JavaScript hosts, stderr natively, a buffer in tests).
+/// Callers must never pass secrets, tokens or OTPs.
+pub trait Log {
+    /// Records one event: a stable `code` and a human-readable `message`.
+    fn log(&self, level: Level, code: &str, message: &str);
+}
+
+/// A [`Log`] that discards everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoLog;
+
+impl Log for NoLog {
+    fn log(&self, _level: Level, _code: &str, _message: &str) {}
+}
+
+/// One JSON log line: `{"level":…,"code":…,"message":…,"function":…}`.
+#[must_use]
+pub fn log_line(function: &str, level: Level, code: &str, message: &str) -> String {
+    serde_json::json!({
+        "level": level.as_str(),
+        "function": function,
+        "code": code,
+        "message": message,
+    })
+    .to_string()
+}
+
+/// The capabilities a request may use.
+pub struct Context<'a, D: ?Sized> {
+    /// Current time.
+    pub clock: &'a dyn Clock,
+    /// Secure randomness.
+    pub random: &'a dyn SecureRandom,
+    /// The database (text-only seam).
+    pub db: &'a D,
+    /// Operational log.
+    pub log: &'a dyn Log,
+}
+
+/// A Portcullis function.
+pub trait Function: Sized {
+    /// The deployed name, e.g. `portcullis-hooks` (Supabase puts it in the URL path).
+    const NAME: &'static str;
+
+    /// Builds the function from its configuration, once per instance.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable at fault.
+    fn from_env(env: &dyn Env) -> Result<Self, ConfigError>;
+
+    /// Whether this configuration needs a database; adapters refuse to start without one.
+    fn needs_db(&self) -> bool;
+
+    /// Largest request body accepted. Adapters may refuse bigger bodies before reading them
+    /// (answering what [`Function::handle`] would: see [`payload_too_large`]).
+    fn max_body_bytes(&self) -> usize;
+
+    /// Answers one request.
+    fn handle<D: Db>(
+        &self,
+        ctx: &Context<'_, D>,
+        request: Request,
+    ) -> impl Future<Output = Response>;
+}
+
+/// Serialises `body` as a JSON response with `status`.
+#[must_use]
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+    // Serialising our own response types cannot fail; fall back to an empty object anyway.
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = http::Response::new(bytes);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The body of an error answered at the HTTP level.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    /// Stable machine-readable code.
+    pub error: &'a str,
+    /// Human-readable explanation (fixed text, never internal error output).
+    pub message: &'a str,
+}
+
+/// An HTTP-level error response.
+#[must_use]
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    json_response(
+        status,
+        &ErrorBody {
+            error: code,
+            message,
+        },
+    )
+}
+
+/// 413 for a body over `limit` bytes.
+#[must_use]
+pub fn payload_too_large(limit: usize) -> Response {
+    let message = format!("request body is larger than {limit} bytes");
+    error_response(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &message)
+}
+
+/// The route part of a request path: Supabase serves a function under
+/// `/functions/v1/<name>/…` publicly and `/<name>/…` inside the runtime; Workers serve it at
+/// `/…`. All three map to the same route.
+#[must_use]
+pub fn route<'a>(path: &'a str, function: &str) -> &'a str {
+    let path = path.strip_prefix("/functions/v1").unwrap_or(path);
+    match path
+        .strip_prefix('/')
+        .and_then(|p| p.strip_prefix(function))
+    {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+        _ => path,
+    }
+}
+
+/// The value of a header as text, if present and valid visible ASCII.
+#[must_use]
+pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_strip_supabase_prefixes_only_for_this_function() {
+        let f = "portcullis-hooks";
+        assert_eq!(route("/custom-access-token", f), "/custom-access-token");
+        assert_eq!(
+            route("/portcullis-hooks/custom-access-token", f),
+            "/custom-access-token"
+        );
+        assert_eq!(
+            route("/functions/v1/portcullis-hooks/custom-access-token", f),
+            "/custom-access-token"
+        );
+        assert_eq!(route("/portcullis-hooks", f), "");
+        assert_eq!(route("/portcullis-hooksx/a", f), "/portcullis-hooksx/a");
+        assert_eq!(
+            route("/other/custom-access-token", f),
+            "/other/custom-access-token"
+        );
+    }
+
+    #[test]
+    fn json_responses_are_uncacheable_json() {
+        let r = error_response(StatusCode::NOT_FOUND, "not_found", "no such route");
+        assert_eq!(r.status(), 404);
+        assert_eq!(r.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"error": "not_found", "message": "no such route"})
+        );
+        assert_eq!(payload_too_large(10).status(), 413);
+    }
+
+    #[test]
+    fn log_lines_are_json() {
+        let line = log_line("portcullis-hooks", Level::Warn, "x", "a \"quoted\" thing");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["level"], "warn");
+        assert_eq!(v["message"], "a \"quoted\" thing");
+    }
+}
