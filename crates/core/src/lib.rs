@@ -18,6 +18,7 @@
 
 mod config;
 pub mod encoding;
+pub mod json;
 mod random;
 mod secret;
 pub mod sql;

@@ -25,17 +25,14 @@ use portcullis_core::{Db, Env, Row};
 use portcullis_hooks::access_token::Lookup;
 use portcullis_hooks::{
     AccessTokenError, BeforeUserCreatedInput, CustomAccessTokenInput, HooksPolicy, Object,
-    SignupDecision,
+    PayloadError, SignupDecision,
 };
-use portcullis_service::http::header::{ALLOW, HeaderValue};
-use portcullis_service::http::{Method, StatusCode};
 use portcullis_service::{
-    Context, Function, Level, Request, Response, error_response, header, json_response,
+    Context, Function, Level, Method, Request, Response, Status, error_response, json_response,
     payload_too_large, route,
 };
 use portcullis_webhooks::{SecretSet, UntrustedWebhook, VerifyError};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 pub use config::{ENV_MAX_BODY, ENV_POLICY, ENV_SECRETS, HooksConfig};
 
@@ -130,7 +127,7 @@ struct HookErrorObject<'a> {
 
 fn hook_error(http_code: u16, message: &str) -> Response {
     json_response(
-        StatusCode::OK,
+        Status::OK,
         &HookErrorBody {
             error: HookErrorObject { http_code, message },
         },
@@ -144,26 +141,23 @@ impl HooksError {
     #[must_use]
     pub fn into_response(self) -> Response {
         match self {
-            Self::NotFound => error_response(StatusCode::NOT_FOUND, "not_found", "no such hook"),
+            Self::NotFound => error_response(Status::NOT_FOUND, "not_found", "no such hook"),
             Self::MethodNotAllowed => {
                 let mut r = error_response(
-                    StatusCode::METHOD_NOT_ALLOWED,
+                    Status::METHOD_NOT_ALLOWED,
                     "method_not_allowed",
                     "hooks accept POST only",
                 );
-                r.headers_mut()
-                    .insert(ALLOW, HeaderValue::from_static("POST"));
+                r.headers.append("allow", "POST");
                 r
             }
             Self::PayloadTooLarge { limit } => payload_too_large(limit),
             Self::NotConfigured(_) => error_response(
-                StatusCode::UNAUTHORIZED,
+                Status::UNAUTHORIZED,
                 "hook_secret_not_configured",
                 "no webhook secret is configured for this hook",
             ),
-            Self::Unverified(e) => {
-                error_response(StatusCode::UNAUTHORIZED, e.code(), &e.to_string())
-            }
+            Self::Unverified(e) => error_response(Status::UNAUTHORIZED, e.code(), &e.to_string()),
             Self::BadPayload | Self::LookupFailed => hook_error(500, MSG_INTERNAL),
             Self::AccessToken(AccessTokenError::Refused { message }) => hook_error(403, &message),
             Self::AccessToken(AccessTokenError::TooLarge { .. }) => {
@@ -200,25 +194,25 @@ impl Hooks {
         ctx: &Context<'_, D>,
         request: Request,
     ) -> Result<Response, HooksError> {
-        let hook = Hook::from_route(route(request.uri().path(), Self::NAME))
-            .ok_or(HooksError::NotFound)?;
-        if request.method() != Method::POST {
+        let hook =
+            Hook::from_route(route(request.path(), Self::NAME)).ok_or(HooksError::NotFound)?;
+        if request.method != Method::Post {
             return Err(HooksError::MethodNotAllowed);
         }
         let limit = self.config.max_body_bytes;
-        if request.body().len() > limit {
+        if request.body.len() > limit {
             return Err(HooksError::PayloadTooLarge { limit });
         }
         let secrets: &SecretSet = self
             .config
             .secrets_for(hook)
             .ok_or(HooksError::NotConfigured(hook))?;
-        let headers = request.headers();
+        let headers = &request.headers;
         let untrusted = UntrustedWebhook {
-            id: header(headers, "webhook-id"),
-            timestamp: header(headers, "webhook-timestamp"),
-            signature: header(headers, "webhook-signature"),
-            body: request.body(),
+            id: headers.get("webhook-id"),
+            timestamp: headers.get("webhook-timestamp"),
+            signature: headers.get("webhook-signature"),
+            body: &request.body,
         };
         let verified = secrets.verify(untrusted, ctx.clock.now()).map_err(|e| {
             ctx.log.log(
@@ -228,13 +222,23 @@ impl Hooks {
             );
             HooksError::Unverified(e)
         })?;
+        let body = verified.body();
+        let bad = |e: PayloadError| {
+            ctx.log.log(
+                Level::Error,
+                "invalid_payload",
+                &format!("{} payload rejected: {e}", hook.path()),
+            );
+            HooksError::BadPayload
+        };
         match hook {
             Hook::CustomAccessToken => {
-                self.custom_access_token(ctx, parse(ctx, hook, verified.body())?)
-                    .await
+                let input = CustomAccessTokenInput::parse(body).map_err(bad)?;
+                self.custom_access_token(ctx, input).await
             }
             Hook::BeforeUserCreated => {
-                self.before_user_created(ctx, &parse(ctx, hook, verified.body())?)
+                let input = BeforeUserCreatedInput::parse(body).map_err(bad)?;
+                self.before_user_created(ctx, &input)
             }
         }
     }
@@ -282,7 +286,7 @@ impl Hooks {
             claims: &'a Object,
         }
         Ok(json_response(
-            StatusCode::OK,
+            Status::OK,
             &Answer {
                 claims: &applied.claims,
             },
@@ -295,7 +299,7 @@ impl Hooks {
         input: &BeforeUserCreatedInput,
     ) -> Result<Response, HooksError> {
         match self.config.policy.before_user_created.evaluate(input) {
-            SignupDecision::Allow => Ok(json_response(StatusCode::OK, &serde_json::json!({}))),
+            SignupDecision::Allow => Ok(json_response(Status::OK, &serde_json::json!({}))),
             SignupDecision::Reject { reason, message } => {
                 ctx.log.log(
                     Level::Info,
@@ -306,28 +310,6 @@ impl Hooks {
             }
         }
     }
-}
-
-/// Parses a verified body, logging only the error's category and position (never content).
-fn parse<T: DeserializeOwned, D: ?Sized>(
-    ctx: &Context<'_, D>,
-    hook: Hook,
-    body: &[u8],
-) -> Result<T, HooksError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ctx.log.log(
-            Level::Error,
-            "invalid_payload",
-            &format!(
-                "{} payload rejected: {:?} error at line {} column {}",
-                hook.path(),
-                e.classify(),
-                e.line(),
-                e.column()
-            ),
-        );
-        HooksError::BadPayload
-    })
 }
 
 /// Runs the claims lookup. `Ok(None)`: no row. `Err(())`: failed (already logged).

@@ -19,8 +19,7 @@ use portcullis_core::{
 };
 use portcullis_hooks::AccessTokenError;
 use portcullis_hooks_service::{Hook, Hooks, HooksError};
-use portcullis_service::http::{self, StatusCode};
-use portcullis_service::{Context, Function, Level, Log, Request, Response};
+use portcullis_service::{Context, Function, Level, Log, Method, Request, Response, Status};
 use portcullis_webhooks::{SigningSecret, VerifyError};
 use serde_json::{Value, json};
 
@@ -89,15 +88,12 @@ fn signed(path: &str, body: &[u8], secret: &str) -> Request {
     let s = SigningSecret::parse(secret).unwrap();
     let id = "3a1bd4a8-5b39-4a6b-9c3a-1f2e3d4c5b6a";
     let ts = UnixTime::from_secs(NOW);
-    http::Request::builder()
-        .method("POST")
-        .uri(format!("http://localhost{path}"))
-        .header("Content-Type", "application/json")
-        .header("Webhook-Id", id)
-        .header("Webhook-Timestamp", NOW.to_string())
-        .header("Webhook-Signature", s.sign(id, ts, body))
-        .body(body.to_vec())
-        .unwrap()
+    Request::new(Method::Post, path)
+        .with_header("Content-Type", "application/json")
+        .with_header("Webhook-Id", id)
+        .with_header("Webhook-Timestamp", NOW.to_string())
+        .with_header("Webhook-Signature", s.sign(id, ts, body))
+        .with_body(body)
 }
 
 fn run(h: &Hooks, db: &FakeDb, logs: &Logs, req: Request) -> Response {
@@ -112,8 +108,8 @@ fn run(h: &Hooks, db: &FakeDb, logs: &Logs, req: Request) -> Response {
 }
 
 fn body_json(r: &Response) -> Value {
-    assert_eq!(r.headers()["content-type"], "application/json");
-    serde_json::from_slice(r.body()).unwrap()
+    assert_eq!(r.headers.get("content-type"), Some("application/json"));
+    serde_json::from_slice(&r.body).unwrap()
 }
 
 fn token_payload(method: &str) -> Value {
@@ -146,7 +142,7 @@ fn custom_access_token_passes_claims_through_by_default() {
         &logs,
         signed("/custom-access-token", &body, SECRET),
     );
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.status, Status::OK);
     assert_eq!(body_json(&r), json!({"claims": payload["claims"]}));
     assert!(
         db.seen.borrow().is_empty(),
@@ -170,7 +166,7 @@ fn supabase_path_prefixes_and_trailing_slash_route_the_same() {
             &Logs::default(),
             signed(path, &body, SECRET),
         );
-        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.status, 200, "{path}");
         assert!(body_json(&r)["claims"].is_object(), "{path}");
     }
 }
@@ -188,7 +184,7 @@ fn go_escaped_bodies_verify_over_the_raw_bytes() {
         &Logs::default(),
         signed("/custom-access-token", text.as_bytes(), SECRET),
     );
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status, 200);
     assert_eq!(
         body_json(&r)["claims"]["user_metadata"]["name"],
         "<script>alert(1)</script>"
@@ -203,24 +199,24 @@ fn transport_errors_are_precise_and_json() {
 
     let r = run(&h, &db, &logs, signed("/send-fax", &body, SECRET));
     assert_eq!(
-        (r.status(), body_json(&r)["error"].clone()),
-        (StatusCode::NOT_FOUND, json!("not_found"))
+        (r.status, body_json(&r)["error"].clone()),
+        (Status::NOT_FOUND, json!("not_found"))
     );
 
     let mut get = signed("/custom-access-token", &body, SECRET);
-    *get.method_mut() = http::Method::GET;
+    get.method = Method::Get;
     let r = run(&h, &db, &logs, get);
-    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(r.headers()["allow"], "POST");
+    assert_eq!(r.status, Status::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers.get("allow"), Some("POST"));
 
     let big = vec![b' '; 2049];
     let r = run(&h, &db, &logs, signed("/custom-access-token", &big, SECRET));
-    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.status, Status::PAYLOAD_TOO_LARGE);
 
     let mut unsigned = signed("/custom-access-token", &body, SECRET);
-    unsigned.headers_mut().remove("webhook-signature");
+    unsigned.headers.remove("webhook-signature");
     let r = run(&h, &db, &logs, unsigned);
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.status, Status::UNAUTHORIZED);
     assert_eq!(body_json(&r)["error"], "missing_webhook_signature");
 
     let other = SigningSecret::from_bytes(vec![9; 32])
@@ -232,7 +228,7 @@ fn transport_errors_are_precise_and_json() {
         &logs,
         signed("/custom-access-token", &body, other.expose()),
     );
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.status, Status::UNAUTHORIZED);
     assert_eq!(body_json(&r)["error"], "invalid_webhook_signature");
     assert!(
         logs.codes()
@@ -253,7 +249,7 @@ fn stale_requests_are_refused() {
         log: &Logs::default(),
     };
     let r = block_on(h.handle(&ctx, req));
-    assert_eq!(r.status(), 401);
+    assert_eq!(r.status, 401);
     assert_eq!(body_json(&r)["error"], "webhook_timestamp_too_old");
 }
 
@@ -275,7 +271,7 @@ fn per_hook_secrets_override_the_default() {
             &logs,
             signed("/before-user-created", &body, SECRET)
         )
-        .status(),
+        .status,
         401
     );
     assert_eq!(
@@ -285,7 +281,7 @@ fn per_hook_secrets_override_the_default() {
             &logs,
             signed("/before-user-created", &body, own.expose())
         )
-        .status(),
+        .status,
         200
     );
     let token = serde_json::to_vec(&token_payload("password")).unwrap();
@@ -296,7 +292,7 @@ fn per_hook_secrets_override_the_default() {
             &logs,
             signed("/custom-access-token", &token, SECRET)
         )
-        .status(),
+        .status,
         200
     );
 }
@@ -318,7 +314,7 @@ fn a_hook_without_any_secret_is_refused() {
         &Logs::default(),
         signed("/before-user-created", body, own.expose()),
     );
-    assert_eq!(r.status(), 401);
+    assert_eq!(r.status, 401);
     assert_eq!(body_json(&r)["error"], "hook_secret_not_configured");
 }
 
@@ -333,7 +329,7 @@ fn verified_but_malformed_payload_is_a_200_error_object_and_logs_no_content() {
         &logs,
         signed("/custom-access-token", body, SECRET),
     );
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status, 200);
     let v = body_json(&r);
     assert_eq!(v["error"]["http_code"], 500);
     assert!(
@@ -381,7 +377,7 @@ fn policy_reshapes_claims_and_refusals_are_200_error_objects() {
         &logs,
         signed("/custom-access-token", &body, SECRET),
     );
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status, 200);
     assert_eq!(
         body_json(&r),
         json!({"error": {"http_code": 403, "message": "Guests cannot sign in here."}})
@@ -407,7 +403,7 @@ fn before_user_created_allows_with_empty_object_and_refuses_with_403() {
         &logs,
         signed("/before-user-created", &user("ada@example.com"), SECRET),
     );
-    assert_eq!((r.status(), body_json(&r)), (StatusCode::OK, json!({})));
+    assert_eq!((r.status, body_json(&r)), (Status::OK, json!({})));
     for email in [
         "ada@example.net",
         "ada@sub.example.net",
@@ -419,7 +415,7 @@ fn before_user_created_allows_with_empty_object_and_refuses_with_403() {
             &logs,
             signed("/before-user-created", &user(email), SECRET),
         );
-        assert_eq!(r.status(), 200);
+        assert_eq!(r.status, 200);
         assert_eq!(
             body_json(&r),
             json!({"error": {"http_code": 403, "message": "Sign-ups from this address are closed."}}),
@@ -509,7 +505,7 @@ fn lookup_failures_fail_closed_by_default_and_open_when_configured() {
             &logs,
             signed("/custom-access-token", &body, SECRET),
         );
-        assert_eq!(r.status(), 200);
+        assert_eq!(r.status, 200);
         assert_eq!(body_json(&r)["error"]["http_code"], 500, "{failure:?}");
         assert_eq!(logs.codes(), vec!["claims_lookup_failed"]);
 
@@ -639,8 +635,12 @@ fn every_error_variant_maps_to_its_status_and_body() {
     for (error, status, body) in cases {
         let label = format!("{error:?}");
         let r = error.into_response();
-        assert_eq!(r.status().as_u16(), status, "{label}");
-        assert_eq!(r.headers()["content-type"], "application/json", "{label}");
+        assert_eq!(r.status.as_u16(), status, "{label}");
+        assert_eq!(
+            r.headers.get("content-type"),
+            Some("application/json"),
+            "{label}"
+        );
         assert_eq!(body_json(&r), body, "{label}");
     }
 }

@@ -14,14 +14,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use portcullis_core::Statement;
+use portcullis_core::json::{JsonError, Object, Strict, Value};
 use portcullis_core::sql::quote_ident_path;
-use serde::Deserialize;
-use serde_json::Value;
 
 use crate::claims::{self, SchemaViolation};
 use crate::path::{Root, SourcePath, remove_nested};
-use crate::payload::{CustomAccessTokenInput, Object};
-use crate::policy::PolicyError;
+use crate::payload::CustomAccessTokenInput;
+
+type PolicyError = JsonError;
 
 /// Every `authentication_method` GoTrue sends (spec §6).
 pub const AUTHENTICATION_METHODS: [&str; 17] = [
@@ -63,96 +63,6 @@ fn is_role_name(role: &str) -> bool {
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && role.len() <= 63
-}
-
-// ---- configuration document (JSON or TOML) ----
-
-/// `[access_token]` as written by the user.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct AccessTokenDoc {
-    copy: BTreeMap<String, CopyDoc>,
-    #[serde(rename = "static")]
-    static_claims: Object,
-    role: Option<RoleDoc>,
-    drop: Vec<String>,
-    max_bytes: Option<usize>,
-    on_oversize: Option<OversizeDoc>,
-    shrink: Option<Vec<String>>,
-    lookup: Option<LookupDoc>,
-    rules: Vec<RuleDoc>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
-enum CopyDoc {
-    Path(String),
-    Full(CopyFullDoc),
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CopyFullDoc {
-    from: String,
-    default: Option<Value>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RoleDoc {
-    from: String,
-    #[serde(default)]
-    map: BTreeMap<String, String>,
-    default: Option<String>,
-    claim: Option<String>,
-}
-
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-enum OversizeDoc {
-    Shrink,
-    Reject,
-}
-
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-enum OnErrorDoc {
-    #[default]
-    Reject,
-    Skip,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct LookupDoc {
-    table: String,
-    key_column: String,
-    claims_column: String,
-    on_error: OnErrorDoc,
-    merge: bool,
-}
-
-impl Default for LookupDoc {
-    fn default() -> Self {
-        Self {
-            table: "portcullis.user_claims".into(),
-            key_column: "user_id".into(),
-            claims_column: "claims".into(),
-            on_error: OnErrorDoc::Reject,
-            merge: true,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct RuleDoc {
-    methods: Vec<String>,
-    copy: BTreeMap<String, CopyDoc>,
-    #[serde(rename = "static")]
-    static_claims: Object,
-    drop: Vec<String>,
-    reject: Option<String>,
 }
 
 // ---- compiled policy ----
@@ -294,28 +204,46 @@ fn check_custom_claim(name: &str, at: &str) -> Result<(), PolicyError> {
     Ok(())
 }
 
-fn compile_copies(
-    docs: BTreeMap<String, CopyDoc>,
-    at: &str,
+fn needs_lookup(from: &SourcePath, has_lookup: bool, at: &str) -> Result<(), PolicyError> {
+    if from.root == Root::Lookup && !has_lookup {
+        return Err(PolicyError::new(
+            at,
+            "reads `lookup.…` but no [access_token.lookup] is configured",
+        ));
+    }
+    Ok(())
+}
+
+fn read_copies(
+    r: &mut Strict<'_>,
+    key: &'static str,
     has_lookup: bool,
 ) -> Result<Vec<Copy>, PolicyError> {
-    docs.into_iter()
-        .map(|(claim, doc)| {
-            let at = format!("{at}.{claim}");
-            check_custom_claim(&claim, &at)?;
-            let (from, default) = match doc {
-                CopyDoc::Path(p) => (p, None),
-                CopyDoc::Full(f) => (f.from, f.default),
+    let base = r.path_of(key);
+    let Some(table) = r.free_object(key)? else {
+        return Ok(Vec::new());
+    };
+    table
+        .iter()
+        .map(|(claim, spec)| {
+            let at = format!("{base}.{claim}");
+            check_custom_claim(claim, &at)?;
+            let (from, default) = match spec {
+                Value::String(from) => (from.as_str(), None),
+                other => {
+                    let mut o = Strict::new(other, &at)?;
+                    let from = o
+                        .str("from")?
+                        .ok_or_else(|| PolicyError::new(o.path_of("from"), "required"))?;
+                    let default = o.value("default").cloned();
+                    o.finish()?;
+                    (from, default)
+                }
             };
-            let from = SourcePath::parse(&from).map_err(|r| PolicyError::new(&at, r))?;
-            if from.root == Root::Lookup && !has_lookup {
-                return Err(PolicyError::new(
-                    &at,
-                    "reads `lookup.…` but no [access_token.lookup] is configured",
-                ));
-            }
+            let from = SourcePath::parse(from).map_err(|e| PolicyError::new(&at, e))?;
+            needs_lookup(&from, has_lookup, &at)?;
             Ok(Copy {
-                claim,
+                claim: claim.clone(),
                 from,
                 default,
             })
@@ -323,141 +251,235 @@ fn compile_copies(
         .collect()
 }
 
-fn compile_statics(docs: Object, at: &str) -> Result<Vec<(String, Value)>, PolicyError> {
-    docs.into_iter()
+fn read_statics(
+    r: &mut Strict<'_>,
+    key: &'static str,
+) -> Result<Vec<(String, Value)>, PolicyError> {
+    let base = r.path_of(key);
+    let Some(table) = r.free_object(key)? else {
+        return Ok(Vec::new());
+    };
+    table
+        .iter()
         .map(|(k, v)| {
-            check_custom_claim(&k, &format!("{at}.{k}"))?;
-            Ok((k, v))
+            check_custom_claim(k, &format!("{base}.{k}"))?;
+            Ok((k.clone(), v.clone()))
         })
         .collect()
 }
 
-fn compile_drops(docs: &[String], at: &str) -> Result<Vec<DropTarget>, PolicyError> {
-    docs.iter()
+fn read_drops(r: &mut Strict<'_>, key: &'static str) -> Result<Vec<DropTarget>, PolicyError> {
+    let base = r.path_of(key);
+    r.strings(key)?
+        .iter()
         .enumerate()
-        .map(|(i, d)| DropTarget::parse(d, &format!("{at}[{i}]")))
+        .map(|(i, d)| DropTarget::parse(d, &format!("{base}[{i}]")))
         .collect()
+}
+
+fn read_lookup(mut l: Strict<'_>) -> Result<Lookup, PolicyError> {
+    let mut ident =
+        |key: &'static str, default: &str, qualified: bool| -> Result<String, PolicyError> {
+            let at = l.path_of(key);
+            let name = l.str(key)?.unwrap_or(default);
+            quote_ident_path(name)
+                .filter(|q| qualified || !q.contains('.'))
+                .ok_or_else(|| {
+                    PolicyError::new(
+                        at,
+                        format!(
+                            "`{name}` is not a plain identifier (letters, digits, `_`{})",
+                            if qualified {
+                                "; `schema.table` for tables"
+                            } else {
+                                ""
+                            }
+                        ),
+                    )
+                })
+        };
+    let table = ident("table", "portcullis.user_claims", true)?;
+    let key = ident("key_column", "user_id", false)?;
+    let column = ident("claims_column", "claims", false)?;
+    let fail_closed = match l.str("on_error")? {
+        None | Some("reject") => true,
+        Some("skip") => false,
+        Some(other) => {
+            return Err(PolicyError::new(
+                l.path_of("on_error"),
+                format!("`{other}`: expected \"reject\" or \"skip\""),
+            ));
+        }
+    };
+    let merge = l.bool("merge")?.unwrap_or(true);
+    l.finish()?;
+    Ok(Lookup {
+        sql: format!("select {column}::text from {table} where {key} = $1::uuid limit 1"),
+        fail_closed,
+        merge,
+    })
+}
+
+fn read_role(mut r: Strict<'_>, has_lookup: bool) -> Result<RoleMapping, PolicyError> {
+    let from_at = r.path_of("from");
+    let from = r
+        .str("from")?
+        .ok_or_else(|| PolicyError::new(&from_at, "required, e.g. \"app_metadata.role\""))?;
+    let from = SourcePath::parse(from).map_err(|e| PolicyError::new(&from_at, e))?;
+    if from.root == Root::UserMetadata {
+        return Err(PolicyError::new(
+            &from_at,
+            "user_metadata is writable by the user and must not decide the role; use app_metadata or lookup",
+        ));
+    }
+    needs_lookup(&from, has_lookup, &from_at)?;
+    let map_at = r.path_of("map");
+    let mut map = BTreeMap::new();
+    for (app_role, pg) in r.free_object("map")?.into_iter().flatten() {
+        let pg = pg.as_str().ok_or_else(|| {
+            PolicyError::new(
+                format!("{map_at}.{app_role}"),
+                "expected a role name string",
+            )
+        })?;
+        map.insert(app_role.clone(), pg.to_owned());
+    }
+    let default = r.str("default")?.map(str::to_owned);
+    let claim = r.str("claim")?.map(str::to_owned);
+    for (app_role, pg_role) in map
+        .iter()
+        .map(|(k, v)| (k.as_str(), v))
+        .chain(default.iter().map(|d| ("default", d)))
+    {
+        let at = format!("{map_at}.{app_role}");
+        if !is_role_name(pg_role) {
+            return Err(PolicyError::new(
+                &at,
+                format!("`{pg_role}` is not a Postgres role name"),
+            ));
+        }
+        if is_privileged_role(pg_role) {
+            return Err(PolicyError::new(
+                &at,
+                format!(
+                    "`{pg_role}` bypasses row-level security or administers the project; tokens must never carry it"
+                ),
+            ));
+        }
+    }
+    if let Some(claim) = &claim {
+        check_custom_claim(claim, &r.path_of("claim"))?;
+    }
+    r.finish()?;
+    Ok(RoleMapping {
+        from,
+        map,
+        default,
+        claim,
+    })
+}
+
+fn read_rule(mut r: Strict<'_>, has_lookup: bool) -> Result<Rule, PolicyError> {
+    let methods_at = r.path_of("methods");
+    let methods: Vec<String> = r
+        .strings("methods")?
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if methods.is_empty() {
+        return Err(PolicyError::new(
+            &methods_at,
+            "list at least one authentication method",
+        ));
+    }
+    for m in &methods {
+        if !AUTHENTICATION_METHODS.contains(&m.as_str()) {
+            return Err(PolicyError::new(
+                &methods_at,
+                format!(
+                    "`{m}` is not an authentication method Supabase Auth sends; expected one of: {}",
+                    AUTHENTICATION_METHODS.join(", ")
+                ),
+            ));
+        }
+    }
+    let reject = r.str("reject")?.map(str::to_owned);
+    if reject.as_deref().is_some_and(|m| m.trim().is_empty()) {
+        return Err(PolicyError::new(
+            r.path_of("reject"),
+            "the rejection message must not be empty",
+        ));
+    }
+    let rule = Rule {
+        methods,
+        copies: read_copies(&mut r, "copy", has_lookup)?,
+        statics: read_statics(&mut r, "static")?,
+        drops: read_drops(&mut r, "drop")?,
+        reject,
+    };
+    r.finish()?;
+    Ok(rule)
 }
 
 impl AccessTokenPolicy {
-    pub(crate) fn compile(doc: AccessTokenDoc) -> Result<Self, PolicyError> {
-        const AT: &str = "access_token";
-        let lookup = doc
-            .lookup
-            .map(|l| {
-                let quote = |name: &str, field: &str| {
-                    quote_ident_path(name).ok_or_else(|| {
-                        PolicyError::new(
-                            &format!("{AT}.lookup.{field}"),
-                            format!("`{name}` is not a plain identifier (letters, digits, `_`; `schema.table` for tables)"),
-                        )
-                    })
-                };
-                let table = quote(&l.table, "table")?;
-                let key = quote(&l.key_column, "key_column")?;
-                let column = quote(&l.claims_column, "claims_column")?;
-                if key.contains('.') || column.contains('.') {
-                    return Err(PolicyError::new(&format!("{AT}.lookup"), "column names cannot be qualified"));
-                }
-                Ok(Lookup {
-                    sql: format!("select {column}::text from {table} where {key} = $1::uuid limit 1"),
-                    fail_closed: l.on_error == OnErrorDoc::Reject,
-                    merge: l.merge,
-                })
-            })
-            .transpose()?;
+    /// Compiles `[access_token]`.
+    pub(crate) fn read(mut r: Strict<'_>) -> Result<Self, PolicyError> {
+        let lookup = r.object("lookup")?.map(read_lookup).transpose()?;
         let has_lookup = lookup.is_some();
-
-        let role = doc
-            .role
-            .map(|r| {
-                let at = format!("{AT}.role");
-                let from = SourcePath::parse(&r.from).map_err(|e| PolicyError::new(&format!("{at}.from"), e))?;
-                if from.root == Root::UserMetadata {
-                    return Err(PolicyError::new(
-                        &format!("{at}.from"),
-                        "user_metadata is writable by the user and must not decide the role; use app_metadata or lookup",
-                    ));
-                }
-                if from.root == Root::Lookup && !has_lookup {
-                    return Err(PolicyError::new(&format!("{at}.from"), "reads `lookup.…` but no [access_token.lookup] is configured"));
-                }
-                for (app_role, pg_role) in r.map.iter().map(|(k, v)| (k.as_str(), v)).chain(r.default.iter().map(|d| ("default", d))) {
-                    let at = format!("{at}.map.{app_role}");
-                    if !is_role_name(pg_role) {
-                        return Err(PolicyError::new(&at, format!("`{pg_role}` is not a Postgres role name")));
-                    }
-                    if is_privileged_role(pg_role) {
-                        return Err(PolicyError::new(&at, format!("`{pg_role}` bypasses row-level security or administers the project; tokens must never carry it")));
-                    }
-                }
-                if let Some(claim) = &r.claim {
-                    check_custom_claim(claim, &format!("{at}.claim"))?;
-                }
-                Ok(RoleMapping { from, map: r.map, default: r.default, claim: r.claim })
-            })
+        let role = r
+            .object("role")?
+            .map(|o| read_role(o, has_lookup))
             .transpose()?;
-
-        let rules = doc
-            .rules
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let at = format!("{AT}.rules[{i}]");
-                if r.methods.is_empty() {
-                    return Err(PolicyError::new(&format!("{at}.methods"), "list at least one authentication method"));
-                }
-                for m in &r.methods {
-                    if !AUTHENTICATION_METHODS.contains(&m.as_str()) {
-                        return Err(PolicyError::new(
-                            &format!("{at}.methods"),
-                            format!("`{m}` is not an authentication method Supabase Auth sends; expected one of: {}", AUTHENTICATION_METHODS.join(", ")),
-                        ));
-                    }
-                }
-                if r.reject.as_deref().is_some_and(|m| m.trim().is_empty()) {
-                    return Err(PolicyError::new(&format!("{at}.reject"), "the rejection message must not be empty"));
-                }
-                Ok(Rule {
-                    methods: r.methods,
-                    copies: compile_copies(r.copy, &format!("{at}.copy"), has_lookup)?,
-                    statics: compile_statics(r.static_claims, &format!("{at}.static"))?,
-                    drops: compile_drops(&r.drop, &format!("{at}.drop"))?,
-                    reject: r.reject,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-
-        if doc.max_bytes.is_some_and(|m| m < 256) {
-            return Err(PolicyError::new(
-                &format!("{AT}.max_bytes"),
-                "must be at least 256",
-            ));
+        let max_at = r.path_of("max_bytes");
+        let max_bytes = r
+            .u64("max_bytes")?
+            .map(|m| usize::try_from(m).unwrap_or(usize::MAX));
+        if max_bytes.is_some_and(|m| m < 256) {
+            return Err(PolicyError::new(&max_at, "must be at least 256"));
         }
-        if doc.max_bytes.is_none() && (doc.on_oversize.is_some() || doc.shrink.is_some()) {
+        let oversize = match r.str("on_oversize")? {
+            None => None,
+            Some("shrink") => Some(Oversize::Shrink),
+            Some("reject") => Some(Oversize::Reject),
+            Some(other) => {
+                return Err(PolicyError::new(
+                    r.path_of("on_oversize"),
+                    format!("`{other}`: expected \"shrink\" or \"reject\""),
+                ));
+            }
+        };
+        let has_shrink = r.value("shrink").is_some();
+        if max_bytes.is_none() && (oversize.is_some() || has_shrink) {
             return Err(PolicyError::new(
-                &format!("{AT}.max_bytes"),
+                &max_at,
                 "`on_oversize` and `shrink` need `max_bytes`",
             ));
         }
-        let shrink = match &doc.shrink {
-            Some(list) => compile_drops(list, &format!("{AT}.shrink"))?,
-            None => vec![DropTarget::Claim("user_metadata".into())],
+        let shrink = if has_shrink {
+            read_drops(&mut r, "shrink")?
+        } else {
+            vec![DropTarget::Claim("user_metadata".into())]
         };
-        Ok(Self {
-            copies: compile_copies(doc.copy, &format!("{AT}.copy"), has_lookup)?,
-            statics: compile_statics(doc.static_claims, &format!("{AT}.static"))?,
+        let rules_at = r.path_of("rules");
+        let rules = r
+            .array("rules")?
+            .iter()
+            .enumerate()
+            .map(|(i, v)| read_rule(Strict::new(v, &format!("{rules_at}[{i}]"))?, has_lookup))
+            .collect::<Result<Vec<_>, _>>()?;
+        let policy = Self {
+            copies: read_copies(&mut r, "copy", has_lookup)?,
+            statics: read_statics(&mut r, "static")?,
             role,
-            drops: compile_drops(&doc.drop, &format!("{AT}.drop"))?,
-            max_bytes: doc.max_bytes,
-            oversize: doc.on_oversize.map(|o| match o {
-                OversizeDoc::Shrink => Oversize::Shrink,
-                OversizeDoc::Reject => Oversize::Reject,
-            }),
+            drops: read_drops(&mut r, "drop")?,
+            max_bytes,
+            oversize,
             shrink,
             lookup,
             rules,
-        })
+        };
+        r.finish()?;
+        Ok(policy)
     }
 
     /// The claims lookup, when one is configured.

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::payload::Object;
+use portcullis_core::json::Object;
 
 /// Claims GoTrue requires in the hook's answer.
 pub const REQUIRED: [&str; 10] = [

@@ -3,8 +3,12 @@
 
 use std::cmp::Ordering;
 
-/// The blocklist: sorted, lowercase, one domain per line (see `data/README.md`).
-const DISPOSABLE: &str = include_str!("../data/disposable_domains.txt");
+/// The blocklist, encoded by `build.rs`: reversed domains, front-coded in blocks of 16.
+const BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/disposable.bin"));
+/// Little-endian `u32` offset of each block in [`BLOB`].
+const INDEX: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/disposable.idx"));
+/// Number of domains on the list.
+const COUNT: &str = include_str!(concat!(env!("OUT_DIR"), "/disposable.count"));
 
 /// The lowercase domain of an e-mail address (text after the last `@`, trailing dot removed).
 #[must_use]
@@ -54,38 +58,69 @@ pub fn matches_any(domain: &str, list: &[String]) -> bool {
 /// Whether `domain` (or a parent) is on the disposable blocklist.
 #[must_use]
 pub fn is_disposable(domain: &str) -> bool {
-    suffixes(domain).any(contains_line)
+    let mut reversed = Vec::with_capacity(domain.len());
+    suffixes(domain).any(|s| {
+        reversed.clear();
+        reversed.extend(s.bytes().rev());
+        contains(&reversed)
+    })
 }
 
 /// Number of domains on the shipped blocklist.
 #[must_use]
 pub fn disposable_count() -> usize {
-    DISPOSABLE.lines().count()
+    COUNT.parse().unwrap_or(0)
 }
 
-/// Binary search for a whole line equal to `needle` in the sorted blob, without an index:
-/// probe the middle byte, back up to its line start, compare, halve.
-fn contains_line(needle: &str) -> bool {
-    let blob = DISPOSABLE.as_bytes();
-    let (mut lo, mut hi) = (0usize, blob.len());
+fn block_offset(i: usize) -> Option<usize> {
+    let b: [u8; 4] = INDEX.get(i * 4..i * 4 + 4)?.try_into().ok()?;
+    usize::try_from(u32::from_le_bytes(b)).ok()
+}
+
+/// The first key of block `i` (stored whole: shared length 0).
+fn block_head(i: usize) -> Option<&'static [u8]> {
+    let at = block_offset(i)?;
+    let len = usize::from(*BLOB.get(at + 1)?);
+    BLOB.get(at + 2..at + 2 + len)
+}
+
+/// Whether the reversed domain `key` is on the list.
+fn contains(key: &[u8]) -> bool {
+    let blocks = INDEX.len() / 4;
+    // The last block whose head is <= key.
+    let (mut lo, mut hi) = (0usize, blocks);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        let start = blob
-            .get(lo..mid)
-            .and_then(|s| s.iter().rposition(|&b| b == b'\n'))
-            .map_or(lo, |p| lo + p + 1);
-        let end = blob
-            .get(start..)
-            .and_then(|s| s.iter().position(|&b| b == b'\n'))
-            .map_or(blob.len(), |p| start + p);
-        let Some(line) = blob.get(start..end) else {
+        match block_head(mid) {
+            Some(head) if head <= key => lo = mid + 1,
+            _ => hi = mid,
+        }
+    }
+    let Some(block) = lo.checked_sub(1) else {
+        return false;
+    };
+    let (Some(mut at), end) = (
+        block_offset(block),
+        block_offset(block + 1).unwrap_or(BLOB.len()),
+    ) else {
+        return false;
+    };
+    let mut current: Vec<u8> = Vec::with_capacity(64);
+    while at < end {
+        let (Some(&shared), Some(&len)) = (BLOB.get(at), BLOB.get(at + 1)) else {
             return false;
         };
-        match line.cmp(needle.as_bytes()) {
+        let Some(tail) = BLOB.get(at + 2..at + 2 + usize::from(len)) else {
+            return false;
+        };
+        current.truncate(usize::from(shared));
+        current.extend_from_slice(tail);
+        match current.as_slice().cmp(key) {
             Ordering::Equal => return true,
-            Ordering::Less => lo = end + 1,
-            Ordering::Greater => hi = start,
+            Ordering::Greater => return false,
+            Ordering::Less => {}
         }
+        at += 2 + usize::from(len);
     }
     false
 }
@@ -94,10 +129,17 @@ fn contains_line(needle: &str) -> bool {
 mod tests {
     use super::*;
 
+    const SOURCE: &str = include_str!("../data/disposable_domains.txt");
+
+    fn listed(domain: &str) -> bool {
+        contains(&domain.bytes().rev().collect::<Vec<u8>>())
+    }
+
     #[test]
-    fn blocklist_is_sorted_unique_lowercase() {
-        let lines: Vec<&str> = DISPOSABLE.lines().collect();
+    fn source_list_is_sorted_unique_lowercase() {
+        let lines: Vec<&str> = SOURCE.lines().collect();
         assert!(lines.len() > 5_000);
+        assert_eq!(disposable_count(), lines.len());
         assert!(lines.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
         assert!(
             lines
@@ -108,14 +150,16 @@ mod tests {
 
     #[test]
     fn every_listed_domain_is_found_and_neighbours_are_not() {
-        for line in DISPOSABLE.lines() {
-            assert!(contains_line(line), "{line}");
-            assert!(!contains_line(&format!("{line}x")), "{line}x");
+        let set: std::collections::HashSet<&str> = SOURCE.lines().collect();
+        for line in SOURCE.lines() {
+            assert!(listed(line), "{line}");
+            for near in [format!("x{line}"), format!("{line}x"), line[1..].to_owned()] {
+                assert_eq!(listed(&near), set.contains(near.as_str()), "{near}");
+            }
         }
-        assert!(!contains_line(""));
-        assert!(!contains_line("gmail.com"));
-        assert!(!contains_line("zzzzzzzzzz.zz"));
-        assert!(!contains_line("0"));
+        for absent in ["", "gmail.com", "zzzzzzzzzz.zz", "0", "moc", "com", "a"] {
+            assert!(!listed(absent), "{absent}");
+        }
     }
 
     #[test]

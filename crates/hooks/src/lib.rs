@@ -30,6 +30,7 @@ pub mod signup;
 
 pub use access_token::{AccessTokenError, AccessTokenPolicy, Applied};
 pub use claims::{SchemaViolation, check_gotrue_schema};
-pub use payload::{BeforeUserCreatedInput, CustomAccessTokenInput, Metadata, Object, User};
+pub use payload::{BeforeUserCreatedInput, CustomAccessTokenInput, Metadata, PayloadError, User};
 pub use policy::{HooksPolicy, PolicyError};
+pub use portcullis_core::json::Object;
 pub use signup::{RejectReason, SignupDecision, SignupPolicy};

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::payload::Object;
+use portcullis_core::json::Object;
 
 /// Where a value is read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

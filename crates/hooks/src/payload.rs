@@ -1,73 +1,99 @@
-//! What Supabase Auth sends to each hook, parsed tolerantly (spec §2–§8): unknown fields are
+//! What Supabase Auth sends to each hook, read tolerantly (spec §2–§8): unknown fields are
 //! ignored, omitted and `null` fields read as empty, phones come without `+`, times are RFC 3339
 //! with any offset.
 
-use portcullis_core::UnixTime;
-use serde::{Deserialize, Deserializer};
-use serde_json::{Map, Value};
+use std::fmt;
 
-/// A JSON object.
-pub type Object = Map<String, Value>;
+use portcullis_core::UnixTime;
+use portcullis_core::json::{Object, Value, flag, object, text};
 
 /// `metadata`, common to every hook payload.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Metadata {
     /// Stable across GoTrue's retries of one invocation: the de-duplication key.
-    #[serde(deserialize_with = "text")]
     pub uuid: String,
     /// When GoTrue built the payload; `None` when absent or unparseable.
-    #[serde(deserialize_with = "time")]
     pub time: Option<UnixTime>,
     /// The hook's name, e.g. `customize-access-token` (may be absent).
-    #[serde(deserialize_with = "text")]
     pub name: String,
     /// The end user's IP address as GoTrue saw it (may be absent).
-    #[serde(deserialize_with = "text")]
     pub ip_address: String,
 }
 
+fn time(o: &Object, key: &str) -> Option<UnixTime> {
+    UnixTime::parse_rfc3339(text(o, key)).ok()
+}
+
+impl Metadata {
+    fn read(o: Option<&Object>) -> Self {
+        o.map(|o| Self {
+            uuid: text(o, "uuid").to_owned(),
+            time: time(o, "time"),
+            name: text(o, "name").to_owned(),
+            ip_address: text(o, "ip_address").to_owned(),
+        })
+        .unwrap_or_default()
+    }
+}
+
 /// The user object (spec §3).
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct User {
     /// The user's UUID (final even before the user is stored).
-    #[serde(deserialize_with = "text")]
     pub id: String,
     /// Audience, usually `authenticated`.
-    #[serde(deserialize_with = "text")]
     pub aud: String,
     /// Postgres role; `""` before creation.
-    #[serde(deserialize_with = "text")]
     pub role: String,
     /// E-mail address, `""` if none.
-    #[serde(deserialize_with = "text")]
     pub email: String,
     /// Phone as E.164 digits without `+`, `""` if none. See [`User::phone_e164`].
-    #[serde(deserialize_with = "text")]
     pub phone: String,
     /// Server-controlled metadata (the user cannot change it).
     pub app_metadata: Option<Object>,
     /// User-controlled metadata (the user can change it: never trust it for authorisation).
     pub user_metadata: Option<Object>,
-    /// Linked identities.
-    #[serde(deserialize_with = "list")]
-    pub identities: Vec<Identity>,
+    /// Providers of the linked identities.
+    pub identity_providers: Vec<String>,
     /// Whether this is an anonymous user.
-    #[serde(deserialize_with = "flag")]
     pub is_anonymous: bool,
     /// Pending new e-mail address (e-mail change).
-    #[serde(deserialize_with = "text")]
     pub new_email: String,
     /// Pending new phone (phone change), digits without `+`.
-    #[serde(deserialize_with = "text")]
     pub new_phone: String,
     /// Creation time; `0001-01-01T00:00:00Z` (far past) before creation.
-    #[serde(deserialize_with = "time")]
     pub created_at: Option<UnixTime>,
 }
 
 impl User {
+    /// Reads a user object.
+    #[must_use]
+    pub fn read(o: &Object) -> Self {
+        Self {
+            id: text(o, "id").to_owned(),
+            aud: text(o, "aud").to_owned(),
+            role: text(o, "role").to_owned(),
+            email: text(o, "email").to_owned(),
+            phone: text(o, "phone").to_owned(),
+            app_metadata: object(o, "app_metadata").cloned(),
+            user_metadata: object(o, "user_metadata").cloned(),
+            identity_providers: o
+                .get("identities")
+                .and_then(Value::as_array)
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(Value::as_object)
+                        .map(|i| text(i, "provider").to_owned())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            is_anonymous: flag(o, "is_anonymous"),
+            new_email: text(o, "new_email").to_owned(),
+            new_phone: text(o, "new_phone").to_owned(),
+            created_at: time(o, "created_at"),
+        }
+    }
+
     /// The phone in E.164 form with the leading `+`, if the user has a valid one.
     #[must_use]
     pub fn phone_e164(&self) -> Option<String> {
@@ -78,17 +104,14 @@ impl User {
     /// else `email`/`phone` by which contact is present.
     #[must_use]
     pub fn provider(&self) -> Option<&str> {
-        let from_metadata = self
-            .app_metadata
+        self.app_metadata
             .as_ref()
-            .and_then(|m| m.get("provider"))
-            .and_then(Value::as_str)
-            .filter(|p| !p.is_empty());
-        from_metadata
+            .map(|m| text(m, "provider"))
+            .filter(|p| !p.is_empty())
             .or_else(|| {
-                self.identities
+                self.identity_providers
                     .iter()
-                    .map(|i| i.provider.as_str())
+                    .map(String::as_str)
                     .find(|p| !p.is_empty())
             })
             .or_else(|| (!self.email.is_empty()).then_some("email"))
@@ -96,38 +119,107 @@ impl User {
     }
 }
 
-/// One linked identity (only the fields the policies read).
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Identity {
-    /// Provider name, e.g. `email`, `google`, `sso:…`.
-    #[serde(deserialize_with = "text")]
-    pub provider: String,
+/// A verified body that is not the payload the hook expects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayloadError {
+    /// Not JSON at all.
+    Syntax {
+        /// Line of the error.
+        line: usize,
+        /// Column of the error.
+        column: usize,
+    },
+    /// JSON, but a required member is missing or has the wrong type.
+    Shape {
+        /// The member, e.g. `claims`.
+        member: &'static str,
+    },
+}
+
+impl fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Syntax { line, column } => write!(f, "not JSON (line {line}, column {column})"),
+            Self::Shape { member } => write!(f, "`{member}` is missing or has the wrong type"),
+        }
+    }
+}
+
+impl std::error::Error for PayloadError {}
+
+/// Parses a body as a JSON object. Error positions only: never content.
+///
+/// # Errors
+/// [`PayloadError`].
+pub fn parse_object(body: &[u8]) -> Result<Object, PayloadError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(o)) => Ok(o),
+        Ok(_) => Err(PayloadError::Shape { member: "(root)" }),
+        Err(e) => Err(PayloadError::Syntax {
+            line: e.line(),
+            column: e.column(),
+        }),
+    }
 }
 
 /// Custom access token hook input (spec §6).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomAccessTokenInput {
     /// Common metadata.
-    #[serde(default)]
     pub metadata: Metadata,
     /// The user's UUID.
     pub user_id: String,
     /// The claims GoTrue is about to sign.
     pub claims: Object,
     /// How the user authenticated (`password`, `oauth`, `token_refresh`, …).
-    #[serde(default, deserialize_with = "text")]
     pub authentication_method: String,
 }
 
-/// Before-user-created hook input (spec §8).
-#[derive(Clone, Debug, Deserialize)]
+impl CustomAccessTokenInput {
+    /// Parses the hook body.
+    ///
+    /// # Errors
+    /// [`PayloadError`] when it is not JSON, or `user_id` or `claims` is missing.
+    pub fn parse(body: &[u8]) -> Result<Self, PayloadError> {
+        let mut o = parse_object(body)?;
+        let user_id = text(&o, "user_id").to_owned();
+        if user_id.is_empty() {
+            return Err(PayloadError::Shape { member: "user_id" });
+        }
+        let Some(Value::Object(claims)) = o.remove("claims") else {
+            return Err(PayloadError::Shape { member: "claims" });
+        };
+        Ok(Self {
+            metadata: Metadata::read(object(&o, "metadata")),
+            user_id,
+            claims,
+            authentication_method: text(&o, "authentication_method").to_owned(),
+        })
+    }
+}
+
+/// Before-user-created (and after-user-created) hook input (spec §8).
+#[derive(Clone, Debug, PartialEq)]
 pub struct BeforeUserCreatedInput {
     /// Common metadata.
-    #[serde(default)]
     pub metadata: Metadata,
     /// The user about to be created.
     pub user: User,
+}
+
+impl BeforeUserCreatedInput {
+    /// Parses the hook body.
+    ///
+    /// # Errors
+    /// [`PayloadError`] when it is not JSON or has no `user` object.
+    pub fn parse(body: &[u8]) -> Result<Self, PayloadError> {
+        let o = parse_object(body)?;
+        let user = object(&o, "user").ok_or(PayloadError::Shape { member: "user" })?;
+        Ok(Self {
+            metadata: Metadata::read(object(&o, "metadata")),
+            user: User::read(user),
+        })
+    }
 }
 
 /// `digits` (optionally already `+`-prefixed, spaces ignored) as E.164 `+<1–15 digits>`.
@@ -142,26 +234,14 @@ pub fn normalize_phone(raw: &str) -> Option<String> {
     valid.then(|| format!("+{digits}"))
 }
 
-fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
-}
-
-fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(Option::<bool>::deserialize(d)?.unwrap_or_default())
-}
-
-fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
-}
-
-fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<UnixTime>, D::Error> {
-    let value = Option::<String>::deserialize(d)?;
-    Ok(value.and_then(|t| UnixTime::parse_rfc3339(&t).ok()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn user(v: Value) -> User {
+        User::read(v.as_object().unwrap())
+    }
 
     #[test]
     fn phones_are_normalised_to_e164() {
@@ -181,7 +261,7 @@ mod tests {
 
     #[test]
     fn user_parsing_tolerates_nulls_omissions_and_unknown_fields() {
-        let user: User = serde_json::from_value(serde_json::json!({
+        let u = user(json!({
             "id": "8c7e6b2a-0000-4000-8000-000000000001",
             "email": null,
             "phone": "14155550123",
@@ -189,46 +269,68 @@ mod tests {
             "identities": null,
             "created_at": "0001-01-01T00:00:00Z",
             "some_future_field": {"nested": [1, 2, 3]}
-        }))
-        .unwrap();
-        assert_eq!(user.email, "");
-        assert_eq!(user.phone_e164().as_deref(), Some("+14155550123"));
-        assert!(user.app_metadata.is_none());
-        assert!(user.identities.is_empty());
-        assert_eq!(user.created_at, Some(UnixTime::from_secs(-62_135_596_800)));
-        assert_eq!(user.provider(), Some("phone"));
+        }));
+        assert_eq!(u.email, "");
+        assert_eq!(u.phone_e164().as_deref(), Some("+14155550123"));
+        assert!(u.app_metadata.is_none());
+        assert!(u.identity_providers.is_empty());
+        assert_eq!(u.created_at, Some(UnixTime::from_secs(-62_135_596_800)));
+        assert_eq!(u.provider(), Some("phone"));
     }
 
     #[test]
     fn provider_prefers_app_metadata_then_identities() {
-        let user: User = serde_json::from_value(serde_json::json!({
-            "email": "a@example.com",
-            "app_metadata": {"provider": "github", "providers": ["github"]},
-            "identities": [{"provider": "google"}]
-        }))
-        .unwrap();
-        assert_eq!(user.provider(), Some("github"));
-        let user: User = serde_json::from_value(serde_json::json!({
-            "email": "a@example.com",
-            "app_metadata": {},
-            "identities": [{"provider": "google"}]
-        }))
-        .unwrap();
-        assert_eq!(user.provider(), Some("google"));
-        let user: User =
-            serde_json::from_value(serde_json::json!({"email": "a@example.com"})).unwrap();
-        assert_eq!(user.provider(), Some("email"));
+        let u = user(
+            json!({"email": "a@example.com", "app_metadata": {"provider": "github"}, "identities": [{"provider": "google"}]}),
+        );
+        assert_eq!(u.provider(), Some("github"));
+        let u = user(
+            json!({"email": "a@example.com", "app_metadata": {}, "identities": [{"provider": "google"}]}),
+        );
+        assert_eq!(u.provider(), Some("google"));
+        let u = user(json!({"email": "a@example.com"}));
+        assert_eq!(u.provider(), Some("email"));
     }
 
     #[test]
     fn metadata_time_accepts_any_offset_and_survives_garbage() {
-        let m: Metadata = serde_json::from_value(serde_json::json!({
-            "uuid": "u", "time": "2026-08-01T14:00:00.123456+02:00"
-        }))
-        .unwrap();
+        let m = Metadata::read(
+            json!({"uuid": "u", "time": "2026-08-01T14:00:00.123456+02:00"}).as_object(),
+        );
         assert_eq!(m.time, Some(UnixTime::from_secs(1_785_585_600)));
         assert_eq!(m.name, "");
-        let m: Metadata = serde_json::from_value(serde_json::json!({"time": "yesterday"})).unwrap();
+        let m = Metadata::read(json!({"time": "yesterday"}).as_object());
         assert_eq!(m.time, None);
+    }
+
+    #[test]
+    fn required_members_are_enforced_and_errors_carry_no_content() {
+        let ok = br#"{"user_id":"u","claims":{"sub":"u"},"metadata":{"uuid":"x"}}"#;
+        let input = CustomAccessTokenInput::parse(ok).unwrap();
+        assert_eq!(
+            (
+                input.user_id.as_str(),
+                input.metadata.uuid.as_str(),
+                input.authentication_method.as_str()
+            ),
+            ("u", "x", "")
+        );
+        for (body, member) in [
+            (&br#"{"claims":{}}"#[..], "user_id"),
+            (br#"{"user_id":"u","claims":"123456"}"#, "claims"),
+            (br#"[1]"#, "(root)"),
+        ] {
+            assert_eq!(
+                CustomAccessTokenInput::parse(body).unwrap_err(),
+                PayloadError::Shape { member }
+            );
+        }
+        let err = CustomAccessTokenInput::parse(b"{\"otp\": 123456").unwrap_err();
+        assert!(matches!(err, PayloadError::Syntax { line: 1, .. }));
+        assert!(!err.to_string().contains("123456"));
+        assert_eq!(
+            BeforeUserCreatedInput::parse(b"{}").unwrap_err(),
+            PayloadError::Shape { member: "user" }
+        );
     }
 }

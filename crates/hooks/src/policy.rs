@@ -3,19 +3,13 @@
 //! Unknown keys are errors (a misspelt rule must not silently do nothing), and every error
 //! names the key path at fault.
 
-use std::fmt;
+use portcullis_core::json::{JsonError, Strict, Value};
 
-use serde::Deserialize;
+use crate::access_token::AccessTokenPolicy;
+use crate::signup::SignupPolicy;
 
-use crate::access_token::{AccessTokenDoc, AccessTokenPolicy};
-use crate::signup::{SignupDoc, SignupPolicy};
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct PolicyDoc {
-    access_token: AccessTokenDoc,
-    before_user_created: SignupDoc,
-}
+/// A policy document is invalid: the key path at fault and what is wrong.
+pub type PolicyError = JsonError;
 
 /// The compiled policies of every hook.
 #[derive(Clone, Debug)]
@@ -43,44 +37,24 @@ impl HooksPolicy {
     /// # Errors
     /// [`PolicyError`] naming the key path (empty for syntax errors) and the problem.
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
-        let doc: PolicyDoc = if text.trim_start().starts_with('{') {
+        let value: Value = if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| PolicyError::new("", format!("JSON: {e}")))?
         } else {
             basic_toml::from_str(text).map_err(|e| PolicyError::new("", format!("TOML: {e}")))?
         };
+        let mut doc = Strict::new(&value, "")?;
+        let access_token = match doc.object("access_token")? {
+            Some(r) => AccessTokenPolicy::read(r)?,
+            None => AccessTokenPolicy::default(),
+        };
+        let before_user_created = match doc.object("before_user_created")? {
+            Some(r) => SignupPolicy::read(r)?,
+            None => SignupPolicy::allow_all(),
+        };
+        doc.finish()?;
         Ok(Self {
-            access_token: AccessTokenPolicy::compile(doc.access_token)?,
-            before_user_created: SignupPolicy::compile(doc.before_user_created)?,
+            access_token,
+            before_user_created,
         })
     }
 }
-
-/// A policy document is invalid.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PolicyError {
-    /// Dotted key path, e.g. `access_token.role.map.admin`; empty for syntax errors.
-    pub path: String,
-    /// What is wrong.
-    pub reason: String,
-}
-
-impl PolicyError {
-    pub(crate) fn new(path: &str, reason: impl Into<String>) -> Self {
-        Self {
-            path: path.to_owned(),
-            reason: reason.into(),
-        }
-    }
-}
-
-impl fmt::Display for PolicyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.reason)
-        } else {
-            write!(f, "{}: {}", self.path, self.reason)
-        }
-    }
-}
-
-impl std::error::Error for PolicyError {}

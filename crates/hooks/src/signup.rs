@@ -9,33 +9,17 @@
 
 use std::fmt;
 
-use serde::Deserialize;
+use portcullis_core::json::{JsonError, Strict};
 
 use crate::domains::{email_domain, is_disposable, matches_any, normalize_domain};
 use crate::net::{Cidr, parse_ip};
 use crate::payload::BeforeUserCreatedInput;
-use crate::policy::PolicyError;
 
 const DEFAULT_MESSAGE: &str = "Sign-up is not allowed for this account.";
 
-/// `[before_user_created]` as written by the user.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct SignupDoc {
-    message: Option<String>,
-    allow_email_domains: Vec<String>,
-    deny_email_domains: Vec<String>,
-    block_disposable_domains: bool,
-    allow_providers: Vec<String>,
-    allow_anonymous: Option<bool>,
-    allow_ips: Vec<String>,
-    deny_ips: Vec<String>,
-    messages: MessagesDoc,
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct MessagesDoc {
+/// Per-reason rejection messages.
+#[derive(Clone, Debug, Default)]
+struct Messages {
     anonymous: Option<String>,
     provider: Option<String>,
     ip: Option<String>,
@@ -110,23 +94,28 @@ pub struct SignupPolicy {
     allow_anonymous: bool,
     allow_ips: Vec<Cidr>,
     deny_ips: Vec<Cidr>,
-    messages: MessagesDoc,
+    messages: Messages,
 }
 
-fn domains(list: &[String], at: &str) -> Result<Vec<String>, PolicyError> {
-    list.iter()
-        .enumerate()
-        .map(|(i, d)| normalize_domain(d).map_err(|e| PolicyError::new(&format!("{at}[{i}]"), e)))
-        .collect()
+fn message(r: &mut Strict<'_>, key: &'static str) -> Result<Option<String>, JsonError> {
+    match r.str(key)? {
+        Some(text) if text.trim().is_empty() => {
+            Err(JsonError::new(r.path_of(key), "messages must not be empty"))
+        }
+        other => Ok(other.map(str::to_owned)),
+    }
 }
 
-fn cidrs(list: &[String], at: &str) -> Result<Vec<Cidr>, PolicyError> {
-    list.iter()
+fn list<T>(
+    r: &mut Strict<'_>,
+    key: &'static str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, JsonError> {
+    let at = r.path_of(key);
+    r.strings(key)?
+        .iter()
         .enumerate()
-        .map(|(i, c)| {
-            c.parse()
-                .map_err(|e| PolicyError::new(&format!("{at}[{i}]"), e))
-        })
+        .map(|(i, item)| parse(item).map_err(|e| JsonError::new(format!("{at}[{i}]"), e)))
         .collect()
 }
 
@@ -140,58 +129,42 @@ impl SignupPolicy {
         }
     }
 
-    pub(crate) fn compile(doc: SignupDoc) -> Result<Self, PolicyError> {
-        const AT: &str = "before_user_created";
-        let non_empty = |m: &Option<String>, at: &str| match m {
-            Some(text) if text.trim().is_empty() => Err(PolicyError::new(
-                &format!("{AT}.{at}"),
-                "messages must not be empty",
-            )),
-            _ => Ok(()),
+    /// Compiles `[before_user_created]`.
+    pub(crate) fn read(mut r: Strict<'_>) -> Result<Self, JsonError> {
+        let messages = match r.object("messages")? {
+            None => Messages::default(),
+            Some(mut m) => {
+                let messages = Messages {
+                    anonymous: message(&mut m, "anonymous")?,
+                    provider: message(&mut m, "provider")?,
+                    ip: message(&mut m, "ip")?,
+                    email_domain: message(&mut m, "email_domain")?,
+                    disposable_domain: message(&mut m, "disposable_domain")?,
+                };
+                m.finish()?;
+                messages
+            }
         };
-        non_empty(&doc.message, "message")?;
-        for (m, at) in [
-            (&doc.messages.anonymous, "messages.anonymous"),
-            (&doc.messages.provider, "messages.provider"),
-            (&doc.messages.ip, "messages.ip"),
-            (&doc.messages.email_domain, "messages.email_domain"),
-            (
-                &doc.messages.disposable_domain,
-                "messages.disposable_domain",
-            ),
-        ] {
-            non_empty(m, at)?;
-        }
-        let allow_providers = doc
-            .allow_providers
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
+        let policy = Self {
+            message: message(&mut r, "message")?,
+            allow_domains: list(&mut r, "allow_email_domains", normalize_domain)?,
+            deny_domains: list(&mut r, "deny_email_domains", normalize_domain)?,
+            block_disposable: r.bool("block_disposable_domains")?.unwrap_or(false),
+            allow_providers: list(&mut r, "allow_providers", |p| {
                 let p = p.trim().to_ascii_lowercase();
                 if p.is_empty() {
-                    Err(PolicyError::new(
-                        &format!("{AT}.allow_providers[{i}]"),
-                        "empty provider name",
-                    ))
+                    Err("empty provider name".to_owned())
                 } else {
                     Ok(p)
                 }
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Self {
-            allow_domains: domains(
-                &doc.allow_email_domains,
-                &format!("{AT}.allow_email_domains"),
-            )?,
-            deny_domains: domains(&doc.deny_email_domains, &format!("{AT}.deny_email_domains"))?,
-            block_disposable: doc.block_disposable_domains,
-            allow_providers,
-            allow_anonymous: doc.allow_anonymous.unwrap_or(true),
-            allow_ips: cidrs(&doc.allow_ips, &format!("{AT}.allow_ips"))?,
-            deny_ips: cidrs(&doc.deny_ips, &format!("{AT}.deny_ips"))?,
-            message: doc.message,
-            messages: doc.messages,
-        })
+            })?,
+            allow_anonymous: r.bool("allow_anonymous")?.unwrap_or(true),
+            allow_ips: list(&mut r, "allow_ips", str::parse::<Cidr>)?,
+            deny_ips: list(&mut r, "deny_ips", str::parse::<Cidr>)?,
+            messages,
+        };
+        r.finish()?;
+        Ok(policy)
     }
 
     fn reject(&self, reason: RejectReason) -> SignupDecision {

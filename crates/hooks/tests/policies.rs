@@ -14,7 +14,7 @@ use portcullis_hooks::{
 use serde_json::{Value, json};
 
 fn token_input(method: &str, app: Value, user: Value) -> CustomAccessTokenInput {
-    serde_json::from_value(json!({
+    CustomAccessTokenInput::parse(&serde_json::to_vec(&json!({
         "metadata": {"uuid": "0b6f0000-0000-4000-8000-000000000003", "time": "2026-11-23T10:00:00Z", "name": "customize-access-token"},
         "user_id": "8c7e6b2a-0000-4000-8000-000000000001",
         "authentication_method": method,
@@ -28,6 +28,7 @@ fn token_input(method: &str, app: Value, user: Value) -> CustomAccessTokenInput 
             "app_metadata": app, "user_metadata": user
         }
     }))
+    .unwrap())
     .unwrap()
 }
 
@@ -328,21 +329,33 @@ fn configuration_mistakes_are_named() {
     for (text, path, reason) in cases {
         let err = HooksPolicy::parse(text).unwrap_err();
         assert_eq!(err.path, *path, "{text}");
-        assert!(err.reason.contains(reason), "{text}: {}", err.reason);
+        assert!(err.problem.contains(reason), "{text}: {}", err.problem);
     }
 }
 
 #[test]
 fn unknown_keys_and_syntax_errors_are_errors() {
     let err = HooksPolicy::parse("[access_token]\ncopyy = {}").unwrap_err();
-    assert!(err.reason.contains("copyy"), "{err}");
-    let err = HooksPolicy::parse("{\"access_token\": {\"static\": {}}, \"extra\": 1}").unwrap_err();
+    assert_eq!(err.path, "access_token.copyy");
     assert!(
-        err.reason.starts_with("JSON:") && err.reason.contains("extra"),
+        err.problem
+            .contains("unknown key; expected one of: copy, drop"),
         "{err}"
     );
+    let err = HooksPolicy::parse("{\"access_token\": {\"static\": {}}, \"extra\": 1}").unwrap_err();
+    assert_eq!(err.path, "extra");
+    let err = HooksPolicy::parse("[access_token.role]\nfrom = \"app_metadata.r\"\nmapp = {}")
+        .unwrap_err();
+    assert_eq!(err.path, "access_token.role.mapp");
+    let err = HooksPolicy::parse("[access_token]\nmax_bytes = \"big\"").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "access_token.max_bytes: expected a non-negative integer, found a string"
+    );
+    let err = HooksPolicy::parse("{\"access_token\": ").unwrap_err();
+    assert!(err.problem.starts_with("JSON:"), "{err}");
     let err = HooksPolicy::parse("[access_token\n").unwrap_err();
-    assert!(err.reason.starts_with("TOML:"), "{err}");
+    assert!(err.problem.starts_with("TOML:"), "{err}");
 }
 
 fn signup(
@@ -352,7 +365,7 @@ fn signup(
     ip: &str,
 ) -> BeforeUserCreatedInput {
     let app = provider.map_or(json!({}), |p| json!({"provider": p, "providers": [p]}));
-    serde_json::from_value(json!({
+    BeforeUserCreatedInput::parse(&serde_json::to_vec(&json!({
         "metadata": {"uuid": "u", "time": "2026-11-23T10:00:00+01:00", "name": "before-user-created", "ip_address": ip},
         "user": {
             "id": "8c7e6b2a-0000-4000-8000-000000000001", "aud": "authenticated", "role": "",
@@ -361,6 +374,7 @@ fn signup(
             "is_anonymous": anonymous
         }
     }))
+    .unwrap())
     .unwrap()
 }
 

@@ -15,17 +15,12 @@
 
 use std::future::Future;
 
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
-use http::{HeaderMap, StatusCode};
 use portcullis_core::{Clock, ConfigError, Db, Env, SecureRandom};
 use serde::Serialize;
 
-pub use http;
+pub mod http;
 
-/// A request as the adapters hand it over: the whole body already read (and size-checked).
-pub type Request = http::Request<Vec<u8>>;
-/// A response.
-pub type Response = http::Response<Vec<u8>>;
+pub use http::{Headers, Method, Request, Response, Status};
 
 /// Severity of a log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -117,14 +112,13 @@ pub trait Function: Sized {
 
 /// Serialises `body` as a JSON response with `status`.
 #[must_use]
-pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+pub fn json_response(status: Status, body: &impl Serialize) -> Response {
     // Serialising our own response types cannot fail; fall back to an empty object anyway.
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    let mut response = http::Response::new(bytes);
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut response = Response::new(status);
+    response.headers.append("content-type", "application/json");
+    response.headers.append("cache-control", "no-store");
+    response.body = bytes;
     response
 }
 
@@ -139,7 +133,7 @@ pub struct ErrorBody<'a> {
 
 /// An HTTP-level error response.
 #[must_use]
-pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+pub fn error_response(status: Status, code: &str, message: &str) -> Response {
     json_response(
         status,
         &ErrorBody {
@@ -153,7 +147,7 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
 #[must_use]
 pub fn payload_too_large(limit: usize) -> Response {
     let message = format!("request body is larger than {limit} bytes");
-    error_response(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &message)
+    error_response(Status::PAYLOAD_TOO_LARGE, "payload_too_large", &message)
 }
 
 /// The route part of a request path: Supabase serves a function under
@@ -169,12 +163,6 @@ pub fn route<'a>(path: &'a str, function: &str) -> &'a str {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
         _ => path,
     }
-}
-
-/// The value of a header as text, if present and valid visible ASCII.
-#[must_use]
-pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 #[cfg(test)]
@@ -203,16 +191,16 @@ mod tests {
 
     #[test]
     fn json_responses_are_uncacheable_json() {
-        let r = error_response(StatusCode::NOT_FOUND, "not_found", "no such route");
-        assert_eq!(r.status(), 404);
-        assert_eq!(r.headers()[CONTENT_TYPE], "application/json");
-        assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
-        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        let r = error_response(Status::NOT_FOUND, "not_found", "no such route");
+        assert_eq!(r.status, 404);
+        assert_eq!(r.headers.get("Content-Type"), Some("application/json"));
+        assert_eq!(r.headers.get("cache-control"), Some("no-store"));
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(
             body,
             serde_json::json!({"error": "not_found", "message": "no such route"})
         );
-        assert_eq!(payload_too_large(10).status(), 413);
+        assert_eq!(payload_too_large(10).status, 413);
     }
 
     #[test]
