@@ -7,10 +7,19 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-/// A source of configuration variables: `Deno.env`, a Worker's `env`, or a map in tests.
+/// What the host provides at start-up: configuration variables (`Deno.env`, a Worker's `env`,
+/// a map in tests) and named data assets.
 pub trait Env {
     /// The variable's value; `None` when unset. Blank values count as unset.
     fn var(&self, name: &str) -> Option<String>;
+
+    /// A data asset shipped next to the Wasm module rather than inside it (large reference
+    /// data such as blocklists, loaded only by configurations that use it). `None` when this
+    /// host does not ship it.
+    fn asset(&self, name: &str) -> Option<String> {
+        let _ = name;
+        None
+    }
 
     /// The variable's value, or an error naming it when unset.
     ///
@@ -49,29 +58,46 @@ pub fn parse_or<T: FromStr>(
 
 /// An in-memory [`Env`] for tests and tools.
 #[derive(Clone, Debug, Default)]
-pub struct MapEnv(pub BTreeMap<String, String>);
+pub struct MapEnv {
+    vars: BTreeMap<String, String>,
+    assets: BTreeMap<String, String>,
+}
 
 impl MapEnv {
     /// Builds an environment from pairs.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self(
-            pairs
+        Self {
+            vars: pairs
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
-        )
+            assets: BTreeMap::new(),
+        }
     }
 
     /// Sets one variable.
     pub fn set(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
-        self.0.insert(name.to_owned(), value.into());
+        self.vars.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Provides one asset.
+    pub fn set_asset(&mut self, name: &str, content: impl Into<String>) -> &mut Self {
+        self.assets.insert(name.to_owned(), content.into());
         self
     }
 }
 
 impl Env for MapEnv {
     fn var(&self, name: &str) -> Option<String> {
-        self.0.get(name).filter(|v| !v.trim().is_empty()).cloned()
+        self.vars
+            .get(name)
+            .filter(|v| !v.trim().is_empty())
+            .cloned()
+    }
+
+    fn asset(&self, name: &str) -> Option<String> {
+        self.assets.get(name).cloned()
     }
 }
 

@@ -57,7 +57,7 @@ impl HooksConfig {
         }
         let policy = match env.var(ENV_POLICY) {
             None => HooksPolicy::default(),
-            Some(text) => HooksPolicy::parse(&text)
+            Some(text) => HooksPolicy::parse(&text, env)
                 .map_err(|e| ConfigError::invalid(ENV_POLICY, e.to_string()))?,
         };
         let max_body_bytes =

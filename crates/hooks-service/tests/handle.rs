@@ -77,6 +77,10 @@ impl Db for FakeDb {
 
 fn hooks(pairs: &[(&str, &str)]) -> Hooks {
     let mut env = MapEnv::default();
+    env.set_asset(
+        "disposable_domains.txt",
+        include_str!("../../hooks/data/disposable_domains.txt"),
+    );
     env.set("PORTCULLIS_HOOK_SECRETS", SECRET);
     for (k, v) in pairs {
         env.set(k, *v);

@@ -1,14 +1,12 @@
-//! E-mail domains: normalisation, suffix matching (a domain covers its subdomains) and the
-//! shipped disposable-domain blocklist, searched in place.
+//! E-mail domains: normalisation, suffix matching (a domain covers its subdomains) and sorted
+//! domain lists searched in place (the disposable-domain blocklist).
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
-/// The blocklist, encoded by `build.rs`: reversed domains, front-coded in blocks of 16.
-const BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/disposable.bin"));
-/// Little-endian `u32` offset of each block in [`BLOB`].
-const INDEX: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/disposable.idx"));
-/// Number of domains on the list.
-const COUNT: &str = include_str!(concat!(env!("OUT_DIR"), "/disposable.count"));
+/// Name of the host asset holding the disposable-domain blocklist: one lowercase domain per
+/// line, sorted bytewise (see `data/README.md`).
+pub const DISPOSABLE_ASSET: &str = "disposable_domains.txt";
 
 /// The lowercase domain of an e-mail address (text after the last `@`, trailing dot removed).
 #[must_use]
@@ -55,74 +53,75 @@ pub fn matches_any(domain: &str, list: &[String]) -> bool {
     suffixes(domain).any(|s| list.iter().any(|d| d == s))
 }
 
-/// Whether `domain` (or a parent) is on the disposable blocklist.
-#[must_use]
-pub fn is_disposable(domain: &str) -> bool {
-    let mut reversed = Vec::with_capacity(domain.len());
-    suffixes(domain).any(|s| {
-        reversed.clear();
-        reversed.extend(s.bytes().rev());
-        contains(&reversed)
-    })
-}
+/// A sorted list of domains, searched in place: no index, no start-up cost beyond one
+/// validation pass.
+#[derive(Clone, Debug)]
+pub struct DomainList(Arc<str>);
 
-/// Number of domains on the shipped blocklist.
-#[must_use]
-pub fn disposable_count() -> usize {
-    COUNT.parse().unwrap_or(0)
-}
-
-fn block_offset(i: usize) -> Option<usize> {
-    let b: [u8; 4] = INDEX.get(i * 4..i * 4 + 4)?.try_into().ok()?;
-    usize::try_from(u32::from_le_bytes(b)).ok()
-}
-
-/// The first key of block `i` (stored whole: shared length 0).
-fn block_head(i: usize) -> Option<&'static [u8]> {
-    let at = block_offset(i)?;
-    let len = usize::from(*BLOB.get(at + 1)?);
-    BLOB.get(at + 2..at + 2 + len)
-}
-
-/// Whether the reversed domain `key` is on the list.
-fn contains(key: &[u8]) -> bool {
-    let blocks = INDEX.len() / 4;
-    // The last block whose head is <= key.
-    let (mut lo, mut hi) = (0usize, blocks);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        match block_head(mid) {
-            Some(head) if head <= key => lo = mid + 1,
-            _ => hi = mid,
+impl DomainList {
+    /// Takes one lowercase domain per line, sorted bytewise and without duplicates.
+    ///
+    /// # Errors
+    /// A description of the first line out of order or not a domain.
+    pub fn from_text(text: impl Into<Arc<str>>) -> Result<Self, String> {
+        let text: Arc<str> = text.into();
+        let mut previous: Option<&str> = None;
+        for (n, line) in text.lines().enumerate() {
+            if normalize_domain(line).as_deref() != Ok(line) {
+                return Err(format!("line {}: not a lowercase domain", n + 1));
+            }
+            if previous.is_some_and(|p| p >= line) {
+                return Err(format!("line {}: not sorted or duplicated", n + 1));
+            }
+            previous = Some(line);
         }
+        Ok(Self(text))
     }
-    let Some(block) = lo.checked_sub(1) else {
-        return false;
-    };
-    let (Some(mut at), end) = (
-        block_offset(block),
-        block_offset(block + 1).unwrap_or(BLOB.len()),
-    ) else {
-        return false;
-    };
-    let mut current: Vec<u8> = Vec::with_capacity(64);
-    while at < end {
-        let (Some(&shared), Some(&len)) = (BLOB.get(at), BLOB.get(at + 1)) else {
-            return false;
-        };
-        let Some(tail) = BLOB.get(at + 2..at + 2 + usize::from(len)) else {
-            return false;
-        };
-        current.truncate(usize::from(shared));
-        current.extend_from_slice(tail);
-        match current.as_slice().cmp(key) {
-            Ordering::Equal => return true,
-            Ordering::Greater => return false,
-            Ordering::Less => {}
+
+    /// Number of domains.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.lines().count()
+    }
+
+    /// Whether the list is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `domain` or one of its parent domains is listed.
+    #[must_use]
+    pub fn covers(&self, domain: &str) -> bool {
+        suffixes(domain).any(|s| self.contains_line(s))
+    }
+
+    /// Binary search for a whole line equal to `needle`: probe the middle byte, back up to its
+    /// line start, compare, halve.
+    fn contains_line(&self, needle: &str) -> bool {
+        let blob = self.0.as_bytes();
+        let (mut lo, mut hi) = (0usize, blob.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let start = blob
+                .get(lo..mid)
+                .and_then(|s| s.iter().rposition(|&b| b == b'\n'))
+                .map_or(lo, |p| lo + p + 1);
+            let end = blob
+                .get(start..)
+                .and_then(|s| s.iter().position(|&b| b == b'\n'))
+                .map_or(blob.len(), |p| start + p);
+            let Some(line) = blob.get(start..end) else {
+                return false;
+            };
+            match line.cmp(needle.as_bytes()) {
+                Ordering::Equal => return true,
+                Ordering::Less => lo = end + 1,
+                Ordering::Greater => hi = start,
+            }
         }
-        at += 2 + usize::from(len);
+        false
     }
-    false
 }
 
 #[cfg(test)]
@@ -131,44 +130,62 @@ mod tests {
 
     const SOURCE: &str = include_str!("../data/disposable_domains.txt");
 
-    fn listed(domain: &str) -> bool {
-        contains(&domain.bytes().rev().collect::<Vec<u8>>())
+    fn shipped() -> DomainList {
+        DomainList::from_text(SOURCE).unwrap()
     }
 
     #[test]
-    fn source_list_is_sorted_unique_lowercase() {
-        let lines: Vec<&str> = SOURCE.lines().collect();
-        assert!(lines.len() > 5_000);
-        assert_eq!(disposable_count(), lines.len());
-        assert!(lines.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
-        assert!(
-            lines
-                .iter()
-                .all(|l| normalize_domain(l).as_deref() == Ok(*l))
-        );
+    fn shipped_list_is_valid() {
+        assert!(shipped().len() > 5_000);
     }
 
     #[test]
     fn every_listed_domain_is_found_and_neighbours_are_not() {
+        let list = shipped();
         let set: std::collections::HashSet<&str> = SOURCE.lines().collect();
         for line in SOURCE.lines() {
-            assert!(listed(line), "{line}");
+            assert!(list.contains_line(line), "{line}");
             for near in [format!("x{line}"), format!("{line}x"), line[1..].to_owned()] {
-                assert_eq!(listed(&near), set.contains(near.as_str()), "{near}");
+                assert_eq!(
+                    list.contains_line(&near),
+                    set.contains(near.as_str()),
+                    "{near}"
+                );
             }
         }
-        for absent in ["", "gmail.com", "zzzzzzzzzz.zz", "0", "moc", "com", "a"] {
-            assert!(!listed(absent), "{absent}");
+        for absent in ["", "gmail.com", "zzzzzzzzzz.zz", "0", "com", "a"] {
+            assert!(!list.contains_line(absent), "{absent}");
         }
     }
 
     #[test]
-    fn subdomains_of_listed_domains_are_disposable() {
-        assert!(is_disposable("mailinator.com"));
-        assert!(is_disposable("eu.mailinator.com"));
-        assert!(!is_disposable("xmailinator.com"));
-        assert!(!is_disposable("gmail.com"));
-        assert!(!is_disposable("example.com"));
+    fn subdomains_of_listed_domains_are_covered() {
+        let list = shipped();
+        assert!(list.covers("mailinator.com"));
+        assert!(list.covers("eu.mailinator.com"));
+        assert!(!list.covers("xmailinator.com"));
+        assert!(!list.covers("gmail.com"));
+        assert!(!list.covers("example.com"));
+    }
+
+    #[test]
+    fn malformed_lists_are_refused() {
+        assert!(
+            DomainList::from_text("b.com\na.com\n")
+                .unwrap_err()
+                .contains("line 2")
+        );
+        assert!(
+            DomainList::from_text("a.com\na.com\n")
+                .unwrap_err()
+                .contains("line 2")
+        );
+        assert!(
+            DomainList::from_text("A.com\n")
+                .unwrap_err()
+                .contains("line 1")
+        );
+        assert!(DomainList::from_text("").unwrap().is_empty());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Unknown keys are errors (a misspelt rule must not silently do nothing), and every error
 //! names the key path at fault.
 
+use portcullis_core::Env;
 use portcullis_core::json::{JsonError, Strict, Value};
 
 use crate::access_token::AccessTokenPolicy;
@@ -32,11 +33,12 @@ impl Default for HooksPolicy {
 
 impl HooksPolicy {
     /// Parses and compiles a policy document. JSON when the first non-blank character is
-    /// `{`, TOML otherwise.
+    /// `{`, TOML otherwise. Assets the policy uses (the disposable-domain list) come from
+    /// `host`.
     ///
     /// # Errors
     /// [`PolicyError`] naming the key path (empty for syntax errors) and the problem.
-    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+    pub fn parse(text: &str, host: &dyn Env) -> Result<Self, PolicyError> {
         let value: Value = if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| PolicyError::new("", format!("JSON: {e}")))?
         } else {
@@ -48,7 +50,7 @@ impl HooksPolicy {
             None => AccessTokenPolicy::default(),
         };
         let before_user_created = match doc.object("before_user_created")? {
-            Some(r) => SignupPolicy::read(r)?,
+            Some(r) => SignupPolicy::read(r, host)?,
             None => SignupPolicy::allow_all(),
         };
         doc.finish()?;

@@ -11,7 +11,9 @@ use std::fmt;
 
 use portcullis_core::json::{JsonError, Strict};
 
-use crate::domains::{email_domain, is_disposable, matches_any, normalize_domain};
+use portcullis_core::Env;
+
+use crate::domains::{DISPOSABLE_ASSET, DomainList, email_domain, matches_any, normalize_domain};
 use crate::net::{Cidr, parse_ip};
 use crate::payload::BeforeUserCreatedInput;
 
@@ -89,7 +91,7 @@ pub struct SignupPolicy {
     message: Option<String>,
     allow_domains: Vec<String>,
     deny_domains: Vec<String>,
-    block_disposable: bool,
+    disposable: Option<DomainList>,
     allow_providers: Vec<String>,
     allow_anonymous: bool,
     allow_ips: Vec<Cidr>,
@@ -130,7 +132,7 @@ impl SignupPolicy {
     }
 
     /// Compiles `[before_user_created]`.
-    pub(crate) fn read(mut r: Strict<'_>) -> Result<Self, JsonError> {
+    pub(crate) fn read(mut r: Strict<'_>, host: &dyn Env) -> Result<Self, JsonError> {
         let messages = match r.object("messages")? {
             None => Messages::default(),
             Some(mut m) => {
@@ -149,7 +151,21 @@ impl SignupPolicy {
             message: message(&mut r, "message")?,
             allow_domains: list(&mut r, "allow_email_domains", normalize_domain)?,
             deny_domains: list(&mut r, "deny_email_domains", normalize_domain)?,
-            block_disposable: r.bool("block_disposable_domains")?.unwrap_or(false),
+            disposable: if r.bool("block_disposable_domains")?.unwrap_or(false) {
+                let at = r.path_of("block_disposable_domains");
+                let text = host.asset(DISPOSABLE_ASSET).ok_or_else(|| {
+                    JsonError::new(
+                        &at,
+                        "the disposable-domain list is not shipped with this build",
+                    )
+                })?;
+                Some(
+                    DomainList::from_text(text)
+                        .map_err(|e| JsonError::new(&at, format!("{DISPOSABLE_ASSET}: {e}")))?,
+                )
+            } else {
+                None
+            },
             allow_providers: list(&mut r, "allow_providers", |p| {
                 let p = p.trim().to_ascii_lowercase();
                 if p.is_empty() {
@@ -224,7 +240,11 @@ impl SignupPolicy {
             if matches_any(&domain, &self.deny_domains) {
                 return self.reject(RejectReason::EmailDomainDenied);
             }
-            if self.block_disposable && is_disposable(&domain) {
+            if self
+                .disposable
+                .as_ref()
+                .is_some_and(|list| list.covers(&domain))
+            {
                 return self.reject(RejectReason::DisposableEmailDomain);
             }
             if !self.allow_domains.is_empty() && !matches_any(&domain, &self.allow_domains) {

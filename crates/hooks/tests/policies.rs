@@ -7,11 +7,22 @@
     clippy::indexing_slicing
 )]
 
+use portcullis_core::MapEnv;
 use portcullis_hooks::{
     AccessTokenError, BeforeUserCreatedInput, CustomAccessTokenInput, HooksPolicy, Object,
     RejectReason, SignupDecision, check_gotrue_schema,
 };
 use serde_json::{Value, json};
+
+/// The host assets a deployment ships: the disposable-domain list.
+fn host() -> MapEnv {
+    let mut env = MapEnv::default();
+    env.set_asset(
+        "disposable_domains.txt",
+        include_str!("../data/disposable_domains.txt"),
+    );
+    env
+}
 
 fn token_input(method: &str, app: Value, user: Value) -> CustomAccessTokenInput {
     CustomAccessTokenInput::parse(&serde_json::to_vec(&json!({
@@ -38,7 +49,7 @@ fn obj(v: Value) -> Object {
 
 #[test]
 fn empty_policy_passes_claims_through() {
-    let p = HooksPolicy::parse("").unwrap();
+    let p = HooksPolicy::parse("", &host()).unwrap();
     let input = token_input("password", json!({"provider": "email"}), json!({}));
     let out = p.access_token.apply(&input, None).unwrap();
     assert_eq!(out.claims, input.claims);
@@ -68,7 +79,7 @@ reject = "Use your company login page."
 
 #[test]
 fn toml_policy_copies_maps_roles_adds_and_drops() {
-    let p = HooksPolicy::parse(TOML_POLICY).unwrap();
+    let p = HooksPolicy::parse(TOML_POLICY, &host()).unwrap();
     let input = token_input(
         "password",
         json!({"provider": "email", "providers": ["email"], "org": {"id": "org_42"}, "roles": ["viewer", "support", "admin"]}),
@@ -96,7 +107,7 @@ fn toml_policy_copies_maps_roles_adds_and_drops() {
 
 #[test]
 fn rules_apply_per_authentication_method() {
-    let p = HooksPolicy::parse(TOML_POLICY).unwrap();
+    let p = HooksPolicy::parse(TOML_POLICY, &host()).unwrap();
     let anon = token_input("anonymous", json!({}), json!({"locale": "fr"}));
     let c = p.access_token.apply(&anon, None).unwrap().claims;
     assert_eq!(c["tier"], "guest");
@@ -128,7 +139,7 @@ fn json_policy_is_equivalent() {
         "role": {"from": "app_metadata.role", "map": {"admin": "app_admin"}, "default": "authenticated"}
       }
     }"#;
-    let p = HooksPolicy::parse(json_text).unwrap();
+    let p = HooksPolicy::parse(json_text, &host()).unwrap();
     let input = token_input("otp", json!({"org": {"id": 7}, "role": "admin"}), json!({}));
     let c = p.access_token.apply(&input, None).unwrap().claims;
     assert_eq!(c["org_id"], 7);
@@ -144,6 +155,7 @@ fn json_policy_is_equivalent() {
 fn lookup_claims_merge_but_never_over_reserved_claims() {
     let p = HooksPolicy::parse(
         "[access_token.lookup]\n[access_token.role]\nfrom = \"lookup.role\"\nmap = { editor = \"app_editor\" }\n",
+        &host(),
     )
     .unwrap();
     let lookup = p.access_token.lookup().unwrap();
@@ -172,6 +184,7 @@ fn lookup_claims_merge_but_never_over_reserved_claims() {
 fn lookup_can_be_configured_and_fail_open() {
     let p = HooksPolicy::parse(
         "[access_token.lookup]\ntable = \"public.profiles\"\nkey_column = \"id\"\nclaims_column = \"jwt_claims\"\non_error = \"skip\"\nmerge = false\n[access_token.copy]\nplan = \"lookup.billing.plan\"\n",
+        &host(),
     )
     .unwrap();
     let lookup = p.access_token.lookup().unwrap();
@@ -193,7 +206,7 @@ fn lookup_can_be_configured_and_fail_open() {
 fn size_limit_shrinks_in_order_then_refuses() {
     let big = "x".repeat(600);
     let input = token_input("password", json!({"note": big}), json!({"bio": big}));
-    let p = HooksPolicy::parse("[access_token]\nmax_bytes = 1200\n").unwrap();
+    let p = HooksPolicy::parse("[access_token]\nmax_bytes = 1200\n", &host()).unwrap();
     let c = p.access_token.apply(&input, None).unwrap().claims;
     assert!(
         !c.contains_key("user_metadata"),
@@ -201,7 +214,7 @@ fn size_limit_shrinks_in_order_then_refuses() {
     );
     assert!(serde_json::to_vec(&c).unwrap().len() <= 1200);
 
-    let p = HooksPolicy::parse("[access_token]\nmax_bytes = 900\n").unwrap();
+    let p = HooksPolicy::parse("[access_token]\nmax_bytes = 900\n", &host()).unwrap();
     let err = p.access_token.apply(&input, None).unwrap_err();
     assert!(
         matches!(err, AccessTokenError::TooLarge { max: 900, .. }),
@@ -210,13 +223,17 @@ fn size_limit_shrinks_in_order_then_refuses() {
 
     let p = HooksPolicy::parse(
         "[access_token]\nmax_bytes = 900\nshrink = [\"user_metadata\", \"app_metadata.note\"]\n",
+        &host(),
     )
     .unwrap();
     let c = p.access_token.apply(&input, None).unwrap().claims;
     assert_eq!(c["app_metadata"], json!({}));
 
-    let p =
-        HooksPolicy::parse("[access_token]\nmax_bytes = 1200\non_oversize = \"reject\"\n").unwrap();
+    let p = HooksPolicy::parse(
+        "[access_token]\nmax_bytes = 1200\non_oversize = \"reject\"\n",
+        &host(),
+    )
+    .unwrap();
     assert!(matches!(
         p.access_token.apply(&input, None),
         Err(AccessTokenError::TooLarge { .. })
@@ -327,7 +344,7 @@ fn configuration_mistakes_are_named() {
         ),
     ];
     for (text, path, reason) in cases {
-        let err = HooksPolicy::parse(text).unwrap_err();
+        let err = HooksPolicy::parse(text, &host()).unwrap_err();
         assert_eq!(err.path, *path, "{text}");
         assert!(err.problem.contains(reason), "{text}: {}", err.problem);
     }
@@ -335,26 +352,33 @@ fn configuration_mistakes_are_named() {
 
 #[test]
 fn unknown_keys_and_syntax_errors_are_errors() {
-    let err = HooksPolicy::parse("[access_token]\ncopyy = {}").unwrap_err();
+    let err = HooksPolicy::parse("[access_token]\ncopyy = {}", &host()).unwrap_err();
     assert_eq!(err.path, "access_token.copyy");
     assert!(
         err.problem
             .contains("unknown key; expected one of: copy, drop"),
         "{err}"
     );
-    let err = HooksPolicy::parse("{\"access_token\": {\"static\": {}}, \"extra\": 1}").unwrap_err();
+    let err = HooksPolicy::parse(
+        "{\"access_token\": {\"static\": {}}, \"extra\": 1}",
+        &host(),
+    )
+    .unwrap_err();
     assert_eq!(err.path, "extra");
-    let err = HooksPolicy::parse("[access_token.role]\nfrom = \"app_metadata.r\"\nmapp = {}")
-        .unwrap_err();
+    let err = HooksPolicy::parse(
+        "[access_token.role]\nfrom = \"app_metadata.r\"\nmapp = {}",
+        &host(),
+    )
+    .unwrap_err();
     assert_eq!(err.path, "access_token.role.mapp");
-    let err = HooksPolicy::parse("[access_token]\nmax_bytes = \"big\"").unwrap_err();
+    let err = HooksPolicy::parse("[access_token]\nmax_bytes = \"big\"", &host()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "access_token.max_bytes: expected a non-negative integer, found a string"
     );
-    let err = HooksPolicy::parse("{\"access_token\": ").unwrap_err();
+    let err = HooksPolicy::parse("{\"access_token\": ", &host()).unwrap_err();
     assert!(err.problem.starts_with("JSON:"), "{err}");
-    let err = HooksPolicy::parse("[access_token\n").unwrap_err();
+    let err = HooksPolicy::parse("[access_token\n", &host()).unwrap_err();
     assert!(err.problem.starts_with("TOML:"), "{err}");
 }
 
@@ -386,6 +410,30 @@ fn reason(d: SignupDecision) -> Option<RejectReason> {
 }
 
 #[test]
+fn disposable_blocking_needs_the_shipped_list() {
+    let err = HooksPolicy::parse(
+        "[before_user_created]\nblock_disposable_domains = true",
+        &MapEnv::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.path, "before_user_created.block_disposable_domains");
+    assert!(err.problem.contains("not shipped"), "{err}");
+    let mut bad = MapEnv::default();
+    bad.set_asset("disposable_domains.txt", "b.com\na.com\n");
+    let err = HooksPolicy::parse(
+        "[before_user_created]\nblock_disposable_domains = true",
+        &bad,
+    )
+    .unwrap_err();
+    assert!(err.problem.contains("line 2"), "{err}");
+    HooksPolicy::parse(
+        "[before_user_created]\nblock_disposable_domains = false",
+        &MapEnv::default(),
+    )
+    .unwrap();
+}
+
+#[test]
 fn default_signup_policy_allows_everyone() {
     let p = HooksPolicy::default().before_user_created;
     assert_eq!(
@@ -414,6 +462,7 @@ deny_ips = ["192.0.2.66"]
 [before_user_created.messages]
 disposable_domain = "Please use a permanent address."
 "#,
+        &host(),
     )
     .unwrap()
     .before_user_created;

@@ -59,24 +59,35 @@ impl Log for ConsoleLog {
     }
 }
 
-/// Configuration through a JS getter, `(name) => string | undefined`.
+/// Where a function's data assets come from (the entry crate's asset module).
+pub type AssetSource = fn(&str) -> Option<String>;
+
+/// Configuration through a JS getter, `(name) => string | undefined`, plus the function's
+/// assets.
 #[derive(Debug)]
-pub struct JsEnv(js_sys::Function);
+pub struct JsEnv {
+    getter: js_sys::Function,
+    assets: AssetSource,
+}
 
 impl JsEnv {
     /// Wraps the getter.
     #[must_use]
-    pub fn new(getter: js_sys::Function) -> Self {
-        Self(getter)
+    pub fn new(getter: js_sys::Function, assets: AssetSource) -> Self {
+        Self { getter, assets }
     }
 }
 
 impl Env for JsEnv {
     fn var(&self, name: &str) -> Option<String> {
-        self.0
+        self.getter
             .call1(&JsValue::UNDEFINED, &JsValue::from_str(name))
             .ok()
             .and_then(|v| v.as_string())
             .filter(|v| !v.trim().is_empty())
+    }
+
+    fn asset(&self, name: &str) -> Option<String> {
+        (self.assets)(name)
     }
 }

@@ -31,7 +31,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 pub use db::JsDb;
-pub use host::{ConsoleLog, JsClock, JsEnv, JsRandom};
+pub use host::{AssetSource, ConsoleLog, JsClock, JsEnv, JsRandom};
 
 #[wasm_bindgen(module = "/js/host.js")]
 extern "C" {
@@ -212,9 +212,13 @@ impl<F: Function + 'static> JsApp<F> {
     ///
     /// # Errors
     /// A JavaScript `Error` whose message names the misconfigured variable.
-    pub fn new(env: js_sys::Function, query: Option<js_sys::Function>) -> Result<Self, JsError> {
+    pub fn new(
+        env: js_sys::Function,
+        query: Option<js_sys::Function>,
+        assets: AssetSource,
+    ) -> Result<Self, JsError> {
         let log = ConsoleLog::new(F::NAME);
-        let function = F::from_env(&JsEnv::new(env)).map_err(|e: ConfigError| {
+        let function = F::from_env(&JsEnv::new(env, assets)).map_err(|e: ConfigError| {
             log.log(Level::Error, "config_invalid", &e.to_string());
             JsError::new(&e.to_string())
         })?;
@@ -245,10 +249,10 @@ impl<F: Function + 'static> JsApp<F> {
 }
 
 /// Exports a [`Function`] to JavaScript as a class: `new Name(env, query?)` and
-/// `name.fetch(request)`.
+/// `name.fetch(request)`. `$assets` provides the function's data assets ([`AssetSource`]).
 #[macro_export]
 macro_rules! export_function {
-    ($js_name:ident, $function:ty) => {
+    ($js_name:ident, $function:ty, $assets:expr) => {
         /// The function, bound to its JavaScript host.
         #[::wasm_bindgen::prelude::wasm_bindgen]
         pub struct $js_name($crate::JsApp<$function>);
@@ -265,7 +269,7 @@ macro_rules! export_function {
                 env: ::js_sys::Function,
                 query: Option<::js_sys::Function>,
             ) -> Result<$js_name, ::wasm_bindgen::JsError> {
-                $crate::JsApp::new(env, query).map(Self)
+                $crate::JsApp::new(env, query, $assets).map(Self)
             }
 
             /// Answers one request.
