@@ -1,0 +1,197 @@
+//! Migrations against a real server: install, idempotency, uninstall leaving nothing behind,
+//! and the least-privilege role actually working.
+
+use std::path::PathBuf;
+
+use crate::pg::{Pg, TestPostgres};
+use crate::util::{Result, note, random_hex, root, say};
+
+/// `supabase/migrations/*.sql`, in version order.
+pub fn migration_files() -> Result<Vec<PathBuf>> {
+    let dir = root().join("supabase/migrations");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+pub fn install(pg: &mut Pg) -> Result {
+    for f in migration_files()? {
+        let sql = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
+        pg.execute(&sql)
+            .map_err(|e| format!("{}: {e}", f.display()))?;
+    }
+    Ok(())
+}
+
+pub fn uninstall(pg: &mut Pg) -> Result {
+    let sql = std::fs::read_to_string(root().join("supabase/uninstall.sql"))
+        .map_err(|e| e.to_string())?;
+    pg.execute(&sql).map_err(|e| format!("uninstall.sql: {e}"))
+}
+
+/// Every catalog fact an install could change, one line each, sorted. ACLs are compared as
+/// effective privileges (a NULL ACL expanded with `acldefault`): granting and revoking again
+/// leaves the owner's defaults stored explicitly, which is the same set of privileges.
+const SNAPSHOT: &str = r#"
+with user_ns as (
+  select oid, nspname from pg_namespace
+  where nspname !~ '^pg_' and nspname <> 'information_schema'
+)
+select line from (
+  select 'schema ' || nspname || ' owner=' || pg_get_userbyid(nspowner) || ' acl=' || coalesce(nspacl, acldefault('n', nspowner))::text as line
+    from pg_namespace where nspname !~ '^pg_(toast|temp)'
+  union all select 'role ' || rolname || ' login=' || rolcanlogin || ' super=' || rolsuper || ' inherit=' || rolinherit
+    || ' createrole=' || rolcreaterole || ' createdb=' || rolcreatedb || ' bypassrls=' || rolbypassrls || ' conn=' || rolconnlimit
+    from pg_roles
+  union all select 'member ' || m.member::regrole::text || ' in ' || m.roleid::regrole::text from pg_auth_members m
+  union all select 'db ' || datname || ' acl=' || coalesce(datacl, acldefault('d', datdba))::text from pg_database
+  union all select 'rel ' || c.oid::regclass::text || ' kind=' || c.relkind::text || ' owner=' || pg_get_userbyid(c.relowner)
+    || ' rls=' || c.relrowsecurity
+    || ' acl=' || coalesce(c.relacl, acldefault(case when c.relkind = 'S' then 's' else 'r' end::"char", c.relowner))::text
+    from pg_class c join user_ns n on n.oid = c.relnamespace
+  union all select 'col ' || a.attrelid::regclass::text || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+    || ' acl=' || coalesce(nullif(a.attacl::text, '{}'), '-')
+    from pg_attribute a join pg_class c on c.oid = a.attrelid join user_ns n on n.oid = c.relnamespace
+    where a.attnum > 0 and not a.attisdropped
+  union all select 'proc ' || p.oid::regprocedure::text || ' acl=' || coalesce(p.proacl, acldefault('f', p.proowner))::text
+    from pg_proc p join user_ns n on n.oid = p.pronamespace
+  union all select 'type ' || t.oid::regtype::text from pg_type t join user_ns n on n.oid = t.typnamespace
+  union all select 'constraint ' || c.conrelid::regclass::text || ' ' || c.conname
+    from pg_constraint c join user_ns n on n.oid = c.connamespace
+  union all select 'policy ' || polrelid::regclass::text || ' ' || polname || ' roles=' || polroles::regrole[]::text from pg_policy
+  union all select 'trigger ' || tgrelid::regclass::text || ' ' || tgname from pg_trigger where not tgisinternal
+  union all select 'defacl ' || pg_get_userbyid(defaclrole) || ' ' || defaclobjtype::text || ' ' || defaclacl::text from pg_default_acl
+  union all select 'extension ' || extname from pg_extension
+  union all select 'event_trigger ' || evtname from pg_event_trigger
+  union all select 'comment ' || description from pg_description where objoid >= 16384
+  union all select 'shcomment ' || description from pg_shdescription
+) facts order by line"#;
+
+pub fn snapshot(pg: &mut Pg) -> Result<Vec<String>> {
+    pg.column(SNAPSHOT)
+}
+
+fn diff(before: &[String], after: &[String]) -> String {
+    let added: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
+    let removed: Vec<&String> = before.iter().filter(|l| !after.contains(l)).collect();
+    let mut out = String::new();
+    for l in added {
+        out.push_str(&format!("\n  + {l}"));
+    }
+    for l in removed {
+        out.push_str(&format!("\n  - {l}"));
+    }
+    out
+}
+
+fn expect_same(what: &str, before: &[String], after: &[String]) -> Result {
+    if before == after {
+        Ok(())
+    } else {
+        Err(format!("{what}: catalog differs:{}", diff(before, after)))
+    }
+}
+
+/// Mirrors the part of a Supabase database the migrations touch (`auth.users`).
+pub fn supabase_like(pg: &mut Pg) -> Result {
+    pg.execute("create schema if not exists auth; create table if not exists auth.users (id uuid primary key, email text);")
+}
+
+/// Install twice, uninstall twice, and compare catalogs each way; then the same with an
+/// operator grant on a table outside our schema, which uninstall must revoke.
+pub fn migration_suite(server: &TestPostgres) -> Result {
+    say("migrations: install twice, uninstall, catalog diff");
+    let mut pg = server.connect()?;
+    supabase_like(&mut pg)?;
+    let pristine = snapshot(&mut pg)?;
+
+    install(&mut pg)?;
+    let once = snapshot(&mut pg)?;
+    let changes = diff(&pristine, &once);
+    if !changes.contains("schema portcullis") || !changes.contains("role portcullis_fn login=false")
+    {
+        return Err(format!(
+            "install did not create the schema and role:{changes}"
+        ));
+    }
+    let versions = pg.column("select version from portcullis.migrations order by 1")?;
+    install(&mut pg)?;
+    expect_same("second install", &once, &snapshot(&mut pg)?)?;
+    let again = pg.column("select version from portcullis.migrations order by 1")?;
+    if versions != again || versions.len() != migration_files()?.len() {
+        return Err(format!(
+            "migration records changed on re-install: {versions:?} -> {again:?}"
+        ));
+    }
+    note(format!(
+        "install is idempotent ({} catalog facts added)",
+        once.len() - pristine.len()
+    ));
+
+    uninstall(&mut pg)?;
+    expect_same("uninstall", &pristine, &snapshot(&mut pg)?)?;
+    uninstall(&mut pg)?;
+    expect_same("second uninstall", &pristine, &snapshot(&mut pg)?)?;
+
+    // An operator grants our role a custom claims table elsewhere, plus default privileges.
+    install(&mut pg)?;
+    pg.execute(
+        "create table public.custom_claims (user_id uuid primary key, claims jsonb);
+         grant select on public.custom_claims to portcullis_fn;
+         grant usage on schema auth to portcullis_fn;
+         alter default privileges in schema public grant select on tables to portcullis_fn;
+         alter role portcullis_fn login password 'x';",
+    )?;
+    uninstall(&mut pg)?;
+    pg.execute("drop table public.custom_claims")?;
+    expect_same(
+        "uninstall after operator grants",
+        &pristine,
+        &snapshot(&mut pg)?,
+    )?;
+    note("uninstall leaves the catalog exactly as before install");
+    Ok(())
+}
+
+/// Installs for the function tests; gives `portcullis_fn` a password; checks its privileges.
+/// Returns the role's connection URL.
+pub fn prepare_function_role(server: &TestPostgres) -> Result<String> {
+    let mut pg = server.connect()?;
+    supabase_like(&mut pg)?;
+    install(&mut pg)?;
+    let password = random_hex(16)?;
+    pg.execute(&format!(
+        "alter role portcullis_fn login password '{password}'"
+    ))?;
+    let url = server.url("portcullis_fn", &password);
+
+    say("least privilege: what portcullis_fn can and cannot do");
+    let mut f = Pg::connect(&url)?;
+    f.query(
+        "select claims::text from portcullis.user_claims where user_id = $1::uuid",
+        &[Some("00000000-0000-4000-8000-000000000000")],
+    )?;
+    for (sql, what) in [
+        (
+            "insert into portcullis.user_claims (user_id) values (gen_random_uuid())",
+            "write its claims table",
+        ),
+        ("select count(*) from auth.users", "read auth.users"),
+        (
+            "create table portcullis.x (a int)",
+            "create tables in its schema",
+        ),
+        ("create table public.x (a int)", "create tables in public"),
+    ] {
+        match f.query(sql, &[]) {
+            Err(e) if e.contains("42501") => note(format!("cannot {what} (42501)")),
+            other => return Err(format!("portcullis_fn could {what}: {other:?}")),
+        }
+    }
+    Ok(url)
+}

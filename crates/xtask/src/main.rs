@@ -1,0 +1,46 @@
+//! `cargo xtask <command>`: the project's two commands and their helpers.
+//!
+//! - `dev`: set up what is missing, build, serve every function locally (Deno + PGlite),
+//!   print what to try; Ctrl-C stops.
+//! - `test`: set up, then run every suite (see `test.rs`). `--no-lint` skips fmt/clippy.
+//! - `build`: build Wasm for both runtimes and check the size budgets (`--deno NAME`,
+//!   `--worker NAME` for one target).
+//! - `bench`: the benchmarks in bench/ (see BENCHMARKS.md).
+
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    missing_docs,
+    unreachable_pub
+)]
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
+mod db;
+mod harness;
+mod pg;
+mod test;
+mod tools;
+mod util;
+mod wasm;
+
+use std::process::ExitCode;
+
+const USAGE: &str =
+    "usage: cargo xtask <dev | test [--no-lint] | build [--deno NAME] [--worker NAME] | bench>";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test::command(rest),
+        Some("build") => wasm::command(rest),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\x1b[1;31mxtask: {e}\x1b[0m");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! A real PostgreSQL server for tests (initdb + pg_ctl on a free loopback port, SCRAM
+//! passwords), and a blocking client over our own wire-protocol crate.
+
+use std::future::Future;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::pin::pin;
+use std::process::Command;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use portcullis_pgwire::{ConnectUrl, Connection, ScramCache, Transport};
+
+use crate::util::{
+    Result, free_port, is_root, note, output, random_hex, run, say, temp_dir, which,
+};
+
+/// Drives a future whose I/O is blocking: it completes on its first poll.
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+struct Tcp(TcpStream);
+
+impl Transport for Tcp {
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+    async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        Write::write_all(&mut self.0, buf)
+    }
+}
+
+/// A blocking Postgres session.
+pub struct Pg {
+    conn: Connection<Tcp>,
+}
+
+impl Pg {
+    pub fn connect(url: &str) -> Result<Self> {
+        let u = ConnectUrl::parse(url).map_err(|e| e.to_string())?;
+        let stream = TcpStream::connect((u.host.as_str(), u.port))
+            .map_err(|e| format!("connect {}:{}: {e}", u.host, u.port))?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .map_err(|e| e.to_string())?;
+        let mut nonce = [0u8; 18];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut nonce))
+            .map_err(|e| e.to_string())?;
+        let conn = block_on(Connection::connect(
+            Tcp(stream),
+            &u.config,
+            &nonce,
+            &ScramCache::default(),
+        ))
+        .map_err(|e| e.to_string())?;
+        Ok(Self { conn })
+    }
+
+    /// One statement with text parameters; rows as text.
+    pub fn query(
+        &mut self,
+        sql: &str,
+        params: &[Option<&str>],
+    ) -> Result<Vec<Vec<Option<String>>>> {
+        let params: Vec<Option<String>> = params.iter().map(|p| p.map(str::to_owned)).collect();
+        block_on(self.conn.query(sql, &params)).map_err(|e| e.to_string())
+    }
+
+    /// The first column of every row (NULL as "").
+    pub fn column(&mut self, sql: &str) -> Result<Vec<String>> {
+        Ok(self
+            .query(sql, &[])?
+            .into_iter()
+            .map(|r| r.into_iter().next().flatten().unwrap_or_default())
+            .collect())
+    }
+
+    /// A script of statements (migrations).
+    pub fn execute(&mut self, script: &str) -> Result {
+        block_on(self.conn.execute_script(script)).map_err(|e| e.to_string())
+    }
+}
+
+/// A private PostgreSQL server, stopped and deleted on drop.
+pub struct TestPostgres {
+    dir: PathBuf,
+    bindir: PathBuf,
+    as_postgres: bool,
+    pub port: u16,
+    password: String,
+}
+
+fn bindir() -> Result<PathBuf> {
+    let has_initdb = |p: &PathBuf| p.join("initdb").is_file() && p.join("pg_ctl").is_file();
+    let find = || {
+        which("pg_config")
+            .and_then(|_| output(Command::new("pg_config").arg("--bindir")).ok())
+            .map(|s| PathBuf::from(s.trim()))
+            .filter(has_initdb)
+            .or_else(|| {
+                let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path().join("bin"))
+                    .filter(has_initdb)
+                    .collect();
+                dirs.sort();
+                dirs.pop()
+            })
+    };
+    if let Some(dir) = find() {
+        return Ok(dir);
+    }
+    if is_root() && which("apt-get").is_some() {
+        say("installing PostgreSQL server binaries (apt-get install postgresql)");
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-q", "postgresql"])
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+        .or_else(|_| {
+            run(Command::new("apt-get").args(["update", "-q"]))?;
+            run(Command::new("apt-get")
+                .args(["install", "-y", "-q", "postgresql"])
+                .env("DEBIAN_FRONTEND", "noninteractive"))
+        })?;
+        return find().ok_or_else(|| "PostgreSQL installed but initdb not found".to_owned());
+    }
+    Err(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found; install the `postgresql` package"
+            .into(),
+    )
+}
+
+impl TestPostgres {
+    pub fn start() -> Result<Self> {
+        let bindir = bindir()?;
+        let as_postgres = is_root();
+        let dir = temp_dir("portcullis-pg")?;
+        let password = random_hex(16)?;
+        let pwfile = dir.join("pwfile");
+        std::fs::write(&pwfile, &password).map_err(|e| e.to_string())?;
+        if as_postgres {
+            run(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir))?;
+        }
+        let port = free_port()?;
+        let pg = Self {
+            dir,
+            bindir,
+            as_postgres,
+            port,
+            password,
+        };
+        let data = pg.dir.join("data");
+        note(format!(
+            "PostgreSQL ({}) on 127.0.0.1:{port}",
+            pg.bindir.display()
+        ));
+        run(pg
+            .tool("initdb")
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ])
+            .arg(format!("--pwfile={}", pwfile.display()))
+            .stdout(std::process::Stdio::null()))?;
+        let opts = format!(
+            "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c password_encryption=scram-sha-256 -c max_connections=200",
+            pg.dir.display()
+        );
+        run(pg
+            .tool("pg_ctl")
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(pg.dir.join("server.log"))
+            .args(["-w", "-t", "60", "-o", &opts, "start"])
+            .stdout(std::process::Stdio::null()))?;
+        Ok(pg)
+    }
+
+    fn tool(&self, name: &str) -> Command {
+        let path = self.bindir.join(name);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        }
+    }
+
+    pub fn url(&self, user: &str, password: &str) -> String {
+        format!(
+            "postgres://{user}:{password}@127.0.0.1:{}/postgres",
+            self.port
+        )
+    }
+
+    pub fn superuser_url(&self) -> String {
+        self.url("postgres", &self.password)
+    }
+
+    pub fn connect(&self) -> Result<Pg> {
+        Pg::connect(&self.superuser_url())
+    }
+
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("server.log")
+    }
+}
+
+impl Drop for TestPostgres {
+    fn drop(&mut self) {
+        let _ = self
+            .tool("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", "immediate", "stop"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,162 @@
+//! `cargo xtask test`: every suite, in order, against real components.
+//!
+//! 1. fmt, clippy (native and wasm32), native unit/integration/vector tests;
+//! 2. both builds of every function, with the Wasm size budgets;
+//! 3. a private PostgreSQL: migrations (idempotent, uninstall leaves nothing), least privilege;
+//! 4. the black-box HTTP suite (tests/*.test.ts) against the Deno-served Supabase build and the
+//!    workerd-served Cloudflare build, both on that PostgreSQL;
+//! 5. the Standard Webhooks oracle (the official npm library signs; we verify, and the reverse).
+
+use std::process::Command;
+use std::time::Instant;
+
+use crate::harness;
+use crate::pg::TestPostgres;
+use crate::tools::Tools;
+use crate::util::{Result, note, root, run, say, tail, temp_dir};
+use crate::wasm;
+
+/// The secrets and policy the black-box suite expects its servers to run with.
+pub fn hooks_env(db_url: &str) -> Result<Vec<(&'static str, String)>> {
+    let policy = std::fs::read_to_string(root().join("tests/fixtures/hooks-policy.json"))
+        .map_err(|e| e.to_string())?;
+    let policy: serde_json::Value =
+        serde_json::from_str(&policy).map_err(|e| format!("hooks-policy.json: {e}"))?;
+    Ok(vec![
+        ("PORTCULLIS_HOOK_SECRETS", TEST_SECRETS.to_owned()),
+        (
+            "PORTCULLIS_HOOK_SECRETS_BEFORE_USER_CREATED",
+            TEST_SIGNUP_SECRET.to_owned(),
+        ),
+        ("PORTCULLIS_HOOKS_POLICY", policy.to_string()),
+        ("PORTCULLIS_MAX_BODY_BYTES", "65536".to_owned()),
+        ("PORTCULLIS_DB_URL", db_url.to_owned()),
+    ])
+}
+
+/// Two secrets (rotation); the suite signs with either.
+pub const TEST_SECRETS: &str = "v1,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw|v1,whsec_dGVzdC1zZWNvbmQtc2VjcmV0LWZvci1yb3RhdGlvbg==";
+/// The before-user-created hook has its own secret.
+pub const TEST_SIGNUP_SECRET: &str = "v1,whsec_c2lnbnVwLWhvb2stc2VjcmV0LTMyLWJ5dGVzLWxvbmc=";
+
+fn cargo(args: &[&str]) -> Result {
+    run(Command::new("cargo").current_dir(root()).args(args))
+}
+
+pub fn command(args: &[String]) -> Result {
+    let started = Instant::now();
+    let quick = args.iter().any(|a| a == "--no-lint");
+    let tools = Tools::ensure()?;
+
+    if !quick {
+        say("format");
+        cargo(&["fmt", "--all", "--", "--check"])?;
+        say("clippy (native)");
+        cargo(&[
+            "clippy",
+            "--quiet",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])?;
+        say("clippy (wasm32)");
+        cargo(&[
+            "clippy",
+            "--quiet",
+            "--workspace",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--exclude",
+            "xtask",
+            "--exclude",
+            "portcullis",
+            "--",
+            "-D",
+            "warnings",
+        ])?;
+    }
+    say("native tests: units, vectors, mutations, in-process service");
+    cargo(&["test", "--quiet", "--workspace"])?;
+    cargo(&["build", "--quiet", "-p", "portcullis"])?;
+
+    let sizes = wasm::build_all(&tools)?;
+    wasm::check_budgets(&sizes)?;
+
+    say("starting PostgreSQL");
+    let pg = TestPostgres::start()?;
+    crate::db::migration_suite(&pg)
+        .map_err(|e| format!("{e}\nserver log:\n{}", tail(&pg.log(), 20)))?;
+    let fn_url = crate::db::prepare_function_role(&pg)?;
+
+    let logs = temp_dir("portcullis-test-logs")?;
+    let hooks = wasm::function("hooks")?;
+    let env = hooks_env(&fn_url)?;
+    say("serving hooks on Deno and on workerd");
+    let deno = harness::deno(&tools, hooks, &env, &logs)?;
+    let worker = harness::workerd(&tools, hooks, &env, Some(&fn_url), &logs)?;
+    note(format!("Deno: {}", deno.base_url));
+    note(format!("workerd: {}", worker.base_url));
+
+    let mut failures = Vec::new();
+    for (runtime, served) in [("deno", &deno), ("workerd", &worker)] {
+        say(format!("black-box suite against {runtime}"));
+        let status = tools
+            .deno()
+            .args([
+                "test",
+                "--allow-net",
+                "--allow-env",
+                "--allow-read",
+                "--allow-run",
+                "--no-prompt",
+                "tests/hooks.test.ts",
+            ])
+            .env("PORTCULLIS_BASE_URL", &served.base_url)
+            .env("PORTCULLIS_RUNTIME", runtime)
+            .env("PORTCULLIS_ADMIN_DB_URL", pg.superuser_url())
+            .env("PORTCULLIS_TEST_SECRETS", TEST_SECRETS)
+            .env("PORTCULLIS_TEST_SIGNUP_SECRET", TEST_SIGNUP_SECRET)
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            failures.push(format!(
+                "black-box suite on {runtime}; server log:\n{}",
+                tail(&served.log, 40)
+            ));
+        }
+    }
+    say("Standard Webhooks oracle (npm standardwebhooks both ways)");
+    let status = tools
+        .deno()
+        .args([
+            "test",
+            "--allow-net",
+            "--allow-env",
+            "--allow-read",
+            "--allow-run",
+            "--no-prompt",
+            "tests/oracle.test.ts",
+        ])
+        .env("PORTCULLIS_BASE_URL", &deno.base_url)
+        .env("PORTCULLIS_WORKER_URL", &worker.base_url)
+        .env("PORTCULLIS_CLI", root().join("target/debug/portcullis"))
+        .env("PORTCULLIS_TEST_SECRETS", TEST_SECRETS)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        failures.push("Standard Webhooks oracle".to_owned());
+    }
+    drop(deno);
+    drop(worker);
+    if !failures.is_empty() {
+        return Err(format!("failed:\n- {}", failures.join("\n- ")));
+    }
+    let _ = std::fs::remove_dir_all(&logs);
+    say(format!("all suites passed in {:.0?}", started.elapsed()));
+    for s in &sizes {
+        note(s.to_string());
+    }
+    Ok(())
+}
