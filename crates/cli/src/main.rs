@@ -6,7 +6,7 @@
 //!                                                  print Standard Webhooks headers for a body
 //! portcullis hooks sign --secret S --batch         JSON lines {id,timestamp,body} -> {signature}
 //! portcullis hooks send <hook> --url BASE (--secret S | --secret-env VAR) [--body FILE]
-//!                                                  send a signed sample (or FILE) to a hook
+//!                   [--user-id UUID] [--email E]   send a signed sample (or FILE) to a hook
 //! ```
 //! Secrets are read from arguments or the environment and are never printed back, except by
 //! `hooks secret`, whose whole job is to print a new one.
@@ -27,7 +27,7 @@ const USAGE: &str = "usage:
   portcullis hooks secret
   portcullis hooks sign --secret SECRET [--id ID] [--timestamp UNIX] < body
   portcullis hooks sign --secret SECRET --batch < json-lines
-  portcullis hooks send HOOK --url BASE_URL (--secret SECRET | --secret-env VAR) [--body FILE]
+  portcullis hooks send HOOK --url BASE_URL (--secret SECRET | --secret-env VAR) [--body FILE] [--user-id UUID] [--email ADDRESS]
 HOOK: custom-access-token | before-user-created";
 
 /// The operating system's CSPRNG.
@@ -175,8 +175,11 @@ fn sign(args: &Args) -> Result<(), String> {
 }
 
 /// A payload like the one Supabase Auth sends to `hook`, for a made-up user.
-fn sample(hook: &str, now: UnixTime) -> Result<Value, String> {
-    let user_id = uuid_v4(&OsRandom).map_err(|e| e.to_string())?;
+fn sample(hook: &str, now: UnixTime, user_id: Option<&str>, email: &str) -> Result<Value, String> {
+    let user_id = match user_id {
+        Some(id) => id.to_owned(),
+        None => uuid_v4(&OsRandom).map_err(|e| e.to_string())?,
+    };
     let session_id = uuid_v4(&OsRandom).map_err(|e| e.to_string())?;
     let metadata = json!({
         "uuid": uuid_v4(&OsRandom).map_err(|e| e.to_string())?,
@@ -192,7 +195,7 @@ fn sample(hook: &str, now: UnixTime) -> Result<Value, String> {
             "claims": {
                 "iss": "http://127.0.0.1:54321/auth/v1", "aud": "authenticated",
                 "exp": now.secs() + 3600, "iat": now.secs(), "sub": user_id,
-                "email": "ada@example.com", "phone": "", "role": "authenticated", "aal": "aal1",
+                "email": email, "phone": "", "role": "authenticated", "aal": "aal1",
                 "amr": [{"method": "password", "timestamp": now.secs()}],
                 "session_id": session_id, "is_anonymous": false,
                 "app_metadata": {"provider": "email", "providers": ["email"], "role": "admin", "org_id": "org_1"},
@@ -202,7 +205,7 @@ fn sample(hook: &str, now: UnixTime) -> Result<Value, String> {
         "before-user-created" => Ok(json!({
             "metadata": metadata,
             "user": {
-                "id": user_id, "aud": "", "role": "", "email": "ada@example.com", "phone": "",
+                "id": user_id, "aud": "", "role": "", "email": email, "phone": "",
                 "app_metadata": {"provider": "email", "providers": ["email"]}, "user_metadata": {},
                 "identities": [], "created_at": "0001-01-01T00:00:00Z", "updated_at": "0001-01-01T00:00:00Z",
                 "is_anonymous": false
@@ -218,7 +221,10 @@ fn send(hook: &str, args: &Args) -> Result<(), String> {
     let now = now();
     let body = match args.flag("body") {
         Some(path) => std::fs::read(path).map_err(|e| format!("{path}: {e}"))?,
-        None => serde_json::to_vec(&sample(hook, now)?).map_err(|e| e.to_string())?,
+        None => {
+            let email = args.flag("email").unwrap_or("ada@example.com");
+            serde_json::to_vec(&sample(hook, now, args.flag("user-id"), email)?).map_err(|e| e.to_string())?
+        }
     };
     let id = uuid_v4(&OsRandom).map_err(|e| e.to_string())?;
     let url = format!("{}/{hook}", base.trim_end_matches('/'));

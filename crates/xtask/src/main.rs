@@ -16,6 +16,7 @@
 #![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 mod db;
+mod dev;
 mod harness;
 mod pg;
 mod test;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rest = args.get(1..).unwrap_or_default();
     let result = match args.first().map(String::as_str) {
+        Some("dev") => dev::command(rest),
         Some("test") => test::command(rest),
         Some("build") => wasm::command(rest),
         _ => Err(USAGE.to_owned()),
