@@ -28,8 +28,8 @@ use portcullis_hooks::{
     PayloadError, SignupDecision,
 };
 use portcullis_service::{
-    Context, Function, Level, Method, Request, Response, Status, error_response, json_response,
-    payload_too_large, route,
+    Context, Function, Level, Method, Request, Response, Status, error_response,
+    json_bytes_response, json_response, payload_too_large, route,
 };
 use portcullis_webhooks::{SecretSet, UntrustedWebhook, VerifyError};
 use serde::Serialize;
@@ -246,51 +246,58 @@ impl Hooks {
     async fn custom_access_token<D: Db>(
         &self,
         ctx: &Context<'_, D>,
-        input: CustomAccessTokenInput,
+        input: CustomAccessTokenInput<'_>,
     ) -> Result<Response, HooksError> {
         let policy = &self.config.policy.access_token;
+        let CustomAccessTokenInput {
+            user_id,
+            claims,
+            authentication_method,
+            ..
+        } = input;
+        // A method the policy refuses needs no lookup.
         let looked_up = match policy.lookup() {
-            None => None,
-            Some(lookup) => match fetch_claims(ctx, lookup, &input.user_id).await {
-                Ok(row) => row,
-                Err(()) if lookup.fail_closed => return Err(HooksError::LookupFailed),
-                Err(()) => None,
-            },
+            Some(lookup) if policy.refusal(&authentication_method).is_none() => {
+                match fetch_claims(ctx, lookup, &user_id).await {
+                    Ok(row) => row,
+                    Err(()) if lookup.fail_closed => return Err(HooksError::LookupFailed),
+                    Err(()) => None,
+                }
+            }
+            _ => None,
         };
-        let applied = policy.apply(&input, looked_up.as_ref()).map_err(|e| {
-            let level = if matches!(e, AccessTokenError::Refused { .. }) {
-                Level::Info
-            } else {
-                Level::Error
-            };
-            ctx.log.log(
-                level,
-                "access_token_refused",
-                &format!("user {}: {e}", input.user_id),
-            );
-            HooksError::AccessToken(e)
-        })?;
+        let applied = policy
+            .apply(claims, &authentication_method, looked_up.as_ref())
+            .map_err(|e| {
+                let level = if matches!(e, AccessTokenError::Refused { .. }) {
+                    Level::Info
+                } else {
+                    Level::Error
+                };
+                ctx.log.log(
+                    level,
+                    "access_token_refused",
+                    &format!("user {user_id}: {e}"),
+                );
+                HooksError::AccessToken(e)
+            })?;
         if !applied.ignored_lookup_claims.is_empty() {
             ctx.log.log(
                 Level::Warn,
                 "lookup_reserved_claims_ignored",
                 &format!(
                     "user {}: reserved claims in the lookup row were ignored: {}",
-                    input.user_id,
+                    user_id,
                     applied.ignored_lookup_claims.join(", ")
                 ),
             );
         }
-        #[derive(Serialize)]
-        struct Answer<'a> {
-            claims: &'a Object,
-        }
-        Ok(json_response(
-            Status::OK,
-            &Answer {
-                claims: &applied.claims,
-            },
-        ))
+        // {"claims":{…}}, the claims GoTrue sent untouched copied verbatim.
+        let mut body = Vec::with_capacity(2048);
+        body.extend_from_slice(b"{\"claims\":");
+        applied.claims.write_json(&mut body);
+        body.push(b'}');
+        Ok(json_bytes_response(Status::OK, body))
     }
 
     fn before_user_created<D: Db>(
@@ -351,6 +358,8 @@ async fn fetch_claims<D: Db>(
 
 impl Function for Hooks {
     const NAME: &'static str = "portcullis-hooks";
+    const HEADERS: &'static [&'static str] =
+        &["webhook-id", "webhook-timestamp", "webhook-signature"];
 
     fn from_env(env: &dyn Env) -> Result<Self, portcullis_core::ConfigError> {
         HooksConfig::from_env(env).map(Self::new)

@@ -36,7 +36,7 @@ pub use host::{AssetSource, ConsoleLog, JsClock, JsEnv, JsRandom};
 #[wasm_bindgen(module = "/js/host.js")]
 extern "C" {
     #[wasm_bindgen(js_name = requestHead)]
-    fn request_head(request: &web_sys::Request) -> String;
+    fn request_head(request: &web_sys::Request, names: &js_sys::Array) -> String;
     #[wasm_bindgen(js_name = makeResponse, catch)]
     fn make_response(status: u16, head: &str, body: &[u8]) -> Result<web_sys::Response, JsValue>;
 }
@@ -65,10 +65,11 @@ fn describe(e: &JsValue) -> String {
 /// The ready-made error response.
 pub async fn to_request(
     request: &web_sys::Request,
+    headers: &js_sys::Array,
     max_body: usize,
     log: &dyn Log,
 ) -> Result<Request, Response> {
-    let head = request_head(request);
+    let head = request_head(request, headers);
     let mut lines = head.split('\n');
     let (Some(method), Some(url)) = (lines.next(), lines.next()) else {
         return Err(internal_error());
@@ -113,15 +114,16 @@ async fn read_body(
     max: usize,
     length_known: bool,
 ) -> Result<Option<Vec<u8>>, JsValue> {
-    let Some(stream) = request.body() else {
-        return Ok(Some(Vec::new()));
-    };
     if length_known {
-        // The runtime enforces Content-Length, which we already bounded.
+        // The runtime enforces Content-Length, which we already bounded. (Not touching
+        // `request.body` here spares Deno materialising a stream.)
         let buf = JsFuture::from(request.array_buffer()?).await?;
         let bytes = Uint8Array::new(&buf).to_vec();
         return Ok((bytes.len() <= max).then_some(bytes));
     }
+    let Some(stream) = request.body() else {
+        return Ok(Some(Vec::new()));
+    };
     let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut body = Vec::new();
     loop {
@@ -154,15 +156,26 @@ pub fn to_web_response(response: &Response) -> Result<web_sys::Response, JsValue
     make_response(response.status.as_u16(), &head, &response.body)
 }
 
+/// The headers the adapter reads for `F`: its own plus `content-length` (for the body limit).
+/// Build it once per instance and pass it to [`respond`].
+#[must_use]
+pub fn header_names<F: Function>() -> js_sys::Array {
+    std::iter::once("content-length")
+        .chain(F::HEADERS.iter().copied())
+        .map(JsValue::from_str)
+        .collect()
+}
+
 /// Runs one request through `function`, never failing: any adapter error becomes a 500
 /// answer and a log line.
 pub async fn respond<F: Function, D: Db>(
     function: &F,
+    headers: &js_sys::Array,
     db: &D,
     log: &dyn Log,
     request: web_sys::Request,
 ) -> Result<web_sys::Response, JsValue> {
-    let response = match to_request(&request, function.max_body_bytes(), log).await {
+    let response = match to_request(&request, headers, function.max_body_bytes(), log).await {
         Ok(req) => {
             let ctx = Context {
                 clock: &JsClock,
@@ -196,6 +209,7 @@ pub fn check_database<F: Function>(function: &F, has_db: bool, how_to: &str) -> 
 
 struct Inner<F> {
     function: F,
+    headers: js_sys::Array,
     db: JsDb,
     log: ConsoleLog,
 }
@@ -231,6 +245,7 @@ impl<F: Function + 'static> JsApp<F> {
         Ok(Self {
             inner: Rc::new(Inner {
                 function,
+                headers: header_names::<F>(),
                 db: JsDb::new(query),
                 log,
             }),
@@ -241,9 +256,15 @@ impl<F: Function + 'static> JsApp<F> {
     pub fn fetch(&self, request: web_sys::Request) -> Promise {
         let inner = Rc::clone(&self.inner);
         wasm_bindgen_futures::future_to_promise(async move {
-            respond(&inner.function, &inner.db, &inner.log, request)
-                .await
-                .map(JsValue::from)
+            respond(
+                &inner.function,
+                &inner.headers,
+                &inner.db,
+                &inner.log,
+                request,
+            )
+            .await
+            .map(JsValue::from)
         })
     }
 }

@@ -89,6 +89,11 @@ pub trait Function: Sized {
     /// The deployed name, e.g. `portcullis-hooks` (Supabase puts it in the URL path).
     const NAME: &'static str;
 
+    /// The request headers this function reads (lowercase). Adapters hand over only these:
+    /// nothing else (cookies included) crosses into the function, and JavaScript hosts are
+    /// spared iterating the whole header list.
+    const HEADERS: &'static [&'static str];
+
     /// Builds the function from its configuration, once per instance.
     ///
     /// # Errors
@@ -114,7 +119,15 @@ pub trait Function: Sized {
 #[must_use]
 pub fn json_response(status: Status, body: &impl Serialize) -> Response {
     // Serialising our own response types cannot fail; fall back to an empty object anyway.
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    json_bytes_response(
+        status,
+        serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec()),
+    )
+}
+
+/// A JSON response whose body the caller already encoded.
+#[must_use]
+pub fn json_bytes_response(status: Status, bytes: Vec<u8>) -> Response {
     let mut response = Response::new(status);
     response.headers.append("content-type", "application/json");
     response.headers.append("cache-control", "no-store");

@@ -18,7 +18,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use portcullis_core::{ConfigError, Db, DbError, Env, Row, Secret, Statement, random_array};
-use portcullis_js::{AssetSource, ConsoleLog, JsRandom, check_database, respond, to_web_response};
+use portcullis_js::{
+    AssetSource, ConsoleLog, JsRandom, check_database, header_names, respond, to_web_response,
+};
 use portcullis_pgwire::{ConnectConfig, Connection, ScramCache, Transport};
 use portcullis_service::{Function, Level, Log, Status, error_response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -53,6 +55,7 @@ impl Env for WorkerEnv<'_> {
 /// What an isolate keeps between requests.
 pub struct Isolate<F> {
     function: F,
+    headers: js_sys::Array,
     scram: ScramCache,
 }
 
@@ -76,6 +79,7 @@ impl<F: Function> Isolate<F> {
         match function {
             Ok(function) => Ok(Self {
                 function,
+                headers: header_names::<F>(),
                 scram: ScramCache::default(),
             }),
             Err(message) => {
@@ -182,7 +186,7 @@ pub async fn serve<F: Function>(
         return to_web_response(&body).map_err(|e| to_worker_error(&e));
     };
     let db = HyperdriveDb::new(env.hyperdrive(HYPERDRIVE_BINDING).ok(), &isolate.scram);
-    let response = respond(&isolate.function, &db, &log, request).await;
+    let response = respond(&isolate.function, &isolate.headers, &db, &log, request).await;
     db.close().await;
     response.map_err(|e| to_worker_error(&e))
 }
