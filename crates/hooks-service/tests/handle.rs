@@ -469,6 +469,22 @@ fn lookup_runs_the_policy_statement_and_merges_the_row() {
 }
 
 #[test]
+fn a_refused_method_never_reaches_the_database() {
+    let policy = "[access_token.lookup]\n[[access_token.rules]]\nmethods = [\"anonymous\"]\nreject = \"No guests.\"\n";
+    let h = hooks(&[("PORTCULLIS_HOOKS_POLICY", policy)]);
+    let db = FakeDb::default();
+    let body = serde_json::to_vec(&token_payload("anonymous")).unwrap();
+    let r = run(
+        &h,
+        &db,
+        &Logs::default(),
+        signed("/custom-access-token", &body, SECRET),
+    );
+    assert_eq!(body_json(&r)["error"]["http_code"], 403);
+    assert!(db.seen.borrow().is_empty());
+}
+
+#[test]
 fn lookup_without_a_row_or_with_null_passes_claims_through() {
     let h = hooks(&[("PORTCULLIS_HOOKS_POLICY", LOOKUP)]);
     let body = serde_json::to_vec(&token_payload("password")).unwrap();

@@ -17,9 +17,8 @@ use portcullis_core::Statement;
 use portcullis_core::json::{JsonError, Object, Strict, Value};
 use portcullis_core::sql::quote_ident_path;
 
-use crate::claims::{self, SchemaViolation};
-use crate::path::{Root, SourcePath, remove_nested};
-use crate::payload::CustomAccessTokenInput;
+use crate::claims::{self, Claims, SchemaViolation};
+use crate::path::{Root, SourcePath, remove_path};
 
 type PolicyError = JsonError;
 
@@ -116,13 +115,16 @@ impl DropTarget {
         Ok(Self::Claim(text.to_owned()))
     }
 
-    fn apply(&self, claims: &mut Object) -> bool {
+    fn apply(&self, claims: &mut Claims<'_>) -> bool {
         match self {
-            Self::Claim(name) => claims.remove(name).is_some(),
-            Self::Nested { top, keys } => {
-                remove_nested(claims, top, keys);
-                true
-            }
+            Self::Claim(name) => claims.remove(name),
+            Self::Nested { top, keys } => match claims.value_mut(top) {
+                Some(doc) => {
+                    remove_path(doc, keys);
+                    true
+                }
+                None => false,
+            },
         }
     }
 }
@@ -488,26 +490,37 @@ impl AccessTokenPolicy {
         self.lookup.as_ref()
     }
 
-    /// Applies the policy. `looked_up` is the lookup row's JSON object, if any.
+    /// The message of the first rule that refuses tokens for `method`, if any.
+    #[must_use]
+    pub fn refusal(&self, method: &str) -> Option<&str> {
+        self.rules
+            .iter()
+            .filter(|r| r.matches(method))
+            .find_map(|r| r.reject.as_deref())
+    }
+
+    /// Applies the policy to the claims GoTrue sent for `method`, in place. `looked_up` is
+    /// the lookup row's JSON object, if any.
+    ///
+    /// Working in place is sound because no step writes what a later step reads: sources are
+    /// `app_metadata`, `user_metadata` and the lookup row, while every write goes to a custom
+    /// claim or the role, and drops run last.
     ///
     /// # Errors
     /// [`AccessTokenError`] when a rule refuses the token, the claims cannot be made to fit,
     /// or they would fail GoTrue's schema.
-    pub fn apply(
+    pub fn apply<'a>(
         &self,
-        input: &CustomAccessTokenInput,
+        mut claims: Claims<'a>,
+        method: &str,
         looked_up: Option<&Object>,
-    ) -> Result<Applied, AccessTokenError> {
-        let method = input.authentication_method.as_str();
-        let rules: Vec<&Rule> = self.rules.iter().filter(|r| r.matches(method)).collect();
-        if let Some(message) = rules.iter().find_map(|r| r.reject.as_ref()) {
+    ) -> Result<Applied<'a>, AccessTokenError> {
+        if let Some(message) = self.refusal(method) {
             return Err(AccessTokenError::Refused {
-                message: message.clone(),
+                message: message.to_owned(),
             });
         }
-
-        let source = &input.claims;
-        let mut out = source.clone();
+        let rules: Vec<&Rule> = self.rules.iter().filter(|r| r.matches(method)).collect();
         let mut ignored = Vec::new();
 
         if let (Some(lookup), Some(row)) = (&self.lookup, looked_up)
@@ -517,7 +530,7 @@ impl AccessTokenPolicy {
                 if claims::is_reserved(k) {
                     ignored.push(k.clone());
                 } else {
-                    out.insert(k.clone(), v.clone());
+                    claims.insert(k.clone(), v.clone());
                 }
             }
         }
@@ -527,8 +540,13 @@ impl AccessTokenPolicy {
             .iter()
             .chain(rules.iter().flat_map(|r| r.copies.iter()));
         for c in copies {
-            if let Some(v) = c.from.get(source, looked_up).or(c.default.as_ref()) {
-                out.insert(c.claim.clone(), v.clone());
+            let value = c
+                .from
+                .get(&mut claims, looked_up)
+                .or(c.default.as_ref())
+                .cloned();
+            if let Some(v) = value {
+                claims.insert(c.claim.clone(), v);
             }
         }
         let statics = self
@@ -536,29 +554,38 @@ impl AccessTokenPolicy {
             .iter()
             .chain(rules.iter().flat_map(|r| r.statics.iter()));
         for (k, v) in statics {
-            out.insert(k.clone(), v.clone());
+            claims.insert(k.clone(), v.clone());
         }
 
         if let Some(role) = &self.role {
-            let app_roles: Vec<&str> = match role.from.get(source, looked_up) {
-                Some(Value::String(s)) => vec![s.as_str()],
-                Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+            let app_roles: Vec<String> = match role.from.get(&mut claims, looked_up) {
+                Some(Value::String(s)) => vec![s.clone()],
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
                 _ => Vec::new(),
             };
             let mapped = app_roles
                 .iter()
-                .find_map(|r| role.map.get(*r).map(|pg| (*r, pg)));
+                .find_map(|r| role.map.get(r).map(|pg| (r.as_str(), pg)));
             match (mapped, &role.default) {
                 (Some((_, pg)), _) | (None, Some(pg)) => {
-                    out.insert("role".into(), Value::String(pg.clone()));
+                    claims.insert("role".into(), Value::String(pg.clone()));
                 }
                 (None, None) => {}
             }
             if let Some(claim) = &role.claim {
-                match mapped.map(|(app, _)| app).or(app_roles.first().copied()) {
-                    Some(app) => out.insert(claim.clone(), Value::String(app.to_owned())),
-                    None => out.remove(claim),
-                };
+                match mapped
+                    .map(|(app, _)| app)
+                    .or(app_roles.first().map(String::as_str))
+                {
+                    Some(app) => claims.insert(claim.clone(), Value::String(app.to_owned())),
+                    None => {
+                        claims.remove(claim);
+                    }
+                }
             }
         }
 
@@ -567,18 +594,18 @@ impl AccessTokenPolicy {
             .iter()
             .chain(rules.iter().flat_map(|r| r.drops.iter()));
         for d in drops {
-            d.apply(&mut out);
+            d.apply(&mut claims);
         }
 
         if let Some(max) = self.max_bytes {
-            let mut size = encoded_len(&out);
+            let mut size = claims.encoded_len();
             if size > max && self.oversize != Some(Oversize::Reject) {
                 for d in &self.shrink {
                     if size <= max {
                         break;
                     }
-                    if d.apply(&mut out) {
-                        size = encoded_len(&out);
+                    if d.apply(&mut claims) {
+                        size = claims.encoded_len();
                     }
                 }
             }
@@ -587,36 +614,21 @@ impl AccessTokenPolicy {
             }
         }
 
-        claims::check_gotrue_schema(&out).map_err(AccessTokenError::Schema)?;
+        claims
+            .check_gotrue_schema()
+            .map_err(AccessTokenError::Schema)?;
         Ok(Applied {
-            claims: out,
+            claims,
             ignored_lookup_claims: ignored,
         })
     }
 }
 
-fn encoded_len(claims: &Object) -> usize {
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    // Writing to a counter cannot fail; on the impossible error the size reads as 0.
-    let _ = serde_json::to_writer(&mut counter, claims);
-    counter.0
-}
-
 /// The result of applying the policy.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Applied {
+#[derive(Clone, Debug)]
+pub struct Applied<'a> {
     /// The claims to answer with.
-    pub claims: Object,
+    pub claims: Claims<'a>,
     /// Reserved claim names found in the lookup row and not merged (for a warning in logs).
     pub ignored_lookup_claims: Vec<String>,
 }

@@ -1,12 +1,17 @@
 //! The access-token claims GoTrue will sign, and the schema it checks them against (spec §6,
 //! GoTrue's `MinimumViableTokenSchema`). A hook answer that violates it fails the user's
 //! sign-in with a 500, so we check before answering.
+//!
+//! [`Claims`] keeps each top-level claim as the raw JSON text GoTrue sent until a policy needs
+//! its value: most claims pass through untouched, and re-building, cloning, re-serialising and
+//! freeing value trees for them was most of the hook's work (see BENCHMARKS.md).
 
+use std::borrow::Cow;
 use std::fmt;
 
-use serde_json::Value;
-
 use portcullis_core::json::Object;
+use portcullis_core::json::scan::{ScanError, object_members};
+use serde_json::Value;
 
 /// Claims GoTrue requires in the hook's answer.
 pub const REQUIRED: [&str; 10] = [
@@ -105,43 +110,269 @@ fn is_integer(v: &Value) -> bool {
     }
 }
 
+/// The JSON type of a claim, as the schema distinguishes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    String,
+    Integer,
+    Number,
+    Object,
+    Array,
+    Other,
+}
+
+fn kind_of_value(v: &Value) -> Kind {
+    match v {
+        Value::String(_) => Kind::String,
+        Value::Number(_) if is_integer(v) => Kind::Integer,
+        Value::Number(_) => Kind::Number,
+        Value::Object(_) => Kind::Object,
+        Value::Array(_) => Kind::Array,
+        Value::Bool(_) | Value::Null => Kind::Other,
+    }
+}
+
+/// The kind of raw JSON text (already validated by the scanner) from its first byte.
+fn kind_of_raw(raw: &str) -> Kind {
+    let text = raw.trim_start();
+    match text.as_bytes().first() {
+        Some(b'"') => Kind::String,
+        Some(b'{') => Kind::Object,
+        Some(b'[') => Kind::Array,
+        Some(b'-' | b'0'..=b'9') => {
+            if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+                // 1.0 and 1e3 are integers to JSON Schema.
+                match serde_json::from_str::<Value>(text) {
+                    Ok(v) if is_integer(&v) => Kind::Integer,
+                    _ => Kind::Number,
+                }
+            } else {
+                Kind::Integer
+            }
+        }
+        _ => Kind::Other,
+    }
+}
+
+fn check_one(name: &str, kind: Kind, amr_ok: impl FnOnce() -> bool) -> Result<(), SchemaViolation> {
+    let ok_expected: Option<(bool, &'static str)> = match name {
+        "aud" => Some((
+            matches!(kind, Kind::String | Kind::Array),
+            "a string or an array",
+        )),
+        "exp" | "iat" | "nbf" => Some((kind == Kind::Integer, "an integer")),
+        "jti" | "iss" | "sub" | "email" | "phone" | "role" | "aal" | "session_id" | "client_id" => {
+            Some((kind == Kind::String, "a string"))
+        }
+        "app_metadata" | "user_metadata" => Some((kind == Kind::Object, "an object")),
+        "amr" => Some((
+            kind == Kind::Array && amr_ok(),
+            "an array of objects or strings",
+        )),
+        _ => None,
+    };
+    match ok_expected {
+        Some((false, expected)) => Err(SchemaViolation {
+            claim: name.to_owned(),
+            problem: Problem::WrongType { expected },
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn amr_items_ok(v: &Value) -> bool {
+    v.as_array()
+        .is_some_and(|items| items.iter().all(|i| i.is_object() || i.is_string()))
+}
+
+fn check_required(has: impl Fn(&str) -> bool) -> Result<(), SchemaViolation> {
+    match REQUIRED.into_iter().find(|name| !has(name)) {
+        Some(name) => Err(SchemaViolation {
+            claim: name.to_owned(),
+            problem: Problem::Missing,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Checks `claims` against GoTrue's minimum-viable-token schema.
 ///
 /// # Errors
 /// The first [`SchemaViolation`] found (required claims first, in schema order).
 pub fn check_gotrue_schema(claims: &Object) -> Result<(), SchemaViolation> {
-    let violation = |claim: &str, problem| SchemaViolation {
-        claim: claim.to_owned(),
-        problem,
-    };
-    for name in REQUIRED {
-        if !claims.contains_key(name) {
-            return Err(violation(name, Problem::Missing));
-        }
-    }
+    check_required(|name| claims.contains_key(name))?;
     for (name, value) in claims {
-        let ok_expected: Option<(bool, &'static str)> = match name.as_str() {
-            "aud" => Some((
-                matches!(value, Value::String(_) | Value::Array(_)),
-                "a string or an array",
-            )),
-            "exp" | "iat" | "nbf" => Some((is_integer(value), "an integer")),
-            "jti" | "iss" | "sub" | "email" | "phone" | "role" | "aal" | "session_id"
-            | "client_id" => Some((value.is_string(), "a string")),
-            "app_metadata" | "user_metadata" => Some((value.is_object(), "an object")),
-            "amr" => Some((
-                value
-                    .as_array()
-                    .is_some_and(|items| items.iter().all(|i| i.is_object() || i.is_string())),
-                "an array of objects or strings",
-            )),
-            _ => None,
-        };
-        if let Some((false, expected)) = ok_expected {
-            return Err(violation(name, Problem::WrongType { expected }));
-        }
+        check_one(name, kind_of_value(value), || amr_items_ok(value))?;
     }
     Ok(())
+}
+
+/// One top-level claim: the raw text received, or a value a policy produced.
+#[derive(Clone, Debug)]
+enum Claim<'a> {
+    Raw(&'a str),
+    Value(Value),
+}
+
+impl Claim<'_> {
+    fn kind(&self) -> Kind {
+        match self {
+            Self::Raw(raw) => kind_of_raw(raw),
+            Self::Value(v) => kind_of_value(v),
+        }
+    }
+}
+
+/// The claims of an access token, parsed lazily: each top-level claim stays a slice of the
+/// request body until a policy reads or changes it; untouched claims are written back
+/// verbatim. Order is kept (new claims are appended).
+#[derive(Clone, Debug, Default)]
+pub struct Claims<'a>(Vec<(Cow<'a, str>, Claim<'a>)>);
+
+impl<'a> Claims<'a> {
+    /// Validates a JSON object and splits it into top-level claims without parsing values.
+    /// A repeated name keeps its last value, as JSON parsers do.
+    ///
+    /// # Errors
+    /// When the text is not a valid JSON object.
+    pub fn from_json(text: &'a str) -> Result<Self, ScanError> {
+        let mut claims = Self(Vec::with_capacity(24));
+        for (name, raw) in object_members(text)? {
+            claims.set(name, Claim::Raw(raw));
+        }
+        Ok(claims)
+    }
+
+    /// Claims from parsed values.
+    #[must_use]
+    pub fn from_object(object: Object) -> Self {
+        Self(
+            object
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k), Claim::Value(v)))
+                .collect(),
+        )
+    }
+
+    /// Owned claims, independent of the request body.
+    #[must_use]
+    pub fn into_owned(self) -> Claims<'static> {
+        Claims::from_object(self.to_object())
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.0.iter().position(|(k, _)| k == name)
+    }
+
+    fn set(&mut self, name: Cow<'a, str>, claim: Claim<'a>) {
+        match self.position(&name) {
+            Some(i) => {
+                if let Some(slot) = self.0.get_mut(i) {
+                    slot.1 = claim;
+                }
+            }
+            None => self.0.push((name, claim)),
+        }
+    }
+
+    /// Whether `name` is present.
+    #[must_use]
+    pub fn contains(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    /// The value of `name`, parsed on first use. (A raw claim always parses: the scanner
+    /// validated it.)
+    pub fn value(&mut self, name: &str) -> Option<&Value> {
+        self.value_mut(name).map(|v| &*v)
+    }
+
+    /// The value of `name` for in-place changes, parsed on first use.
+    pub fn value_mut(&mut self, name: &str) -> Option<&mut Value> {
+        let i = self.position(name)?;
+        let (_, claim) = self.0.get_mut(i)?;
+        if let Claim::Raw(raw) = claim {
+            *claim = Claim::Value(serde_json::from_str(raw).ok()?);
+        }
+        match claim {
+            Claim::Value(v) => Some(v),
+            Claim::Raw(_) => None,
+        }
+    }
+
+    /// Sets a claim.
+    pub fn insert(&mut self, name: String, value: Value) {
+        self.set(Cow::Owned(name), Claim::Value(value));
+    }
+
+    /// Removes a claim; whether it was present.
+    pub fn remove(&mut self, name: &str) -> bool {
+        let before = self.0.len();
+        self.0.retain(|(k, _)| k != name);
+        self.0.len() != before
+    }
+
+    /// The claim names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_ref())
+    }
+
+    /// Checks the claims against GoTrue's minimum-viable-token schema.
+    ///
+    /// # Errors
+    /// The first [`SchemaViolation`] found (required claims first).
+    pub fn check_gotrue_schema(&mut self) -> Result<(), SchemaViolation> {
+        check_required(|name| self.contains(name))?;
+        let amr_ok = self.value("amr").is_none_or(amr_items_ok);
+        for (name, claim) in &self.0 {
+            check_one(name, claim.kind(), || amr_ok)?;
+        }
+        Ok(())
+    }
+
+    /// Appends the claims as a JSON object to `out`: raw claims verbatim, the others
+    /// serialised.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (i, (name, claim)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            // Writing JSON into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, name.as_ref());
+            out.push(b':');
+            match claim {
+                Claim::Raw(raw) => out.extend_from_slice(raw.as_bytes()),
+                Claim::Value(v) => {
+                    let _ = serde_json::to_writer(&mut *out, v);
+                }
+            }
+        }
+        out.push(b'}');
+    }
+
+    /// The size of the claims as JSON, in bytes.
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        let mut out = Vec::with_capacity(2048);
+        self.write_json(&mut out);
+        out.len()
+    }
+
+    /// Every claim as a parsed value (tests and tools).
+    #[must_use]
+    pub fn to_object(&self) -> Object {
+        self.0
+            .iter()
+            .filter_map(|(k, c)| {
+                let v = match c {
+                    Claim::Raw(raw) => serde_json::from_str(raw).ok()?,
+                    Claim::Value(v) => v.clone(),
+                };
+                Some((k.to_string(), v))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -187,6 +418,70 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn raw_claims_pass_through_verbatim_and_check_like_values() {
+        let text = r#"{"aud":["a","b"],"exp":1700003600,"iat":1.7e9,"sub":"u","email":"","phone":"","role":"r","aal":"aal1","session_id":"s","is_anonymous":false,"user_metadata":{"bio":"<b>\u0026</b>","n":1.50}}"#;
+        let mut c = Claims::from_json(text).unwrap();
+        c.check_gotrue_schema().unwrap();
+        let mut bytes = Vec::new();
+        c.write_json(&mut bytes);
+        let out = String::from_utf8(bytes).unwrap();
+        assert!(
+            out.contains(r#""user_metadata":{"bio":"<b>\u0026</b>","n":1.50}"#),
+            "{out}"
+        );
+        assert_eq!(c.encoded_len(), out.len());
+        assert_eq!(
+            serde_json::from_str::<Value>(&out).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+        for (name, bad) in [
+            ("exp", "1.5"),
+            ("iat", "\"1\""),
+            ("aud", "1"),
+            ("amr", "[1]"),
+            ("app_metadata", "[]"),
+            ("role", "null"),
+        ] {
+            let mut doc: Object = serde_json::from_str(text).unwrap();
+            doc.insert(name.to_owned(), serde_json::from_str(bad).unwrap());
+            let doc = serde_json::to_string(&doc).unwrap();
+            let mut c = Claims::from_json(&doc).unwrap();
+            let err = c.check_gotrue_schema().unwrap_err();
+            assert_eq!(err.claim, name, "{bad}");
+        }
+        let mut c = Claims::from_json(text).unwrap();
+        c.remove("session_id");
+        assert_eq!(
+            c.check_gotrue_schema().unwrap_err().problem,
+            Problem::Missing
+        );
+        assert!(Claims::from_json("[1]").is_err());
+    }
+
+    #[test]
+    fn values_are_parsed_on_first_use() {
+        let mut c = Claims::from_json(
+            r#"{"app_metadata":{"role":"admin","providers":["email"]},"n":1,"n":2}"#,
+        )
+        .unwrap();
+        assert_eq!(c.value("app_metadata").unwrap()["role"], "admin");
+        c.value_mut("app_metadata")
+            .unwrap()
+            .as_object_mut()
+            .unwrap()
+            .remove("providers");
+        c.insert("x\"y".into(), Value::Bool(true));
+        let mut out = Vec::new();
+        c.write_json(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"app_metadata":{"role":"admin"},"n":2,"x\"y":true}"#
+        );
+        assert!(c.value("missing").is_none());
+        assert!(c.remove("n") && !c.remove("n"));
     }
 
     #[test]

@@ -29,7 +29,7 @@ mod policy;
 pub mod signup;
 
 pub use access_token::{AccessTokenError, AccessTokenPolicy, Applied};
-pub use claims::{SchemaViolation, check_gotrue_schema};
+pub use claims::{Claims, SchemaViolation, check_gotrue_schema};
 pub use payload::{BeforeUserCreatedInput, CustomAccessTokenInput, Metadata, PayloadError, User};
 pub use policy::{HooksPolicy, PolicyError};
 pub use portcullis_core::json::Object;

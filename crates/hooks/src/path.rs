@@ -1,8 +1,9 @@
 //! Dotted paths into claims and metadata: `app_metadata.billing.plan`, `lookup.tier`.
 
+use portcullis_core::json::Object;
 use serde_json::Value;
 
-use portcullis_core::json::Object;
+use crate::claims::Claims;
 
 /// Where a value is read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,12 +51,16 @@ impl SourcePath {
         Ok(Self { root, keys })
     }
 
-    /// The value at this path, if present and not `null`.
-    #[must_use]
-    pub fn get<'a>(&self, claims: &'a Object, lookup: Option<&'a Object>) -> Option<&'a Value> {
+    /// The value at this path, if present and not `null` (parses the metadata claim it reads
+    /// on first use).
+    pub fn get<'a>(
+        &self,
+        claims: &'a mut Claims<'_>,
+        lookup: Option<&'a Object>,
+    ) -> Option<&'a Value> {
         let doc = match self.root {
-            Root::AppMetadata => claims.get("app_metadata")?.as_object()?,
-            Root::UserMetadata => claims.get("user_metadata")?.as_object()?,
+            Root::AppMetadata => claims.value("app_metadata")?.as_object()?,
+            Root::UserMetadata => claims.value("user_metadata")?.as_object()?,
             Root::Lookup => lookup?,
         };
         let (last, init) = self.keys.split_last()?;
@@ -67,23 +72,21 @@ impl SourcePath {
     }
 }
 
-/// Removes `keys` (a path below the top-level object `top`) from `claims`; a no-op when absent.
-pub(crate) fn remove_nested(claims: &mut Object, top: &str, keys: &[String]) {
+/// Removes the value at `keys` inside `doc`; a no-op when absent.
+pub(crate) fn remove_path(doc: &mut Value, keys: &[String]) {
     let Some((last, init)) = keys.split_last() else {
-        claims.remove(top);
         return;
     };
-    let mut cur = match claims.get_mut(top) {
-        Some(Value::Object(o)) => o,
-        _ => return,
-    };
+    let mut cur = doc;
     for key in init {
-        cur = match cur.get_mut(key) {
-            Some(Value::Object(o)) => o,
-            _ => return,
+        cur = match cur.get_mut(key.as_str()) {
+            Some(next) => next,
+            None => return,
         };
     }
-    cur.remove(last);
+    if let Some(o) = cur.as_object_mut() {
+        o.remove(last);
+    }
 }
 
 #[cfg(test)]
@@ -94,12 +97,13 @@ mod tests {
     #[test]
     fn paths_read_nested_values_and_skip_null() {
         let claims = json!({"app_metadata": {"billing": {"plan": "pro", "seats": null}}, "user_metadata": {"locale": "de"}});
-        let claims = claims.as_object().unwrap();
+        let text = claims.to_string();
+        let mut claims = Claims::from_json(&text).unwrap();
         let lookup = json!({"tier": 3});
-        let get = |p: &str| {
+        let mut get = |p: &str| {
             SourcePath::parse(p)
                 .unwrap()
-                .get(claims, lookup.as_object())
+                .get(&mut claims, lookup.as_object())
                 .cloned()
         };
         assert_eq!(get("app_metadata.billing.plan"), Some(json!("pro")));
@@ -127,14 +131,12 @@ mod tests {
 
     #[test]
     fn nested_removal_leaves_siblings() {
-        let mut c = json!({"app_metadata": {"a": {"b": 1, "c": 2}}})
-            .as_object()
-            .cloned()
-            .unwrap();
-        remove_nested(&mut c, "app_metadata", &["a".into(), "b".into()]);
-        assert_eq!(c["app_metadata"], json!({"a": {"c": 2}}));
-        remove_nested(&mut c, "app_metadata", &["zz".into(), "b".into()]);
-        remove_nested(&mut c, "app_metadata", &[]);
-        assert!(c.is_empty());
+        let mut doc = json!({"a": {"b": 1, "c": 2}});
+        remove_path(&mut doc, &["a".into(), "b".into()]);
+        assert_eq!(doc, json!({"a": {"c": 2}}));
+        remove_path(&mut doc, &["zz".into(), "b".into()]);
+        remove_path(&mut doc, &[]);
+        remove_path(&mut doc, &["a".into(), "c".into(), "deeper".into()]);
+        assert_eq!(doc, json!({"a": {"c": 2}}));
     }
 }

@@ -5,7 +5,10 @@
 use std::fmt;
 
 use portcullis_core::UnixTime;
+use portcullis_core::json::scan::{object_members, raw_string};
 use portcullis_core::json::{Object, Value, flag, object, text};
+
+use crate::claims::Claims;
 
 /// `metadata`, common to every hook payload.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -162,39 +165,77 @@ pub fn parse_object(body: &[u8]) -> Result<Object, PayloadError> {
     }
 }
 
-/// Custom access token hook input (spec §6).
-#[derive(Clone, Debug, PartialEq)]
-pub struct CustomAccessTokenInput {
+/// Custom access token hook input (spec §6). Borrows the request body.
+#[derive(Clone, Debug)]
+pub struct CustomAccessTokenInput<'a> {
     /// Common metadata.
     pub metadata: Metadata,
     /// The user's UUID.
     pub user_id: String,
-    /// The claims GoTrue is about to sign.
-    pub claims: Object,
+    /// The claims GoTrue is about to sign (parsed lazily).
+    pub claims: Claims<'a>,
     /// How the user authenticated (`password`, `oauth`, `token_refresh`, …).
     pub authentication_method: String,
 }
 
-impl CustomAccessTokenInput {
-    /// Parses the hook body.
+impl<'a> CustomAccessTokenInput<'a> {
+    /// Parses the hook body. One validating pass splits it into members; only `user_id`,
+    /// `authentication_method` and `metadata` are decoded, the claims stay raw until a policy
+    /// reads them.
     ///
     /// # Errors
-    /// [`PayloadError`] when it is not JSON, or `user_id` or `claims` is missing.
-    pub fn parse(body: &[u8]) -> Result<Self, PayloadError> {
-        let mut o = parse_object(body)?;
-        let user_id = text(&o, "user_id").to_owned();
-        if user_id.is_empty() {
-            return Err(PayloadError::Shape { member: "user_id" });
-        }
-        let Some(Value::Object(claims)) = o.remove("claims") else {
-            return Err(PayloadError::Shape { member: "claims" });
+    /// [`PayloadError`] when it is not a JSON object, or `user_id` or `claims` is missing.
+    pub fn parse(body: &'a [u8]) -> Result<Self, PayloadError> {
+        let text = std::str::from_utf8(body).map_err(|e| PayloadError::Syntax {
+            line: 1,
+            column: e.valid_up_to(),
+        })?;
+        let members = object_members(text).map_err(|e| {
+            if text.trim_start().starts_with('{') {
+                PayloadError::Syntax {
+                    line: 1,
+                    column: e.offset,
+                }
+            } else {
+                PayloadError::Shape { member: "(root)" }
+            }
+        })?;
+        let member = |name: &str| {
+            members
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, raw)| *raw)
         };
+        let user_id = member("user_id")
+            .and_then(raw_string)
+            .filter(|id| !id.is_empty())
+            .ok_or(PayloadError::Shape { member: "user_id" })?
+            .into_owned();
+        let claims = member("claims")
+            .and_then(|raw| Claims::from_json(raw).ok())
+            .ok_or(PayloadError::Shape { member: "claims" })?;
+        let metadata = member("metadata").and_then(|raw| serde_json::from_str::<Value>(raw).ok());
         Ok(Self {
-            metadata: Metadata::read(object(&o, "metadata")),
+            metadata: Metadata::read(metadata.as_ref().and_then(Value::as_object)),
             user_id,
             claims,
-            authentication_method: text(&o, "authentication_method").to_owned(),
+            authentication_method: member("authentication_method")
+                .and_then(raw_string)
+                .map(std::borrow::Cow::into_owned)
+                .unwrap_or_default(),
         })
+    }
+
+    /// The same input, independent of the request body.
+    #[must_use]
+    pub fn into_owned(self) -> CustomAccessTokenInput<'static> {
+        CustomAccessTokenInput {
+            metadata: self.metadata,
+            user_id: self.user_id,
+            claims: self.claims.into_owned(),
+            authentication_method: self.authentication_method,
+        }
     }
 }
 

@@ -24,7 +24,7 @@ fn host() -> MapEnv {
     env
 }
 
-fn token_input(method: &str, app: Value, user: Value) -> CustomAccessTokenInput {
+fn token_input(method: &str, app: Value, user: Value) -> CustomAccessTokenInput<'static> {
     CustomAccessTokenInput::parse(&serde_json::to_vec(&json!({
         "metadata": {"uuid": "0b6f0000-0000-4000-8000-000000000003", "time": "2026-11-23T10:00:00Z", "name": "customize-access-token"},
         "user_id": "8c7e6b2a-0000-4000-8000-000000000001",
@@ -41,6 +41,7 @@ fn token_input(method: &str, app: Value, user: Value) -> CustomAccessTokenInput 
     }))
     .unwrap())
     .unwrap()
+    .into_owned()
 }
 
 fn obj(v: Value) -> Object {
@@ -51,8 +52,11 @@ fn obj(v: Value) -> Object {
 fn empty_policy_passes_claims_through() {
     let p = HooksPolicy::parse("", &host()).unwrap();
     let input = token_input("password", json!({"provider": "email"}), json!({}));
-    let out = p.access_token.apply(&input, None).unwrap();
-    assert_eq!(out.claims, input.claims);
+    let out = p
+        .access_token
+        .apply(input.claims.clone(), &input.authentication_method, None)
+        .unwrap();
+    assert_eq!(out.claims.to_object(), input.claims.to_object());
     assert!(out.ignored_lookup_claims.is_empty());
 }
 
@@ -85,7 +89,12 @@ fn toml_policy_copies_maps_roles_adds_and_drops() {
         json!({"provider": "email", "providers": ["email"], "org": {"id": "org_42"}, "roles": ["viewer", "support", "admin"]}),
         json!({"display": "<Ada>"}),
     );
-    let c = p.access_token.apply(&input, None).unwrap().claims;
+    let c = p
+        .access_token
+        .apply(input.claims.clone(), &input.authentication_method, None)
+        .unwrap()
+        .claims
+        .to_object();
     assert_eq!(c["org_id"], "org_42");
     assert_eq!(c["locale"], "en", "default used when the source is absent");
     assert_eq!(c["tenant"], "acme");
@@ -109,7 +118,12 @@ fn toml_policy_copies_maps_roles_adds_and_drops() {
 fn rules_apply_per_authentication_method() {
     let p = HooksPolicy::parse(TOML_POLICY, &host()).unwrap();
     let anon = token_input("anonymous", json!({}), json!({"locale": "fr"}));
-    let c = p.access_token.apply(&anon, None).unwrap().claims;
+    let c = p
+        .access_token
+        .apply(anon.claims.clone(), &anon.authentication_method, None)
+        .unwrap()
+        .claims
+        .to_object();
     assert_eq!(c["tier"], "guest");
     assert!(!c.contains_key("user_metadata"));
     assert_eq!(
@@ -124,7 +138,9 @@ fn rules_apply_per_authentication_method() {
 
     let saml = token_input("sso/saml", json!({}), json!({}));
     assert_eq!(
-        p.access_token.apply(&saml, None).unwrap_err(),
+        p.access_token
+            .apply(saml.claims.clone(), &saml.authentication_method, None)
+            .unwrap_err(),
         AccessTokenError::Refused {
             message: "Use your company login page.".into()
         }
@@ -141,12 +157,21 @@ fn json_policy_is_equivalent() {
     }"#;
     let p = HooksPolicy::parse(json_text, &host()).unwrap();
     let input = token_input("otp", json!({"org": {"id": 7}, "role": "admin"}), json!({}));
-    let c = p.access_token.apply(&input, None).unwrap().claims;
+    let c = p
+        .access_token
+        .apply(input.claims.clone(), &input.authentication_method, None)
+        .unwrap()
+        .claims
+        .to_object();
     assert_eq!(c["org_id"], 7);
     assert_eq!(c["role"], "app_admin");
     let input = token_input("otp", json!({"role": "hacker"}), json!({}));
     assert_eq!(
-        p.access_token.apply(&input, None).unwrap().claims["role"],
+        p.access_token
+            .apply(input.claims.clone(), &input.authentication_method, None)
+            .unwrap()
+            .claims
+            .to_object()["role"],
         "authenticated"
     );
 }
@@ -172,11 +197,19 @@ fn lookup_claims_merge_but_never_over_reserved_claims() {
 
     let input = token_input("password", json!({}), json!({}));
     let row = obj(json!({"plan": "pro", "sub": "someone-else", "role": "editor", "exp": 1}));
-    let out = p.access_token.apply(&input, Some(&row)).unwrap();
-    assert_eq!(out.claims["plan"], "pro");
-    assert_eq!(out.claims["sub"], "8c7e6b2a-0000-4000-8000-000000000001");
-    assert_eq!(out.claims["exp"], 1_700_003_600);
-    assert_eq!(out.claims["role"], "app_editor");
+    let out = p
+        .access_token
+        .apply(
+            input.claims.clone(),
+            &input.authentication_method,
+            Some(&row),
+        )
+        .unwrap();
+    let claims = out.claims.to_object();
+    assert_eq!(claims["plan"], "pro");
+    assert_eq!(claims["sub"], "8c7e6b2a-0000-4000-8000-000000000001");
+    assert_eq!(claims["exp"], 1_700_003_600);
+    assert_eq!(claims["role"], "app_editor");
     assert_eq!(out.ignored_lookup_claims, vec!["exp", "role", "sub"]);
 }
 
@@ -197,7 +230,16 @@ fn lookup_can_be_configured_and_fail_open() {
     );
     let input = token_input("password", json!({}), json!({}));
     let row = obj(json!({"billing": {"plan": "team"}, "other": 1}));
-    let c = p.access_token.apply(&input, Some(&row)).unwrap().claims;
+    let c = p
+        .access_token
+        .apply(
+            input.claims.clone(),
+            &input.authentication_method,
+            Some(&row),
+        )
+        .unwrap()
+        .claims
+        .to_object();
     assert_eq!(c["plan"], "team");
     assert!(!c.contains_key("other"), "merge = false");
 }
@@ -207,7 +249,12 @@ fn size_limit_shrinks_in_order_then_refuses() {
     let big = "x".repeat(600);
     let input = token_input("password", json!({"note": big}), json!({"bio": big}));
     let p = HooksPolicy::parse("[access_token]\nmax_bytes = 1200\n", &host()).unwrap();
-    let c = p.access_token.apply(&input, None).unwrap().claims;
+    let c = p
+        .access_token
+        .apply(input.claims.clone(), &input.authentication_method, None)
+        .unwrap()
+        .claims
+        .to_object();
     assert!(
         !c.contains_key("user_metadata"),
         "user_metadata goes first by default"
@@ -215,7 +262,10 @@ fn size_limit_shrinks_in_order_then_refuses() {
     assert!(serde_json::to_vec(&c).unwrap().len() <= 1200);
 
     let p = HooksPolicy::parse("[access_token]\nmax_bytes = 900\n", &host()).unwrap();
-    let err = p.access_token.apply(&input, None).unwrap_err();
+    let err = p
+        .access_token
+        .apply(input.claims.clone(), &input.authentication_method, None)
+        .unwrap_err();
     assert!(
         matches!(err, AccessTokenError::TooLarge { max: 900, .. }),
         "{err:?}"
@@ -226,7 +276,12 @@ fn size_limit_shrinks_in_order_then_refuses() {
         &host(),
     )
     .unwrap();
-    let c = p.access_token.apply(&input, None).unwrap().claims;
+    let c = p
+        .access_token
+        .apply(input.claims.clone(), &input.authentication_method, None)
+        .unwrap()
+        .claims
+        .to_object();
     assert_eq!(c["app_metadata"], json!({}));
 
     let p = HooksPolicy::parse(
@@ -235,7 +290,8 @@ fn size_limit_shrinks_in_order_then_refuses() {
     )
     .unwrap();
     assert!(matches!(
-        p.access_token.apply(&input, None),
+        p.access_token
+            .apply(input.claims.clone(), &input.authentication_method, None),
         Err(AccessTokenError::TooLarge { .. })
     ));
 }
@@ -245,7 +301,10 @@ fn invalid_input_claims_are_reported_not_forwarded() {
     let p = HooksPolicy::default();
     let mut input = token_input("password", json!({}), json!({}));
     input.claims.remove("session_id");
-    let err = p.access_token.apply(&input, None).unwrap_err();
+    let err = p
+        .access_token
+        .apply(input.claims.clone(), &input.authentication_method, None)
+        .unwrap_err();
     assert!(matches!(err, AccessTokenError::Schema(v) if v.claim == "session_id"));
 }
 

@@ -10,6 +10,8 @@
 //! One generic reader instead of a derived deserialiser per type keeps each Wasm module
 //! small: the derive approach costs several KiB per struct per input format.
 
+pub mod scan;
+
 use std::fmt;
 
 pub use serde_json::{Map, Value};

@@ -1,0 +1,427 @@
+//! A validating JSON scanner that splits an object into its members without building values.
+//!
+//! Hooks pass most of what they receive through unchanged. Parsing every value into a tree
+//! only to serialise it again cost most of a request; this scanner validates the whole document
+//! (RFC 8259: grammar, escapes, control characters, nesting depth) in one pass and returns each
+//! top-level member as a slice of the input, so untouched members are copied to the answer
+//! verbatim and only the members a policy reads are parsed.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Deepest nesting accepted (as serde_json).
+pub const MAX_DEPTH: usize = 128;
+
+/// The document is not valid JSON (or not an object where one is required).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScanError {
+    /// Byte offset where scanning stopped.
+    pub offset: usize,
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid JSON at byte {}", self.offset)
+    }
+}
+
+impl std::error::Error for ScanError {}
+
+/// One member of an object: its (decoded) key and the raw text of its value.
+pub type Member<'a> = (Cow<'a, str>, &'a str);
+
+struct Scanner<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn error<T>(&self) -> Result<T, ScanError> {
+        Err(ScanError { offset: self.pos })
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), ScanError> {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            self.error()
+        }
+    }
+
+    /// A string starting at `pos` (the opening quote). Returns its content (between the quotes)
+    /// and whether it contains escapes.
+    fn string(&mut self) -> Result<(&'a str, bool), ScanError> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        let bytes = self.text.as_bytes();
+        let mut escaped = false;
+        loop {
+            match bytes.get(self.pos) {
+                None => return self.error(),
+                Some(b'"') => {
+                    let content = self.text.get(start..self.pos).unwrap_or_default();
+                    self.pos += 1;
+                    return Ok((content, escaped));
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    self.pos += 1;
+                    match bytes.get(self.pos) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                            self.pos += 1
+                        }
+                        Some(b'u') => {
+                            let hex = bytes.get(self.pos + 1..self.pos + 5);
+                            if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                                return self.error();
+                            }
+                            self.pos += 5;
+                        }
+                        _ => return self.error(),
+                    }
+                }
+                Some(&b) if b < 0x20 => return self.error(),
+                Some(_) => self.pos += 1,
+            }
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    fn number(&mut self) -> Result<(), ScanError> {
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return self.error(),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return self.error();
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return self.error();
+            }
+        }
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &str) -> Result<(), ScanError> {
+        if self
+            .text
+            .get(self.pos..)
+            .is_some_and(|rest| rest.starts_with(word))
+        {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            self.error()
+        }
+    }
+
+    /// Any value; `pos` must be at its first byte.
+    fn value(&mut self, depth: usize) -> Result<(), ScanError> {
+        match self.peek() {
+            Some(b'"') => self.string().map(|_| ()),
+            Some(b'{') => self.container(depth, b'}', true),
+            Some(b'[') => self.container(depth, b']', false),
+            Some(b't') => self.literal("true"),
+            Some(b'f') => self.literal("false"),
+            Some(b'n') => self.literal("null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => self.error(),
+        }
+    }
+
+    fn container(&mut self, depth: usize, close: u8, object: bool) -> Result<(), ScanError> {
+        if depth >= MAX_DEPTH {
+            return self.error();
+        }
+        self.pos += 1; // the opening bracket
+        self.skip_ws();
+        if self.peek() == Some(close) {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            if object {
+                self.string()?;
+                self.skip_ws();
+                self.expect(b':')?;
+                self.skip_ws();
+            }
+            self.value(depth + 1)?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.skip_ws();
+                }
+                Some(b) if b == close => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return self.error(),
+            }
+        }
+    }
+}
+
+fn decode_key(content: &str, escaped: bool) -> Result<Cow<'_, str>, ()> {
+    if !escaped {
+        return Ok(Cow::Borrowed(content));
+    }
+    // Rare: let the full decoder handle escapes (surrogate pairs included).
+    serde_json::from_str::<String>(&format!("\"{content}\""))
+        .map(Cow::Owned)
+        .map_err(|_| ())
+}
+
+/// Validates `text` as a JSON object and returns its members in document order: each key
+/// decoded, each value as the raw text of the input. Later duplicates are kept (callers
+/// decide; JSON parsers usually let the last one win).
+///
+/// # Errors
+/// [`ScanError`] when `text` is not exactly one valid JSON object (surrounding whitespace
+/// allowed).
+pub fn object_members(text: &str) -> Result<Vec<Member<'_>>, ScanError> {
+    let mut s = Scanner { text, pos: 0 };
+    s.skip_ws();
+    s.expect(b'{')?;
+    let mut members = Vec::with_capacity(16);
+    s.skip_ws();
+    if s.peek() == Some(b'}') {
+        s.pos += 1;
+    } else {
+        loop {
+            let key_at = s.pos;
+            let (content, escaped) = s.string()?;
+            let key = decode_key(content, escaped).map_err(|()| ScanError { offset: key_at })?;
+            s.skip_ws();
+            s.expect(b':')?;
+            s.skip_ws();
+            let start = s.pos;
+            s.value(1)?;
+            members.push((key, text.get(start..s.pos).unwrap_or_default()));
+            s.skip_ws();
+            match s.peek() {
+                Some(b',') => {
+                    s.pos += 1;
+                    s.skip_ws();
+                }
+                Some(b'}') => {
+                    s.pos += 1;
+                    break;
+                }
+                _ => return s.error(),
+            }
+        }
+    }
+    s.skip_ws();
+    if s.pos == text.len() {
+        Ok(members)
+    } else {
+        s.error()
+    }
+}
+
+/// The string a raw JSON value holds, if it is a string (decoded when it has escapes).
+#[must_use]
+pub fn raw_string(raw: &str) -> Option<Cow<'_, str>> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\\') {
+        serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(inner))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// A deterministic generator for the oracle tests.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    fn random_value(r: &mut Rng, depth: usize) -> Value {
+        match r.below(if depth > 3 { 5 } else { 7 }) {
+            0 => Value::Null,
+            1 => Value::Bool(r.below(2) == 0),
+            2 => serde_json::json!(r.next() as i64 / 1000),
+            3 => serde_json::json!((r.next() % 100_000) as f64 / 7.0),
+            4 => {
+                let alphabet = [
+                    "a",
+                    "\"",
+                    "\\",
+                    "\n",
+                    "\u{e9}",
+                    "\u{1F600}",
+                    "<",
+                    "\u{0}",
+                    " ",
+                    "/",
+                ];
+                Value::String(
+                    (0..r.below(8))
+                        .map(|_| alphabet[r.below(alphabet.len())])
+                        .collect(),
+                )
+            }
+            5 => Value::Array(
+                (0..r.below(4))
+                    .map(|_| random_value(r, depth + 1))
+                    .collect(),
+            ),
+            _ => Value::Object(
+                (0..r.below(5))
+                    .map(|i| {
+                        (
+                            format!("k{i}\u{e9}{}", if r.below(3) == 0 { "\\" } else { "" }),
+                            random_value(r, depth + 1),
+                        )
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    #[test]
+    fn members_equal_what_serde_json_parses() {
+        let mut r = Rng(0x9E37_79B9);
+        for _ in 0..2000 {
+            let Value::Object(doc) = random_value(&mut r, 0) else {
+                continue;
+            };
+            let text = if r.below(2) == 0 {
+                serde_json::to_string(&doc).unwrap()
+            } else {
+                serde_json::to_string_pretty(&doc).unwrap()
+            };
+            // Compare with serde_json's reading of the same text (its float parsing does not
+            // always round-trip the original value).
+            let Value::Object(parsed) = serde_json::from_str::<Value>(&text).unwrap() else {
+                unreachable!()
+            };
+            let members = object_members(&text).unwrap();
+            assert_eq!(members.len(), parsed.len());
+            for (k, raw) in members {
+                assert_eq!(
+                    serde_json::from_str::<Value>(raw).unwrap(),
+                    parsed[k.as_ref()],
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn accepts_exactly_what_serde_json_accepts_under_mutation() {
+        let mut r = Rng(42);
+        let edits: &[&[u8]] = &[
+            b"", b"\"", b"\\", b"{", b"}", b"[", b"]", b",", b":", b"0", b"-", b".", b"e", b"t",
+            b"\x01", b" ", b"01", b"1.", b"\\u12", b"\\x",
+        ];
+        let mut checked = 0;
+        for _ in 0..6000 {
+            let doc =
+                serde_json::json!({"a": random_value(&mut r, 0), "b": random_value(&mut r, 1)});
+            let mut bytes = serde_json::to_vec(&doc).unwrap();
+            for _ in 0..=r.below(2) {
+                let at = r.below(bytes.len() + 1);
+                let cut = r.below(3).min(bytes.len() - at);
+                let edit = edits[r.below(edits.len())];
+                bytes.splice(at..at + cut, edit.iter().copied());
+            }
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                continue;
+            };
+            let ours = object_members(text).is_ok();
+            let theirs = serde_json::from_str::<Value>(text);
+            // The grammar allows numbers beyond f64's range; serde_json refuses them.
+            if theirs
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("out of range"))
+            {
+                continue;
+            }
+            assert_eq!(ours, matches!(theirs, Ok(Value::Object(_))), "{text:?}");
+            checked += 1;
+        }
+        assert!(checked > 4000);
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_trailing_garbage_refused() {
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        assert!(object_members(&deep).is_err());
+        let ok = format!("{{\"a\":{}{}}}", "[".repeat(100), "]".repeat(100));
+        assert!(object_members(&ok).is_ok());
+        for bad in [
+            "",
+            "[]",
+            "{} x",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "{'a':1}",
+            "{\"a\":tru}",
+            "{\"a\":\"\t\"}",
+        ] {
+            assert!(object_members(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(object_members(" {} ").unwrap().len(), 0);
+    }
+
+    #[test]
+    fn keys_are_decoded_and_values_borrowed() {
+        let text = r#"{"plain":1,"esc\u0041\n":"x\"y","dup":1,"dup":2}"#;
+        let m = object_members(text).unwrap();
+        assert_eq!(m[0], (Cow::Borrowed("plain"), "1"));
+        assert_eq!(m[1].0, "escA\n");
+        assert_eq!(m[1].1, r#""x\"y""#);
+        assert_eq!(raw_string(m[1].1).as_deref(), Some("x\"y"));
+        assert_eq!(raw_string(r#""abc""#).as_deref(), Some("abc"));
+        assert_eq!(raw_string("12"), None);
+        assert_eq!(m.len(), 4);
+    }
+}
