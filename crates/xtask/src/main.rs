@@ -15,6 +15,7 @@
 )]
 #![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
+mod bench;
 mod db;
 mod dev;
 mod harness;
@@ -26,8 +27,7 @@ mod wasm;
 
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: cargo xtask <dev | test [--no-lint] | build [--deno NAME] [--worker NAME] | bench>";
+const USAGE: &str = "usage: cargo xtask <dev | test [--no-lint] | build [--deno NAME] [--worker NAME] | bench [--seconds N]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Some("dev") => dev::command(rest),
         Some("test") => test::command(rest),
         Some("build") => wasm::command(rest),
+        Some("bench") => bench::command(rest),
         _ => Err(USAGE.to_owned()),
     };
     match result {

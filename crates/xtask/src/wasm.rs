@@ -66,7 +66,7 @@ pub fn function(name: &str) -> Result<&'static Function> {
 }
 
 /// Features rustc emits for our wasm32 builds (see .cargo/config.toml) that wasm-opt must accept.
-const WASM_FEATURES: &[&str] = &[
+pub const WASM_FEATURES: &[&str] = &[
     "--enable-simd",
     "--enable-bulk-memory",
     "--enable-sign-ext",
