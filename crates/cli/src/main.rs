@@ -223,7 +223,8 @@ fn send(hook: &str, args: &Args) -> Result<(), String> {
         Some(path) => std::fs::read(path).map_err(|e| format!("{path}: {e}"))?,
         None => {
             let email = args.flag("email").unwrap_or("ada@example.com");
-            serde_json::to_vec(&sample(hook, now, args.flag("user-id"), email)?).map_err(|e| e.to_string())?
+            serde_json::to_vec(&sample(hook, now, args.flag("user-id"), email)?)
+                .map_err(|e| e.to_string())?
         }
     };
     let id = uuid_v4(&OsRandom).map_err(|e| e.to_string())?;
