@@ -103,17 +103,18 @@ impl Transport for SocketIo {
     }
 }
 
-/// Postgres through the Hyperdrive binding, connected on first use, for one request.
+/// Postgres through the Hyperdrive binding, for one request: the binding is looked up and the
+/// connection opened on the first query only.
 pub struct HyperdriveDb<'a> {
-    binding: Option<worker::Hyperdrive>,
+    env: &'a worker::Env,
     scram: &'a ScramCache,
     conn: RefCell<Option<Connection<SocketIo>>>,
 }
 
 impl<'a> HyperdriveDb<'a> {
-    fn new(binding: Option<worker::Hyperdrive>, scram: &'a ScramCache) -> Self {
+    fn new(env: &'a worker::Env, scram: &'a ScramCache) -> Self {
         Self {
-            binding,
+            env,
             scram,
             conn: RefCell::new(None),
         }
@@ -143,13 +144,16 @@ impl<'a> HyperdriveDb<'a> {
 
 impl Db for HyperdriveDb<'_> {
     async fn query(&self, statement: &Statement) -> Result<Vec<Row>, DbError> {
-        let Some(binding) = &self.binding else {
-            return Err(DbError::NotConfigured);
-        };
         let existing = self.conn.borrow_mut().take();
         let mut conn = match existing {
             Some(conn) => conn,
-            None => self.connect(binding).await?,
+            None => {
+                let binding = self
+                    .env
+                    .hyperdrive(HYPERDRIVE_BINDING)
+                    .map_err(|_| DbError::NotConfigured)?;
+                self.connect(&binding).await?
+            }
         };
         let result = conn.query(&statement.sql, &statement.params).await;
         // A server-side error leaves the session usable; anything else broke it.
@@ -185,7 +189,7 @@ pub async fn serve<F: Function>(
         );
         return to_web_response(&body).map_err(|e| to_worker_error(&e));
     };
-    let db = HyperdriveDb::new(env.hyperdrive(HYPERDRIVE_BINDING).ok(), &isolate.scram);
+    let db = HyperdriveDb::new(env, &isolate.scram);
     let response = respond(&isolate.function, &isolate.headers, &db, &log, request).await;
     db.close().await;
     response.map_err(|e| to_worker_error(&e))
