@@ -6,6 +6,7 @@
 //! - `build`: build Wasm for both runtimes and check the size budgets (`--deno NAME`,
 //!   `--worker NAME` for one target).
 //! - `bench`: the benchmarks in bench/ (see BENCHMARKS.md).
+//! - `update-disposable-domains [VERSION]`: refresh the shipped disposable-domain blocklist.
 
 #![allow(
     clippy::print_stdout,
@@ -15,6 +16,7 @@
 )]
 #![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
+mod assets;
 mod bench;
 mod db;
 mod dev;
@@ -27,7 +29,7 @@ mod wasm;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <dev | test [--no-lint] | build [--deno NAME] [--worker NAME] | bench [--seconds N]>";
+const USAGE: &str = "usage: cargo xtask <dev | test [--no-lint] | build [--deno NAME] [--worker NAME] | bench [--seconds N] | update-disposable-domains [VERSION]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Some("test") => test::command(rest),
         Some("build") => wasm::command(rest),
         Some("bench") => bench::command(rest),
+        Some("update-disposable-domains") => assets::update_disposable(rest),
         _ => Err(USAGE.to_owned()),
     };
     match result {
