@@ -174,6 +174,8 @@ impl Tools {
             .env("NO_COLOR", "1")
             .env("WRANGLER_SEND_METRICS", "false")
             .env("WRANGLER_LOG_PATH", state("wrangler-logs"))
+            // Miniflare would fetch a `Request.cf` sample from workers.cloudflare.com on start.
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
             .env("CI", "1");
         cmd
     }
