@@ -181,27 +181,17 @@ impl Bench {
     fn command(&self, imp: Impl, rt: Runtime, port: u16) -> Result<(Command, &'static str)> {
         match rt {
             Runtime::Deno => {
-                let mut cmd = self.tools.deno();
-                cmd.args([
-                    "run",
-                    "--allow-net",
-                    "--allow-env",
-                    "--allow-read",
-                    "--no-prompt",
-                ])
-                .env("PORTCULLIS_PORT", port.to_string())
-                .env("PORTCULLIS_HOOK_SECRETS", SECRET);
-                match imp {
-                    Impl::Ours => {
-                        cmd.arg("functions/portcullis-hooks/index.ts")
-                            .env("PORTCULLIS_HOOKS_POLICY", &self.policy);
-                        Ok((cmd, "/portcullis-hooks/custom-access-token"))
-                    }
-                    Impl::Ts => {
-                        cmd.arg("bench/ts-hooks/deno.ts");
-                        Ok((cmd, "/custom-access-token"))
-                    }
-                }
+                let (script, path) = match imp {
+                    Impl::Ours => (
+                        "functions/portcullis-hooks/index.ts",
+                        "/portcullis-hooks/custom-access-token",
+                    ),
+                    Impl::Ts => ("bench/ts-hooks/deno.ts", "/custom-access-token"),
+                };
+                let mut cmd = self.tools.deno_serve(script, port);
+                cmd.env("PORTCULLIS_HOOK_SECRETS", SECRET)
+                    .env("PORTCULLIS_HOOKS_POLICY", &self.policy);
+                Ok((cmd, path))
             }
             Runtime::Workerd => {
                 let (dir, modules, bindings) = match imp {
@@ -635,19 +625,12 @@ fn prepare(tools: &Tools, dir: &Path) -> Result {
         "portcullis-bench-verify",
     ]))?;
     let out = root().join("target/bench/verify");
-    run(tools
-        .command("wasm-bindgen")
-        .args(["--target", "web", "--out-dir"])
-        .arg(&out)
-        .arg(root().join("target/wasm32-unknown-unknown/release/portcullis_bench_verify.wasm")))?;
-    let bg = out.join("portcullis_bench_verify_bg.wasm");
-    run(tools
-        .command("wasm-opt")
-        .arg("-Oz")
-        .args(wasm::WASM_FEATURES)
-        .arg(&bg)
-        .arg("-o")
-        .arg(&bg))?;
+    let bg = wasm::bindgen_web(
+        tools,
+        &root().join("target/wasm32-unknown-unknown/release/portcullis_bench_verify.wasm"),
+        &out,
+        "portcullis_bench_verify",
+    )?;
     if !root().join("bench/node_modules/standardwebhooks").exists() {
         run(Command::new("npm").current_dir(root().join("bench")).args([
             "install",

@@ -20,16 +20,7 @@ pub struct Served {
 pub fn deno(tools: &Tools, f: &Function, env: &[(&str, String)], logs: &Path) -> Result<Served> {
     let port = free_port()?;
     let log = logs.join(format!("{}-deno.log", f.name));
-    let mut cmd = tools.deno();
-    cmd.args([
-        "run",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        "--no-prompt",
-    ])
-    .arg(f.shim_dir().join("index.ts"))
-    .env("PORTCULLIS_PORT", port.to_string());
+    let mut cmd = tools.deno_serve(f.shim_dir().join("index.ts"), port);
     for (k, v) in env {
         cmd.env(k, v);
     }

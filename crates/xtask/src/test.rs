@@ -103,16 +103,7 @@ pub fn command(args: &[String]) -> Result {
     for (runtime, served) in [("deno", &deno), ("workerd", &worker)] {
         say(format!("black-box suite against {runtime}"));
         let status = tools
-            .deno()
-            .args([
-                "test",
-                "--allow-net",
-                "--allow-env",
-                "--allow-read",
-                "--allow-run",
-                "--no-prompt",
-                "tests/hooks.test.ts",
-            ])
+            .deno_test("tests/hooks.test.ts")
             .env("PORTCULLIS_BASE_URL", &served.base_url)
             .env("PORTCULLIS_RUNTIME", runtime)
             .env("PORTCULLIS_ADMIN_DB_URL", pg.superuser_url())
@@ -129,16 +120,7 @@ pub fn command(args: &[String]) -> Result {
     }
     say("Standard Webhooks oracle (npm standardwebhooks both ways)");
     let status = tools
-        .deno()
-        .args([
-            "test",
-            "--allow-net",
-            "--allow-env",
-            "--allow-read",
-            "--allow-run",
-            "--no-prompt",
-            "tests/oracle.test.ts",
-        ])
+        .deno_test("tests/oracle.test.ts")
         .env("PORTCULLIS_BASE_URL", &deno.base_url)
         .env("PORTCULLIS_WORKER_URL", &worker.base_url)
         .env("PORTCULLIS_CLI", root().join("target/debug/portcullis"))

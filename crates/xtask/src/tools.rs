@@ -184,4 +184,34 @@ impl Tools {
     pub fn deno(&self) -> Command {
         self.command("deno")
     }
+
+    /// `deno run` of a server script with the permissions our shims need, on `port`.
+    pub fn deno_serve(&self, script: impl AsRef<std::ffi::OsStr>, port: u16) -> Command {
+        let mut cmd = self.deno();
+        cmd.args([
+            "run",
+            "--allow-net",
+            "--allow-env",
+            "--allow-read",
+            "--no-prompt",
+        ])
+        .arg(script)
+        .env("PORTCULLIS_PORT", port.to_string());
+        cmd
+    }
+
+    /// `deno test` of a suite in tests/.
+    pub fn deno_test(&self, suite: &str) -> Command {
+        let mut cmd = self.deno();
+        cmd.args([
+            "test",
+            "--allow-net",
+            "--allow-env",
+            "--allow-read",
+            "--allow-run",
+            "--no-prompt",
+            suite,
+        ]);
+        cmd
+    }
 }

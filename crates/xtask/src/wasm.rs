@@ -149,11 +149,23 @@ pub fn build_deno(tools: &Tools, f: &'static Function) -> Result<Size> {
     let out = f.shim_dir().join("wasm");
     let staging = f.shim_dir().join("wasm.tmp");
     let _ = std::fs::remove_dir_all(&staging);
-    run(Command::new(tools.bin("wasm-bindgen"))
-        .args(["--target", "web", "--out-name", &f.js_name(), "--out-dir"])
-        .arg(&staging)
-        .arg(&input))?;
-    let bg = staging.join(format!("{}_bg.wasm", f.js_name()));
+    bindgen_web(tools, &input, &staging, &f.js_name())?;
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::rename(&staging, &out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let size = Size::measure(f, "Supabase/Deno", &f.deno_wasm())?;
+    note(size.to_string());
+    Ok(size)
+}
+
+/// `wasm-bindgen --target web` of `input` into `out_dir` as `out_name`, then `wasm-opt -Oz` on
+/// the module. Returns the optimised module's path.
+pub fn bindgen_web(tools: &Tools, input: &Path, out_dir: &Path, out_name: &str) -> Result<PathBuf> {
+    run(tools
+        .command("wasm-bindgen")
+        .args(["--target", "web", "--out-name", out_name, "--out-dir"])
+        .arg(out_dir)
+        .arg(input))?;
+    let bg = out_dir.join(format!("{out_name}_bg.wasm"));
     run(tools
         .command("wasm-opt")
         .arg("-Oz")
@@ -161,11 +173,7 @@ pub fn build_deno(tools: &Tools, f: &'static Function) -> Result<Size> {
         .arg(&bg)
         .arg("-o")
         .arg(&bg))?;
-    let _ = std::fs::remove_dir_all(&out);
-    std::fs::rename(&staging, &out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let size = Size::measure(f, "Supabase/Deno", &f.deno_wasm())?;
-    note(size.to_string());
-    Ok(size)
+    Ok(bg)
 }
 
 /// Builds the Cloudflare Worker of `f` with worker-build.

@@ -50,7 +50,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn expect(&mut self, byte: u8) -> Result<(), ScanError> {
+    fn eat(&mut self, byte: u8) -> Result<(), ScanError> {
         if self.peek() == Some(byte) {
             self.pos += 1;
             Ok(())
@@ -62,7 +62,7 @@ impl<'a> Scanner<'a> {
     /// A string starting at `pos` (the opening quote). Returns its content (between the quotes)
     /// and whether it contains escapes.
     fn string(&mut self) -> Result<(&'a str, bool), ScanError> {
-        self.expect(b'"')?;
+        self.eat(b'"')?;
         let start = self.pos;
         let bytes = self.text.as_bytes();
         let mut escaped = false;
@@ -175,7 +175,7 @@ impl<'a> Scanner<'a> {
             if object {
                 self.string()?;
                 self.skip_ws();
-                self.expect(b':')?;
+                self.eat(b':')?;
                 self.skip_ws();
             }
             self.value(depth + 1)?;
@@ -215,7 +215,7 @@ fn decode_key(content: &str, escaped: bool) -> Result<Cow<'_, str>, ()> {
 pub fn object_members(text: &str) -> Result<Vec<Member<'_>>, ScanError> {
     let mut s = Scanner { text, pos: 0 };
     s.skip_ws();
-    s.expect(b'{')?;
+    s.eat(b'{')?;
     let mut members = Vec::with_capacity(16);
     s.skip_ws();
     if s.peek() == Some(b'}') {
@@ -226,7 +226,7 @@ pub fn object_members(text: &str) -> Result<Vec<Member<'_>>, ScanError> {
             let (content, escaped) = s.string()?;
             let key = decode_key(content, escaped).map_err(|()| ScanError { offset: key_at })?;
             s.skip_ws();
-            s.expect(b':')?;
+            s.eat(b':')?;
             s.skip_ws();
             let start = s.pos;
             s.value(1)?;
