@@ -19,12 +19,14 @@
 mod config;
 pub mod encoding;
 pub mod json;
+pub mod outbound;
 mod random;
 mod secret;
 pub mod sql;
 mod time;
 
 pub use config::{ConfigError, ConfigProblem, Env, MapEnv, parse_or};
+pub use outbound::{NoOutbound, Outbound, OutboundError, OutboundRequest, OutboundResponse};
 pub use random::{RandomError, SecureRandom, random_array, uuid_v4};
 pub use secret::Secret;
 pub use sql::{Db, DbError, NoDb, Row, Statement};

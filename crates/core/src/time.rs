@@ -56,6 +56,13 @@ impl UnixTime {
 pub trait Clock {
     /// The current time.
     fn now(&self) -> UnixTime;
+
+    /// Milliseconds since the epoch, for deadlines within a request.
+    fn millis(&self) -> u64 {
+        u64::try_from(self.now().secs())
+            .unwrap_or(0)
+            .saturating_mul(1000)
+    }
 }
 
 /// A clock stopped at one instant: for tests and for deterministic replays.

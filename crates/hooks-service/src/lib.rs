@@ -21,7 +21,7 @@
 
 mod config;
 
-use portcullis_core::{Db, Env, Row};
+use portcullis_core::{Db, Env, Outbound, Row};
 use portcullis_hooks::access_token::Lookup;
 use portcullis_hooks::{
     AccessTokenError, BeforeUserCreatedInput, CustomAccessTokenInput, HooksPolicy, Object,
@@ -189,9 +189,9 @@ impl Hooks {
         &self.config.policy
     }
 
-    async fn answer<D: Db>(
+    async fn answer<D: Db, H: Outbound>(
         &self,
-        ctx: &Context<'_, D>,
+        ctx: &Context<'_, D, H>,
         request: Request,
     ) -> Result<Response, HooksError> {
         let hook =
@@ -243,9 +243,9 @@ impl Hooks {
         }
     }
 
-    async fn custom_access_token<D: Db>(
+    async fn custom_access_token<D: Db, H: Outbound>(
         &self,
-        ctx: &Context<'_, D>,
+        ctx: &Context<'_, D, H>,
         input: CustomAccessTokenInput<'_>,
     ) -> Result<Response, HooksError> {
         let policy = &self.config.policy.access_token;
@@ -300,9 +300,9 @@ impl Hooks {
         Ok(json_bytes_response(Status::OK, body))
     }
 
-    fn before_user_created<D: Db>(
+    fn before_user_created<D: Db, H: Outbound>(
         &self,
-        ctx: &Context<'_, D>,
+        ctx: &Context<'_, D, H>,
         input: &BeforeUserCreatedInput,
     ) -> Result<Response, HooksError> {
         match self.config.policy.before_user_created.evaluate(input) {
@@ -320,8 +320,8 @@ impl Hooks {
 }
 
 /// Runs the claims lookup. `Ok(None)`: no row. `Err(())`: failed (already logged).
-async fn fetch_claims<D: Db>(
-    ctx: &Context<'_, D>,
+async fn fetch_claims<D: Db, H: Outbound>(
+    ctx: &Context<'_, D, H>,
     lookup: &Lookup,
     user_id: &str,
 ) -> Result<Option<Object>, ()> {
@@ -373,7 +373,11 @@ impl Function for Hooks {
         self.config.max_body_bytes
     }
 
-    async fn handle<D: Db>(&self, ctx: &Context<'_, D>, request: Request) -> Response {
+    async fn handle<D: Db, H: Outbound>(
+        &self,
+        ctx: &Context<'_, D, H>,
+        request: Request,
+    ) -> Response {
         self.answer(ctx, request)
             .await
             .unwrap_or_else(HooksError::into_response)

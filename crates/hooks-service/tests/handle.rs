@@ -14,8 +14,8 @@ use std::pin::pin;
 use std::task::{Poll, Waker};
 
 use portcullis_core::{
-    ConfigProblem, Db, DbError, FixedClock, MapEnv, RandomError, Row, SecureRandom, Statement,
-    UnixTime,
+    ConfigProblem, Db, DbError, FixedClock, MapEnv, NoOutbound, RandomError, Row, SecureRandom,
+    Statement, UnixTime,
 };
 use portcullis_hooks::AccessTokenError;
 use portcullis_hooks_service::{Hook, Hooks, HooksError};
@@ -106,6 +106,7 @@ fn run(h: &Hooks, db: &FakeDb, logs: &Logs, req: Request) -> Response {
         clock: &clock,
         random: &Zeros,
         db,
+        http: &NoOutbound,
         log: logs,
     };
     block_on(h.handle(&ctx, req))
@@ -250,6 +251,7 @@ fn stale_requests_are_refused() {
         clock: &clock,
         random: &Zeros,
         db: &FakeDb::default(),
+        http: &NoOutbound,
         log: &Logs::default(),
     };
     let r = block_on(h.handle(&ctx, req));

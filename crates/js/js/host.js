@@ -29,3 +29,32 @@ export function makeResponse(status, head, body) {
 export function fillRandom(bytes) {
   crypto.getRandomValues(bytes);
 }
+
+/**
+ * One outbound request with a timeout. Resolves to [status, body bytes], [0, null] on timeout,
+ * or [-1, message] on a network failure; never rejects. `body` is a view of Wasm memory, copied
+ * before the request starts.
+ */
+export async function httpFetch(method, url, head, body, timeoutMs) {
+  const headers = {};
+  const parts = head.split("\n");
+  for (let i = 0; i + 1 < parts.length; i += 2) headers[parts[i]] = parts[i + 1];
+  try {
+    const response = await fetch(url, {
+      method,
+      headers,
+      body: body.length === 0 ? undefined : body.slice(),
+      redirect: "manual",
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return [response.status, new Uint8Array(await response.arrayBuffer())];
+  } catch (e) {
+    if (e && (e.name === "TimeoutError" || e.name === "AbortError")) return [0, null];
+    return [-1, String((e && e.message) || e)];
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+export function wait(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -18,6 +18,11 @@ impl Clock for JsClock {
     fn now(&self) -> UnixTime {
         UnixTime::from_millis(js_sys::Date::now())
     }
+
+    fn millis(&self) -> u64 {
+        // `as` saturates: a NaN or negative clock reads as 0.
+        js_sys::Date::now() as u64
+    }
 }
 
 /// `crypto.getRandomValues`.

@@ -18,6 +18,7 @@
 
 mod db;
 mod host;
+mod outbound;
 
 use std::rc::Rc;
 
@@ -32,6 +33,7 @@ use wasm_bindgen_futures::JsFuture;
 
 pub use db::JsDb;
 pub use host::{AssetSource, ConsoleLog, JsClock, JsEnv, JsRandom};
+pub use outbound::JsOutbound;
 
 #[wasm_bindgen(module = "/js/host.js")]
 extern "C" {
@@ -181,6 +183,7 @@ pub async fn respond<F: Function, D: Db>(
                 clock: &JsClock,
                 random: &JsRandom,
                 db,
+                http: &JsOutbound,
                 log,
             };
             function.handle(&ctx, req).await

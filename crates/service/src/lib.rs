@@ -15,7 +15,7 @@
 
 use std::future::Future;
 
-use portcullis_core::{Clock, ConfigError, Db, Env, SecureRandom};
+use portcullis_core::{Clock, ConfigError, Db, Env, Outbound, SecureRandom};
 use serde::Serialize;
 
 pub mod http;
@@ -73,13 +73,15 @@ pub fn log_line(function: &str, level: Level, code: &str, message: &str) -> Stri
 }
 
 /// The capabilities a request may use.
-pub struct Context<'a, D: ?Sized> {
+pub struct Context<'a, D: ?Sized, H: ?Sized> {
     /// Current time.
     pub clock: &'a dyn Clock,
     /// Secure randomness.
     pub random: &'a dyn SecureRandom,
     /// The database (text-only seam).
     pub db: &'a D,
+    /// Outbound HTTP and timers.
+    pub http: &'a H,
     /// Operational log.
     pub log: &'a dyn Log,
 }
@@ -108,9 +110,9 @@ pub trait Function: Sized {
     fn max_body_bytes(&self) -> usize;
 
     /// Answers one request.
-    fn handle<D: Db>(
+    fn handle<D: Db, H: Outbound>(
         &self,
-        ctx: &Context<'_, D>,
+        ctx: &Context<'_, D, H>,
         request: Request,
     ) -> impl Future<Output = Response>;
 }

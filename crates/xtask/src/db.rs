@@ -176,7 +176,39 @@ pub fn prepare_function_role(server: &TestPostgres) -> Result<String> {
         "select claims::text from portcullis.user_claims where user_id = $1::uuid",
         &[Some("00000000-0000-4000-8000-000000000000")],
     )?;
+    // What the delivery hooks do, as that role.
+    let rows = f.query(
+        "insert into portcullis.email_outbox (hook_uuid, email_type, recipient, locale, subject, html, text, delivery)
+         values (gen_random_uuid(), 'signup', 'a@example.com', 'en', 's', 'h', 't', 'outbox') returning id::text",
+        &[],
+    )?;
+    let id = rows
+        .first()
+        .and_then(|r| r.first())
+        .cloned()
+        .flatten()
+        .ok_or("no id returned")?;
+    f.query(
+        "update portcullis.email_outbox set status = 'queued' where id = $1::bigint",
+        &[Some(&id)],
+    )?;
+    f.query(
+        "insert into portcullis.verification_attempts (kind, user_id, failures, window_started_at, last_failure_at)
+         values ('password', gen_random_uuid(), 1, now(), now())",
+        &[],
+    )?;
+    f.query("delete from portcullis.verification_attempts", &[])?;
+    f.query(
+        "insert into portcullis.events (name, hook_uuid, payload) values ('user_created', gen_random_uuid(), '{}')",
+        &[],
+    )?;
+    note("can read claims and write the outboxes, events and attempts");
     for (sql, what) in [
+        ("delete from portcullis.email_outbox", "delete outbox rows"),
+        (
+            "update portcullis.events set payload = '{}'",
+            "rewrite events",
+        ),
         (
             "insert into portcullis.user_claims (user_id) values (gen_random_uuid())",
             "write its claims table",
