@@ -22,11 +22,13 @@
 pub mod access_token;
 pub mod claims;
 pub mod domains;
+pub mod email;
 pub mod net;
 pub mod path;
 pub mod payload;
 mod policy;
 pub mod signup;
+pub mod template;
 
 pub use access_token::{AccessTokenError, AccessTokenPolicy, Applied};
 pub use claims::{Claims, SchemaViolation, check_gotrue_schema};

@@ -28,7 +28,7 @@ fn time(o: &Object, key: &str) -> Option<UnixTime> {
 }
 
 impl Metadata {
-    fn read(o: Option<&Object>) -> Self {
+    pub(crate) fn read(o: Option<&Object>) -> Self {
         o.map(|o| Self {
             uuid: text(o, "uuid").to_owned(),
             time: time(o, "time"),
