@@ -20,7 +20,10 @@
 //! - Sign-up checks fail closed where input is missing (an IP allow-list with no IP).
 
 pub mod access_token;
+pub mod attempts;
 pub mod claims;
+pub mod delivery;
+mod delivery_policy;
 pub mod domains;
 pub mod email;
 pub mod net;
@@ -28,10 +31,12 @@ pub mod path;
 pub mod payload;
 mod policy;
 pub mod signup;
+pub mod sms;
 pub mod template;
 
 pub use access_token::{AccessTokenError, AccessTokenPolicy, Applied};
 pub use claims::{Claims, SchemaViolation, check_gotrue_schema};
+pub use delivery_policy::{AfterUserCreatedPolicy, EmailPolicy, SmsPolicy};
 pub use payload::{BeforeUserCreatedInput, CustomAccessTokenInput, Metadata, PayloadError, User};
 pub use policy::{HooksPolicy, PolicyError};
 pub use portcullis_core::json::Object;

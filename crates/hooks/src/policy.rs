@@ -7,6 +7,9 @@ use portcullis_core::Env;
 use portcullis_core::json::{JsonError, Strict, Value};
 
 use crate::access_token::AccessTokenPolicy;
+use crate::attempts::{AttemptKind, AttemptPolicy};
+use crate::delivery_policy::{AfterUserCreatedPolicy, EmailPolicy, SmsPolicy, read_branding};
+use crate::email::Branding;
 use crate::signup::SignupPolicy;
 
 /// A policy document is invalid: the key path at fault and what is wrong.
@@ -19,14 +22,30 @@ pub struct HooksPolicy {
     pub access_token: AccessTokenPolicy,
     /// Before user created.
     pub before_user_created: SignupPolicy,
+    /// Send email (`[send_email]`, with `[branding]`).
+    pub send_email: EmailPolicy,
+    /// Send SMS (`[send_sms]`).
+    pub send_sms: SmsPolicy,
+    /// MFA verification attempt.
+    pub mfa_verification_attempt: AttemptPolicy,
+    /// Password verification attempt.
+    pub password_verification_attempt: AttemptPolicy,
+    /// After user created.
+    pub after_user_created: AfterUserCreatedPolicy,
 }
 
 impl Default for HooksPolicy {
     /// Claims pass through unchanged; everyone may sign up.
     fn default() -> Self {
+        let branding = Branding::default();
         Self {
             access_token: AccessTokenPolicy::default(),
             before_user_created: SignupPolicy::allow_all(),
+            send_sms: SmsPolicy::new(&branding),
+            send_email: EmailPolicy::new(branding),
+            mfa_verification_attempt: AttemptPolicy::new(AttemptKind::Mfa),
+            password_verification_attempt: AttemptPolicy::new(AttemptKind::Password),
+            after_user_created: AfterUserCreatedPolicy::default(),
         }
     }
 }
@@ -53,10 +72,32 @@ impl HooksPolicy {
             Some(r) => SignupPolicy::read(r, host)?,
             None => SignupPolicy::allow_all(),
         };
+        let branding = read_branding(doc.object("branding")?)?;
+        let send_sms = SmsPolicy::read(doc.object("send_sms")?, &branding)?;
+        let send_email = EmailPolicy::read(doc.object("send_email")?, branding)?;
+        let attempts = |doc: &mut Strict<'_>, key, kind| -> Result<AttemptPolicy, PolicyError> {
+            match doc.object(key)? {
+                Some(r) => AttemptPolicy::read(kind, r),
+                None => Ok(AttemptPolicy::new(kind)),
+            }
+        };
+        let mfa_verification_attempt =
+            attempts(&mut doc, "mfa_verification_attempt", AttemptKind::Mfa)?;
+        let password_verification_attempt = attempts(
+            &mut doc,
+            "password_verification_attempt",
+            AttemptKind::Password,
+        )?;
+        let after_user_created = AfterUserCreatedPolicy::read(doc.object("after_user_created")?)?;
         doc.finish()?;
         Ok(Self {
             access_token,
             before_user_created,
+            send_email,
+            send_sms,
+            mfa_verification_attempt,
+            password_verification_attempt,
+            after_user_created,
         })
     }
 }

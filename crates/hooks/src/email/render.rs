@@ -254,19 +254,24 @@ impl EmailRenderer {
     /// [`BrandingError`] for a bad branding value.
     pub fn new(branding: Branding, templates: EmailTemplates) -> Result<Self, BrandingError> {
         branding.validate()?;
+        Ok(Self::build(branding, templates))
+    }
+
+    /// A renderer for a branding the caller has validated.
+    pub(crate) fn build(branding: Branding, templates: EmailTemplates) -> Self {
         let any = |_: &str| true;
         // The layouts are ours and covered by tests; a failure here is a build defect, shown
         // as an empty layout rather than a panic on a request path.
         let html_layout = Template::compile(HTML_LAYOUT, &any).unwrap_or_default();
         let text_layout = Template::compile(TEXT_LAYOUT, &any).unwrap_or_default();
         let button_text = branding.text_on_brand();
-        Ok(Self {
+        Self {
             branding,
             templates,
             html_layout,
             text_layout,
             button_text,
-        })
+        }
     }
 
     /// The branding in use.
