@@ -5,6 +5,7 @@ use portcullis_hooks::HooksPolicy;
 use portcullis_webhooks::SecretSet;
 
 use crate::Hook;
+use crate::providers::Providers;
 
 /// Secrets for every hook: `v1,whsec_…`, `|`-separated for rotation.
 pub const ENV_SECRETS: &str = "PORTCULLIS_HOOK_SECRETS";
@@ -25,6 +26,8 @@ pub struct HooksConfig {
     pub policy: HooksPolicy,
     /// Body size limit.
     pub max_body_bytes: usize,
+    /// Delivery providers the policy uses.
+    pub providers: Providers,
 }
 
 fn secrets(env: &dyn Env, name: &str) -> Result<Option<SecretSet>, ConfigError> {
@@ -68,11 +71,13 @@ impl HooksConfig {
                 format!("must be between 1024 and {MAX_MAX_BODY}"),
             ));
         }
+        let providers = Providers::from_env(env, &policy)?;
         Ok(Self {
             default_secrets,
             hook_secrets,
             policy,
             max_body_bytes,
+            providers,
         })
     }
 

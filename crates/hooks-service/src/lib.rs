@@ -20,6 +20,9 @@
 //!   secrets; clients get fixed messages.
 
 mod config;
+mod messages;
+mod providers;
+mod send;
 
 use portcullis_core::{Db, Env, Outbound, Row};
 use portcullis_hooks::access_token::Lookup;
@@ -35,6 +38,14 @@ use portcullis_webhooks::{SecretSet, UntrustedWebhook, VerifyError};
 use serde::Serialize;
 
 pub use config::{ENV_MAX_BODY, ENV_POLICY, ENV_SECRETS, HooksConfig};
+pub use providers::Providers;
+pub use send::{ATTEMPT_TIMEOUT_MS, BUDGET_MS};
+
+use messages::{SendError, is_uuid, send_email, send_sms};
+use portcullis_hooks::attempts::{AttemptInput, AttemptKind, AttemptPolicy, AttemptState};
+use portcullis_hooks::email::{EmailKind, PlannedEmail, SendEmailInput};
+use portcullis_hooks::sms::SendSmsInput;
+use send::Deadline;
 
 /// The hooks Supabase Auth can call here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,11 +55,29 @@ pub enum Hook {
     CustomAccessToken,
     /// `before-user-created`.
     BeforeUserCreated,
+    /// `send-email`.
+    SendEmail,
+    /// `send-sms`.
+    SendSms,
+    /// `mfa-verification`.
+    MfaVerificationAttempt,
+    /// `password-verification`.
+    PasswordVerificationAttempt,
+    /// `after-user-created`.
+    AfterUserCreated,
 }
 
 impl Hook {
     /// Every hook served.
-    pub const ALL: [Self; 2] = [Self::CustomAccessToken, Self::BeforeUserCreated];
+    pub const ALL: [Self; 7] = [
+        Self::CustomAccessToken,
+        Self::SendEmail,
+        Self::SendSms,
+        Self::MfaVerificationAttempt,
+        Self::PasswordVerificationAttempt,
+        Self::BeforeUserCreated,
+        Self::AfterUserCreated,
+    ];
 
     /// The route, e.g. `/custom-access-token`.
     #[must_use]
@@ -56,6 +85,11 @@ impl Hook {
         match self {
             Self::CustomAccessToken => "/custom-access-token",
             Self::BeforeUserCreated => "/before-user-created",
+            Self::SendEmail => "/send-email",
+            Self::SendSms => "/send-sms",
+            Self::MfaVerificationAttempt => "/mfa-verification-attempt",
+            Self::PasswordVerificationAttempt => "/password-verification-attempt",
+            Self::AfterUserCreated => "/after-user-created",
         }
     }
 
@@ -65,6 +99,11 @@ impl Hook {
         match self {
             Self::CustomAccessToken => "CUSTOM_ACCESS_TOKEN",
             Self::BeforeUserCreated => "BEFORE_USER_CREATED",
+            Self::SendEmail => "SEND_EMAIL",
+            Self::SendSms => "SEND_SMS",
+            Self::MfaVerificationAttempt => "MFA_VERIFICATION_ATTEMPT",
+            Self::PasswordVerificationAttempt => "PASSWORD_VERIFICATION_ATTEMPT",
+            Self::AfterUserCreated => "AFTER_USER_CREATED",
         }
     }
 
@@ -74,6 +113,11 @@ impl Hook {
         match self {
             Self::CustomAccessToken => "custom_access_token",
             Self::BeforeUserCreated => "before_user_created",
+            Self::SendEmail => "send_email",
+            Self::SendSms => "send_sms",
+            Self::MfaVerificationAttempt => "mfa_verification_attempt",
+            Self::PasswordVerificationAttempt => "password_verification_attempt",
+            Self::AfterUserCreated => "after_user_created",
         }
     }
 
@@ -111,6 +155,18 @@ pub enum HooksError {
         /// For the end user.
         message: String,
     },
+    /// The payload names no message GoTrue can ask for (unknown type, no recipient, bad number).
+    Unsendable,
+    /// A provider refused the recipient.
+    RecipientRejected,
+    /// No provider accepted the message in time (recorded in the outbox).
+    DeliveryFailed,
+    /// The same message is still being sent by a concurrent call.
+    DeliveryBusy,
+    /// The database failed (logged with its SQLSTATE).
+    Database,
+    /// After user created could not finish: ask GoTrue to retry (it is idempotent).
+    RetryLater,
 }
 
 /// The error object GoTrue understands on a 200 answer (spec §2).
@@ -166,6 +222,28 @@ impl HooksError {
             Self::AccessToken(AccessTokenError::Schema(_)) => hook_error(500, MSG_INTERNAL),
             Self::AccessToken(_) => hook_error(500, MSG_INTERNAL),
             Self::SignupRefused { message } => hook_error(403, &message),
+            Self::Unsendable | Self::Database => hook_error(500, MSG_INTERNAL),
+            Self::RecipientRejected => hook_error(
+                400,
+                "This address cannot receive messages. Check it and try again.",
+            ),
+            Self::DeliveryFailed => hook_error(
+                503,
+                "The message could not be sent right now. Please try again in a moment.",
+            ),
+            Self::DeliveryBusy => hook_error(
+                503,
+                "The message is still being sent. Please wait a moment before trying again.",
+            ),
+            Self::RetryLater => {
+                let mut r = error_response(
+                    Status::SERVICE_UNAVAILABLE,
+                    "retry",
+                    "the hook could not finish; retry",
+                );
+                r.headers.append("retry-after", "1");
+                r
+            }
         }
     }
 }
@@ -239,6 +317,28 @@ impl Hooks {
             Hook::BeforeUserCreated => {
                 let input = BeforeUserCreatedInput::parse(body).map_err(bad)?;
                 self.before_user_created(ctx, &input)
+            }
+            Hook::SendEmail => {
+                let input = SendEmailInput::parse(body).map_err(bad)?;
+                self.send_email(ctx, &input).await
+            }
+            Hook::SendSms => {
+                let input = SendSmsInput::parse(body).map_err(bad)?;
+                self.send_sms(ctx, &input).await
+            }
+            Hook::MfaVerificationAttempt => {
+                let input = AttemptInput::parse(AttemptKind::Mfa, body).map_err(bad)?;
+                let policy = &self.config.policy.mfa_verification_attempt;
+                self.attempt(ctx, policy, &input).await
+            }
+            Hook::PasswordVerificationAttempt => {
+                let input = AttemptInput::parse(AttemptKind::Password, body).map_err(bad)?;
+                let policy = &self.config.policy.password_verification_attempt;
+                self.attempt(ctx, policy, &input).await
+            }
+            Hook::AfterUserCreated => {
+                let raw = portcullis_hooks::payload::parse_object(body).map_err(bad)?;
+                self.after_user_created(ctx, &raw).await
             }
         }
     }
@@ -317,6 +417,276 @@ impl Hooks {
             }
         }
     }
+}
+
+fn empty_object() -> Response {
+    json_bytes_response(Status::OK, b"{}".to_vec())
+}
+
+impl Hooks {
+    fn hook_uuid<'a, D, H>(
+        ctx: &Context<'_, D, H>,
+        hook: Hook,
+        uuid: &'a str,
+    ) -> Result<&'a str, HooksError> {
+        if is_uuid(uuid) {
+            Ok(uuid)
+        } else {
+            ctx.log.log(
+                Level::Error,
+                "invalid_payload",
+                &format!(
+                    "{} payload rejected: metadata.uuid is not a UUID",
+                    hook.path()
+                ),
+            );
+            Err(HooksError::BadPayload)
+        }
+    }
+
+    fn send_failed<D, H>(ctx: &Context<'_, D, H>, e: SendError) -> HooksError {
+        match e {
+            SendError::Rejected => HooksError::RecipientRejected,
+            SendError::Failed => HooksError::DeliveryFailed,
+            SendError::Busy => HooksError::DeliveryBusy,
+            SendError::Database(e) => {
+                ctx.log
+                    .log(Level::Error, "outbox_failed", &format!("outbox: {e}"));
+                HooksError::Database
+            }
+        }
+    }
+
+    async fn send_email<D: Db, H: Outbound>(
+        &self,
+        ctx: &Context<'_, D, H>,
+        input: &SendEmailInput,
+    ) -> Result<Response, HooksError> {
+        let deadline = Deadline::start(ctx.clock);
+        let uuid = Self::hook_uuid(ctx, Hook::SendEmail, &input.metadata.uuid)?;
+        let planned = portcullis_hooks::email::plan(input).map_err(|e| {
+            ctx.log.log(
+                Level::Error,
+                "email_unsendable",
+                &format!("user {}: {e}", input.user.id),
+            );
+            HooksError::Unsendable
+        })?;
+        for email in &planned {
+            send_email(
+                ctx,
+                &self.config.policy.send_email,
+                &self.config.providers,
+                uuid,
+                &input.user,
+                Some(&input.email_data),
+                email,
+                deadline,
+            )
+            .await
+            .map_err(|e| Self::send_failed(ctx, e))?;
+        }
+        Ok(empty_object())
+    }
+
+    async fn send_sms<D: Db, H: Outbound>(
+        &self,
+        ctx: &Context<'_, D, H>,
+        input: &SendSmsInput,
+    ) -> Result<Response, HooksError> {
+        let deadline = Deadline::start(ctx.clock);
+        let uuid = Self::hook_uuid(ctx, Hook::SendSms, &input.metadata.uuid)?;
+        let planned = portcullis_hooks::sms::plan(input).map_err(|e| {
+            ctx.log.log(
+                Level::Error,
+                "sms_unsendable",
+                &format!("user {}: {e}", input.user.id),
+            );
+            HooksError::Unsendable
+        })?;
+        send_sms(
+            ctx,
+            &self.config.policy.send_sms,
+            &self.config.providers,
+            uuid,
+            &input.user,
+            &planned,
+            deadline,
+        )
+        .await
+        .map_err(|e| Self::send_failed(ctx, e))?;
+        Ok(empty_object())
+    }
+
+    async fn attempt<D: Db, H: Outbound>(
+        &self,
+        ctx: &Context<'_, D, H>,
+        policy: &AttemptPolicy,
+        input: &AttemptInput,
+    ) -> Result<Response, HooksError> {
+        let statement = if input.valid {
+            policy.record_success(input)
+        } else {
+            policy.record_failure(input)
+        };
+        let kind = policy.kind();
+        let decision = match ctx.db.query(&statement).await {
+            Ok(rows) => {
+                let state = rows
+                    .first()
+                    .map(|r| AttemptState::from_row(r))
+                    .unwrap_or_default();
+                let decision = policy.decide(input.valid, state);
+                if decision.reject || decision.should_logout_user {
+                    ctx.log.log(
+                        Level::Warn,
+                        "attempt_limited",
+                        &format!(
+                            "{kind} attempts for user {}: {} failure(s), reject={}, logout={}",
+                            input.user_id,
+                            state.failures,
+                            decision.reject,
+                            decision.should_logout_user
+                        ),
+                    );
+                }
+                decision
+            }
+            Err(e) => {
+                ctx.log.log(
+                    Level::Error,
+                    "attempts_unavailable",
+                    &format!("{kind} attempts for user {}: {e}", input.user_id),
+                );
+                if !policy.fail_closed {
+                    return Ok(attempt_response(kind, false, "", false));
+                }
+                return Ok(attempt_response(
+                    kind,
+                    true,
+                    "Sign-in is temporarily unavailable. Please try again shortly.",
+                    false,
+                ));
+            }
+        };
+        // Prune on about one call in twenty: no cron for the user to remember.
+        let mut dice = [0u8; 1];
+        let prune = ctx.random.fill(&mut dice).is_ok() && dice[0] < 13;
+        if prune && let Err(e) = ctx.db.query(&policy.prune()).await {
+            ctx.log.log(
+                Level::Warn,
+                "attempts_prune_failed",
+                &format!("{kind}: {e}"),
+            );
+        }
+        Ok(attempt_response(
+            kind,
+            decision.reject,
+            &decision.message,
+            decision.should_logout_user,
+        ))
+    }
+
+    async fn after_user_created<D: Db, H: Outbound>(
+        &self,
+        ctx: &Context<'_, D, H>,
+        raw: &Object,
+    ) -> Result<Response, HooksError> {
+        let deadline = Deadline::start(ctx.clock);
+        let policy = &self.config.policy.after_user_created;
+        let metadata =
+            portcullis_hooks::Metadata::read(portcullis_core::json::object(raw, "metadata"));
+        let Some(raw_user) = portcullis_core::json::object(raw, "user") else {
+            ctx.log.log(
+                Level::Error,
+                "invalid_payload",
+                "/after-user-created payload rejected: `user` is missing",
+            );
+            return Err(HooksError::BadPayload);
+        };
+        let user = portcullis_hooks::User::read(raw_user);
+        let uuid = Self::hook_uuid(ctx, Hook::AfterUserCreated, &metadata.uuid)?;
+        if !is_uuid(&user.id) {
+            ctx.log.log(
+                Level::Error,
+                "invalid_payload",
+                "/after-user-created payload rejected: user.id is not a UUID",
+            );
+            return Err(HooksError::BadPayload);
+        }
+        let retry = |what: &str, e: &dyn std::fmt::Display| {
+            ctx.log.log(
+                Level::Error,
+                "after_user_created_failed",
+                &format!("user {}: {what}: {e}", user.id),
+            );
+            HooksError::RetryLater
+        };
+        if let Some(statement) = policy.provision(&user, raw_user) {
+            ctx.db
+                .query(&statement)
+                .await
+                .map_err(|e| retry("provisioning", &e))?;
+        }
+        if policy.event {
+            let payload = serde_json::Value::Object(raw_user.clone()).to_string();
+            let statement = portcullis_core::Statement::new(
+                "insert into portcullis.events (name, hook_uuid, user_id, payload) \
+                 values ('user_created', $1::uuid, $2::uuid, $3::jsonb) \
+                 on conflict (name, hook_uuid) do nothing",
+            )
+            .bind(uuid)
+            .bind(user.id.as_str())
+            .bind(payload);
+            ctx.db
+                .query(&statement)
+                .await
+                .map_err(|e| retry("event", &e))?;
+        }
+        if policy.welcome_email && !user.email.is_empty() {
+            let email = PlannedEmail {
+                kind: EmailKind::Welcome,
+                to: user.email.clone(),
+                otp: String::new(),
+                token_hash: String::new(),
+                link: None,
+                to_new_address: false,
+            };
+            let sent = send_email(
+                ctx,
+                &self.config.policy.send_email,
+                &self.config.providers,
+                uuid,
+                &user,
+                None,
+                &email,
+                deadline,
+            )
+            .await;
+            match sent {
+                // A bad address will not get better: the failure is in the outbox.
+                Ok(()) | Err(SendError::Rejected) => {}
+                Err(SendError::Database(e)) => return Err(retry("welcome e-mail", &e)),
+                Err(SendError::Failed | SendError::Busy) => {
+                    return Err(retry("welcome e-mail", &"not delivered in time"));
+                }
+            }
+        }
+        Ok(empty_object())
+    }
+}
+
+fn attempt_response(kind: AttemptKind, reject: bool, message: &str, logout: bool) -> Response {
+    let decision = if reject { "reject" } else { "continue" };
+    let body = match kind {
+        AttemptKind::Mfa => serde_json::json!({"decision": decision, "message": message}),
+        AttemptKind::Password => serde_json::json!({
+            "decision": decision,
+            "message": message,
+            "should_logout_user": logout,
+        }),
+    };
+    json_response(Status::OK, &body)
 }
 
 /// Runs the claims lookup. `Ok(None)`: no row. `Err(())`: failed (already logged).

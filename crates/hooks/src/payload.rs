@@ -28,7 +28,9 @@ fn time(o: &Object, key: &str) -> Option<UnixTime> {
 }
 
 impl Metadata {
-    pub(crate) fn read(o: Option<&Object>) -> Self {
+    /// Reads a `metadata` object (absent: all empty).
+    #[must_use]
+    pub fn read(o: Option<&Object>) -> Self {
         o.map(|o| Self {
             uuid: text(o, "uuid").to_owned(),
             time: time(o, "time"),
