@@ -7,6 +7,8 @@
 //! portcullis hooks sign --secret S --batch         JSON lines {id,timestamp,body} -> {signature}
 //! portcullis hooks send <hook> --url BASE (--secret S | --secret-env VAR) [--body FILE]
 //!                   [--user-id UUID] [--email E]   send a signed sample (or FILE) to a hook
+//! portcullis hooks policy FILE                     check a policy (TOML or JSON) and print it
+//!                                                  as the one-line JSON PORTCULLIS_HOOKS_POLICY takes
 //! ```
 //! Secrets are read from arguments or the environment and are never printed back, except by
 //! `hooks secret`, whose whole job is to print a new one.
@@ -28,6 +30,7 @@ const USAGE: &str = "usage:
   portcullis hooks sign --secret SECRET [--id ID] [--timestamp UNIX] < body
   portcullis hooks sign --secret SECRET --batch < json-lines
   portcullis hooks send HOOK --url BASE_URL (--secret SECRET | --secret-env VAR) [--body FILE] [--user-id UUID] [--email ADDRESS]
+  portcullis hooks policy FILE
 HOOK: custom-access-token | before-user-created";
 
 /// The operating system's CSPRNG.
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         ["hooks", "secret"] => hook_secret(),
         ["hooks", "sign"] => sign(&args),
         ["hooks", "send", hook] => send(hook, &args),
+        ["hooks", "policy", file] => policy(file),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -115,6 +119,25 @@ fn main() -> ExitCode {
 fn fail(message: &str) -> ExitCode {
     eprintln!("portcullis: {message}");
     ExitCode::FAILURE
+}
+
+/// Checks a policy document with the same compiler the functions use and prints it as JSON.
+fn policy(file: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+    let value: Value = if text.trim_start().starts_with('{') {
+        serde_json::from_str(&text).map_err(|e| format!("{file}: JSON: {e}"))?
+    } else {
+        basic_toml::from_str(&text).map_err(|e| format!("{file}: TOML: {e}"))?
+    };
+    let json = value.to_string();
+    let mut host = portcullis_core::MapEnv::default();
+    host.set_asset(
+        "disposable_domains.txt",
+        include_str!("../../hooks/data/disposable_domains.txt"),
+    );
+    portcullis_hooks::HooksPolicy::parse(&json, &host).map_err(|e| format!("{file}: {e}"))?;
+    println!("{json}");
+    Ok(())
 }
 
 fn hook_secret() -> Result<(), String> {

@@ -632,7 +632,7 @@ impl Hooks {
             let payload = serde_json::Value::Object(raw_user.clone()).to_string();
             let statement = portcullis_core::Statement::new(
                 "insert into portcullis.events (name, hook_uuid, user_id, payload) \
-                 values ('user_created', $1::uuid, $2::uuid, $3::jsonb) \
+                 values ('user_created', $1::uuid, $2::uuid, $3::text::jsonb) \
                  on conflict (name, hook_uuid) do nothing",
             )
             .bind(uuid)

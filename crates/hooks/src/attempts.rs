@@ -238,7 +238,7 @@ impl AttemptPolicy {
                 when a.failures + 1 >= $5::int \
                   then now() + make_interval(secs => least($7::float8, $6::float8 * power(2::float8, least(a.failures + 1 - $5::int, 30)))) \
                 else a.locked_until end \
-            returning failures, extract(epoch from (locked_until - now()))::text";
+            returning failures::text, extract(epoch from (locked_until - now()))::text";
         self.bind(Statement::new(SQL), input)
             .bind(self.window_secs.to_string())
             .bind(self.max_failures.to_string())

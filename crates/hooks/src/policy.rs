@@ -1,4 +1,6 @@
-//! The hooks policy document: JSON or TOML, in one environment variable or secret.
+//! The hooks policy document: JSON in one environment variable or secret. TOML is accepted
+//! where the `toml` feature is on (the CLI, which converts it to JSON for deployment); the Wasm
+//! builds leave the TOML parser out.
 //!
 //! Unknown keys are errors (a misspelt rule must not silently do nothing), and every error
 //! names the key path at fault.
@@ -61,7 +63,7 @@ impl HooksPolicy {
         let value: Value = if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| PolicyError::new("", format!("JSON: {e}")))?
         } else {
-            basic_toml::from_str(text).map_err(|e| PolicyError::new("", format!("TOML: {e}")))?
+            toml(text)?
         };
         let mut doc = Strict::new(&value, "")?;
         let access_token = match doc.object("access_token")? {
@@ -100,4 +102,17 @@ impl HooksPolicy {
             after_user_created,
         })
     }
+}
+
+#[cfg(feature = "toml")]
+fn toml(text: &str) -> Result<Value, PolicyError> {
+    basic_toml::from_str(text).map_err(|e| PolicyError::new("", format!("TOML: {e}")))
+}
+
+#[cfg(not(feature = "toml"))]
+fn toml(_text: &str) -> Result<Value, PolicyError> {
+    Err(PolicyError::new(
+        "",
+        "expected a JSON object; convert a TOML policy with `portcullis hooks policy FILE`",
+    ))
 }

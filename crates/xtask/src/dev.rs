@@ -41,8 +41,13 @@ pub fn command(_args: &[String]) -> Result {
         .args(["build", "--quiet", "-p", "portcullis"]))?;
 
     let secret = dev_secret()?;
+    // The functions take JSON (the Wasm builds carry no TOML parser); `portcullis hooks
+    // policy` does the same conversion for deployments.
     let policy =
         std::fs::read_to_string(root().join("dev/hooks-policy.toml")).map_err(|e| e.to_string())?;
+    let policy = basic_toml::from_str::<serde_json::Value>(&policy)
+        .map_err(|e| format!("dev/hooks-policy.toml: {e}"))?
+        .to_string();
     let port: u16 = std::env::var("PORTCULLIS_DEV_PORT")
         .ok()
         .and_then(|p| p.parse().ok())

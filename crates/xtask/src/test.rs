@@ -16,13 +16,67 @@ use crate::tools::Tools;
 use crate::util::{Result, note, root, run, say, tail, temp_dir};
 use crate::wasm;
 
-/// The secrets and policy the black-box suite expects its servers to run with.
-pub fn hooks_env(db_url: &str) -> Result<Vec<(&'static str, String)>> {
+/// Credentials the provider fakes accept (and the functions send).
+pub const PROVIDER_ENV: [(&str, &str); 9] = [
+    ("PORTCULLIS_RESEND_API_KEY", "re_test_4Fq9xWm2Lk7Zp3Rt"),
+    (
+        "PORTCULLIS_POSTMARK_SERVER_TOKEN",
+        "pm-test-7c1e2b9a-4d3f-4e8a",
+    ),
+    (
+        "PORTCULLIS_TWILIO_ACCOUNT_SID",
+        "AC0123456789abcdef0123456789abcdef",
+    ),
+    ("PORTCULLIS_TWILIO_AUTH_TOKEN", "twilio-test-token-5d8e"),
+    ("PORTCULLIS_TWILIO_FROM", "+15005550006"),
+    ("PORTCULLIS_VONAGE_API_KEY", "a1b2c3d4"),
+    ("PORTCULLIS_VONAGE_API_SECRET", "vonage-test-secret-9f"),
+    ("PORTCULLIS_VONAGE_FROM", "AcmeNotes"),
+    ("PORTCULLIS_TEST_PROVIDER_FAKES", "1"),
+];
+
+/// The provider fakes (tests/fakes/providers.ts) on a free port.
+pub fn provider_fakes(
+    tools: &Tools,
+    logs: &std::path::Path,
+) -> Result<(crate::util::Service, String)> {
+    let port = crate::util::free_port()?;
+    let log = logs.join("provider-fakes.log");
+    let mut cmd = tools.deno_serve(root().join("tests/fakes/providers.ts"), port);
+    for (k, v) in PROVIDER_ENV {
+        cmd.env(k, v);
+    }
+    let mut service = crate::util::Service::spawn("provider fakes", &mut cmd, &log)?;
+    crate::util::wait_for_port(
+        port,
+        std::time::Duration::from_secs(60),
+        &mut service.child,
+        &service.name,
+    )
+    .map_err(|e| format!("{e}\n{}", tail(&log, 20)))?;
+    Ok((service, format!("http://127.0.0.1:{port}")))
+}
+
+/// The secrets and policy the black-box suite expects its servers to run with, providers
+/// pointed at the fakes under `fakes_url`.
+pub fn hooks_env(db_url: &str, fakes_url: &str) -> Result<Vec<(&'static str, String)>> {
     let policy = std::fs::read_to_string(root().join("tests/fixtures/hooks-policy.json"))
         .map_err(|e| e.to_string())?;
     let policy: serde_json::Value =
         serde_json::from_str(&policy).map_err(|e| format!("hooks-policy.json: {e}"))?;
-    Ok(vec![
+    let mut env: Vec<(&'static str, String)> = PROVIDER_ENV
+        .iter()
+        .map(|(k, v)| (*k, (*v).to_owned()))
+        .collect();
+    for (var, path) in [
+        ("PORTCULLIS_RESEND_URL", "resend"),
+        ("PORTCULLIS_POSTMARK_URL", "postmark"),
+        ("PORTCULLIS_TWILIO_URL", "twilio"),
+        ("PORTCULLIS_VONAGE_URL", "vonage"),
+    ] {
+        env.push((var, format!("{fakes_url}/{path}")));
+    }
+    env.extend([
         ("PORTCULLIS_HOOK_SECRETS", TEST_SECRETS.to_owned()),
         (
             "PORTCULLIS_HOOK_SECRETS_BEFORE_USER_CREATED",
@@ -31,7 +85,8 @@ pub fn hooks_env(db_url: &str) -> Result<Vec<(&'static str, String)>> {
         ("PORTCULLIS_HOOKS_POLICY", policy.to_string()),
         ("PORTCULLIS_MAX_BODY_BYTES", "65536".to_owned()),
         ("PORTCULLIS_DB_URL", db_url.to_owned()),
-    ])
+    ]);
+    Ok(env)
 }
 
 /// Two secrets (rotation); the suite signs with either.
@@ -92,7 +147,8 @@ pub fn command(args: &[String]) -> Result {
 
     let logs = temp_dir("portcullis-test-logs")?;
     let hooks = wasm::function("hooks")?;
-    let env = hooks_env(&fn_url)?;
+    let (fakes, fakes_url) = provider_fakes(&tools, &logs)?;
+    let env = hooks_env(&fn_url, &fakes_url)?;
     say("serving hooks on Deno and on workerd");
     let deno = harness::deno(&tools, hooks, &env, &logs)?;
     let worker = harness::workerd(&tools, hooks, &env, Some(&fn_url), &logs)?;
@@ -101,9 +157,11 @@ pub fn command(args: &[String]) -> Result {
 
     let mut failures = Vec::new();
     for (runtime, served) in [("deno", &deno), ("workerd", &worker)] {
-        say(format!("black-box suite against {runtime}"));
+        say(format!("black-box suites against {runtime}"));
         let status = tools
             .deno_test("tests/hooks.test.ts")
+            .arg("tests/delivery.test.ts")
+            .env("PORTCULLIS_FAKES_URL", &fakes_url)
             .env("PORTCULLIS_BASE_URL", &served.base_url)
             .env("PORTCULLIS_RUNTIME", runtime)
             .env("PORTCULLIS_ADMIN_DB_URL", pg.superuser_url())
@@ -132,6 +190,7 @@ pub fn command(args: &[String]) -> Result {
     }
     drop(deno);
     drop(worker);
+    drop(fakes);
     if !failures.is_empty() {
         return Err(format!("failed:\n- {}", failures.join("\n- ")));
     }
