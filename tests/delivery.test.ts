@@ -103,6 +103,29 @@ const outbox = (hookUuid: string) =>
   admin`select email_type, recipient, status, delivery, attempts, last_error, subject, html, text, link, token, token_hash, provider_message_id
         from portcullis.email_outbox where hook_uuid = ${hookUuid} order by id`;
 
+// ---- the fakes themselves ----
+
+T("fakes: requests that break a provider's API are answered as the provider would and flagged", async () => {
+  const to = `${tag("fake")}@example.com`;
+  const r = await fetch(`${FAKES}/resend/emails`, {
+    method: "POST",
+    headers: { authorization: "Bearer wrong", "content-type": "application/json" },
+    body: JSON.stringify({ to: [to], subject: "x" }),
+  });
+  assertEquals(r.status, 401);
+  await r.body?.cancel();
+  const [rec] = await requests(to);
+  assert(rec.problems.includes("missing from") && rec.problems.some((p) => p.startsWith("authorization")), rec.problems.join());
+  const v = await fetch(`${FAKES}/vonage/sms/json`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ api_key: "k", api_secret: "bad", from: "x", to: "+4915100000000", text: "hi" }),
+  });
+  assertEquals((await v.json()).messages[0].status, "4");
+  const [vrec] = await requests("+4915100000000");
+  assert(vrec.problems.includes("to must not start with +"), vrec.problems.join());
+});
+
 // ---- send email ----
 
 T("send email: verification e-mails go to Resend with the documented request and an exact link", async () => {

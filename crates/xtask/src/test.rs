@@ -5,7 +5,8 @@
 //! 3. a private PostgreSQL: migrations (idempotent, uninstall leaves nothing), least privilege;
 //! 4. the black-box HTTP suite (tests/*.test.ts) against the Deno-served Supabase build and the
 //!    workerd-served Cloudflare build, both on that PostgreSQL;
-//! 5. the Standard Webhooks oracle (the official npm library signs; we verify, and the reverse).
+//! 5. the Standard Webhooks oracle (the official npm library signs; we verify, and the reverse);
+//! 6. the e-mail snapshots rendered in headless Chromium (layout, contrast, inert user values).
 
 use std::process::Command;
 use std::time::Instant;
@@ -135,6 +136,13 @@ pub fn command(args: &[String]) -> Result {
     say("native tests: units, vectors, mutations, in-process service");
     cargo(&["test", "--quiet", "--workspace"])?;
     cargo(&["build", "--quiet", "-p", "portcullis"])?;
+
+    say("rendered e-mails in headless Chromium (screenshots in target/email-screenshots)");
+    let chromium = tools.chromium()?;
+    run(tools
+        .node(root().join("tests/email-screenshots.cjs"))
+        .arg(root().join("target/email-screenshots"))
+        .env("CHROMIUM", chromium))?;
 
     let sizes = wasm::build_all(&tools)?;
     wasm::check_budgets(&sizes)?;

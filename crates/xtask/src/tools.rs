@@ -128,7 +128,7 @@ impl Tools {
             return Ok(());
         }
         say(
-            "installing Deno, wrangler/workerd, binaryen and Node 22 from npm into .portcullis/tools",
+            "installing Deno, wrangler/workerd, binaryen, playwright-core and Node 22 from npm into .portcullis/tools",
         );
         std::fs::create_dir_all(&dst).map_err(|e| e.to_string())?;
         for f in ["package.json", "package-lock.json"] {
@@ -142,6 +142,37 @@ impl Tools {
             "--no-fund",
             "--loglevel=error",
         ]))
+    }
+
+    /// Headless Chromium for the e-mail screenshots: the distribution's package (apt), installed
+    /// when missing. `CHROMIUM` overrides the binary.
+    pub fn chromium(&self) -> Result<PathBuf> {
+        if let Some(p) = std::env::var_os("CHROMIUM") {
+            return Ok(PathBuf::from(p));
+        }
+        let bin = PathBuf::from("/usr/bin/chromium");
+        if bin.exists() {
+            return Ok(bin);
+        }
+        say("installing Chromium (apt-get install chromium)");
+        let install = || {
+            run(Command::new("apt-get")
+                .args(["install", "-y", "--no-install-recommends", "chromium"])
+                .env("DEBIAN_FRONTEND", "noninteractive"))
+        };
+        if install().is_err() {
+            run(Command::new("apt-get").args(["update", "-q"]))?;
+            install()?;
+        }
+        Ok(bin)
+    }
+
+    /// Node with the tools' node_modules on `require`'s path.
+    pub fn node(&self, script: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = self.command("node");
+        cmd.arg(script)
+            .env("NODE_PATH", state("tools").join("node_modules"));
+        cmd
     }
 
     /// Directories to put first on PATH for child processes.
