@@ -537,7 +537,11 @@ impl Hooks {
                     .map(|r| AttemptState::from_row(r))
                     .unwrap_or_default();
                 let decision = policy.decide(input.valid, state);
-                if decision.reject || decision.should_logout_user {
+                // Once per lock and per logout, not on every refused attempt.
+                let newly_locked = !input.valid && state.failures == policy.max_failures;
+                let newly_logged_out =
+                    decision.should_logout_user && policy.logout_after == Some(state.failures);
+                if newly_locked || newly_logged_out {
                     ctx.log.log(
                         Level::Warn,
                         "attempt_limited",

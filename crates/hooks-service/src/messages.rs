@@ -147,17 +147,8 @@ pub(crate) async fn send_email<D: Db, H: Outbound>(
     {
         Claim::Done => return Ok(()),
         Claim::Busy => return Err(SendError::Busy),
-        Claim::Owned(_) if queued => {
-            log_result(
-                ctx,
-                "email",
-                email.kind.name(),
-                &user.id,
-                hook_uuid,
-                "queued in the outbox",
-            );
-            return Ok(());
-        }
+        // Queued for a consumer: the row is the record (no log line per message).
+        Claim::Owned(_) if queued => return Ok(()),
         Claim::Owned(id) => id,
     };
     let idempotency_key = format!("portcullis-email-{id}");
@@ -237,17 +228,8 @@ pub(crate) async fn send_sms<D: Db, H: Outbound>(
     {
         Claim::Done => return Ok(()),
         Claim::Busy => return Err(SendError::Busy),
-        Claim::Owned(_) if queued => {
-            log_result(
-                ctx,
-                "sms",
-                sms.kind.name(),
-                &user.id,
-                hook_uuid,
-                "queued in the outbox",
-            );
-            return Ok(());
-        }
+        // Queued for a consumer: the row is the record (no log line per message).
+        Claim::Owned(_) if queued => return Ok(()),
         Claim::Owned(id) => id,
     };
     let outgoing = OutgoingSms {

@@ -7,6 +7,9 @@
 //!     hook in bench/ts-hooks (same policy, checked to produce identical claims).
 //! (c) cold start: process start → first 200, median of several starts.
 //! (d) Wasm sizes.
+//! (e) send-email (outbox) and password-verification-attempt end to end on PostgreSQL, ours vs
+//!     TypeScript + standardwebhooks + postgres.js (bench/ts-delivery): see `bench_db`.
+//!     `cargo xtask bench --db` runs only this part.
 //!
 //! workerd runs as the bare `workerd` binary on a generated config, so neither wrangler's Node
 //! proxy nor its bundler is measured.
@@ -30,7 +33,7 @@ use crate::wasm::{self, Size};
 const SECRET: &str = "v1,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const COMPAT_DATE: &str = "2026-11-01";
 
-fn now() -> UnixTime {
+pub(crate) fn now() -> UnixTime {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -39,7 +42,7 @@ fn now() -> UnixTime {
 
 // ---- a tiny HTTP/1.1 client (one connection per request) ----
 
-fn http(
+pub(crate) fn http(
     port: u16,
     method: &str,
     path: &str,
@@ -340,7 +343,7 @@ struct Load {
     p99_ms: f64,
 }
 
-fn parse_ms(s: &str) -> Option<f64> {
+pub(crate) fn parse_ms(s: &str) -> Option<f64> {
     let s = s.trim();
     if let Some(v) = s.strip_suffix("us") {
         return v.parse::<f64>().ok().map(|v| v / 1000.0);
@@ -508,6 +511,29 @@ pub fn command(args: &[String]) -> Result {
     }
     let sizes: Vec<Size> = wasm::build_all(&tools)?;
     let dir = temp_dir("portcullis-bench")?;
+    if !root().join("bench/node_modules/postgres").exists() {
+        run(Command::new("npm").current_dir(root().join("bench")).args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ]))?;
+    }
+    if args.iter().any(|a| a == "--db") {
+        let rows = crate::bench_db::run(&tools, &dir, seconds)?;
+        let report = format!(
+            "Machine: {}. Command: `cargo xtask bench --db`.\n{}",
+            machine(&tools),
+            crate::bench_db::render(&rows, seconds)
+        );
+        println!("{report}");
+        let out = root().join("bench/results");
+        std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+        std::fs::write(out.join("latest-db.md"), &report).map_err(|e| e.to_string())?;
+        note("written to bench/results/latest-db.md");
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
     prepare(&tools, &dir)?;
     let policy = serde_json::from_str::<serde_json::Value>(
         &std::fs::read_to_string(root().join("bench/hooks-policy.json"))
@@ -594,7 +620,8 @@ pub fn command(args: &[String]) -> Result {
         }
     }
 
-    let report = render(
+    let db_rows = crate::bench_db::run(&b.tools, &b.dir, seconds)?;
+    let mut report = render(
         &machine(&b.tools),
         seconds,
         &verify,
@@ -603,6 +630,7 @@ pub fn command(args: &[String]) -> Result {
         &cold,
         &sizes,
     );
+    report.push_str(&crate::bench_db::render(&db_rows, seconds));
     println!("{report}");
     let out = root().join("bench/results");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;

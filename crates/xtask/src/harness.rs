@@ -47,9 +47,22 @@ pub fn workerd(
     db_url: Option<&str>,
     logs: &Path,
 ) -> Result<Served> {
+    wrangler_dev(tools, f.name, &["--env", "local"], env, db_url, logs)
+}
+
+/// `wrangler dev` (workerd) with `args` choosing the configuration, `env` as its variables and
+/// any Hyperdrive binding `HYPERDRIVE` pointed at `db_url`.
+pub fn wrangler_dev(
+    tools: &Tools,
+    name: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+    db_url: Option<&str>,
+    logs: &Path,
+) -> Result<Served> {
     let port = free_port()?;
     let inspector = free_port()?;
-    let log = logs.join(format!("{}-workerd.log", f.name));
+    let log = logs.join(format!("{name}-workerd.log"));
     // Values are single-quoted (literal) in the env file; none of ours contain a quote.
     let mut vars = String::new();
     for (k, v) in env {
@@ -60,37 +73,36 @@ pub fn workerd(
         }
         vars.push_str(&format!("{k}='{v}'\n"));
     }
-    let env_file = logs.join(format!("{}-workerd.env", f.name));
+    let env_file = logs.join(format!("{name}-workerd.env"));
     std::fs::write(&env_file, vars).map_err(|e| e.to_string())?;
     let mut cmd = tools.command("wrangler");
-    cmd.args([
-        "dev",
-        "--env",
-        "local",
-        "--ip",
-        "127.0.0.1",
-        "--show-interactive-dev-session=false",
-        "--log-level",
-        "log",
-    ])
-    .args([
-        "--port",
-        &port.to_string(),
-        "--inspector-port",
-        &inspector.to_string(),
-    ])
-    .arg("--env-file")
-    .arg(&env_file)
-    .arg("--persist-to")
-    .arg(logs.join("wrangler-state"))
-    .env("PORTCULLIS_SKIP_BUILD", "1");
+    cmd.arg("dev")
+        .args(args)
+        .args([
+            "--ip",
+            "127.0.0.1",
+            "--show-interactive-dev-session=false",
+            "--log-level",
+            "log",
+        ])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--inspector-port",
+            &inspector.to_string(),
+        ])
+        .arg("--env-file")
+        .arg(&env_file)
+        .arg("--persist-to")
+        .arg(logs.join("wrangler-state"))
+        .env("PORTCULLIS_SKIP_BUILD", "1");
     if let Some(url) = db_url {
         cmd.env(
             "CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE",
             url,
         );
     }
-    let mut service = Service::spawn(&format!("{} on workerd", f.name), &mut cmd, &log)?;
+    let mut service = Service::spawn(&format!("{name} on workerd"), &mut cmd, &log)?;
     wait_for_port(
         port,
         Duration::from_secs(180),

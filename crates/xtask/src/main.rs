@@ -18,6 +18,7 @@
 
 mod assets;
 mod bench;
+mod bench_db;
 mod db;
 mod dev;
 mod harness;
