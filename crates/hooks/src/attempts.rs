@@ -8,7 +8,7 @@
 //!   too: that is what makes guessing pointless).
 //!
 //! Old rows are pruned by [`AttemptPolicy::prune`], which the service runs on a random ~1 in
-//! 20 calls, so nobody has to remember a cron job.
+//! 85 calls, so nobody has to remember a cron job.
 
 use std::fmt;
 
