@@ -9,12 +9,17 @@
 //!                   [--user-id UUID] [--email E]   send a signed sample (or FILE) to a hook
 //! portcullis hooks policy FILE                     check a policy (TOML or JSON) and print it
 //!                                                  as the one-line JSON PORTCULLIS_HOOKS_POLICY takes
+//! portcullis hooks config --url URL [--secret-env VAR]
+//!                                                  supabase/config.toml blocks + secret commands
+//! portcullis db migrate|uninstall --db-url URL     apply or remove the migrations (TLS per sslmode)
+//! portcullis doctor --url URL --secret-env VAR     probe every hook, explain misconfiguration
 //! ```
 //! Secrets are read from arguments or the environment and are never printed back, except by
 //! `hooks secret`, whose whole job is to print a new one.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod deploy;
 mod http;
 
 use std::io::{BufRead, Read, Write};
@@ -31,10 +36,13 @@ const USAGE: &str = "usage:
   portcullis hooks sign --secret SECRET --batch < json-lines
   portcullis hooks send HOOK --url BASE_URL (--secret SECRET | --secret-env VAR) [--body FILE] [--user-id UUID] [--email ADDRESS]
   portcullis hooks policy FILE
+  portcullis hooks config --url FUNCTION_URL [--secret-env VAR]
+  portcullis db (migrate [--enable-login] | uninstall) (--db-url URL | --db-url-env VAR)
+  portcullis doctor --url FUNCTION_URL (--secret SECRET | --secret-env VAR)
 HOOK: custom-access-token | before-user-created";
 
 /// The operating system's CSPRNG.
-struct OsRandom;
+pub(crate) struct OsRandom;
 
 impl SecureRandom for OsRandom {
     fn fill(&self, dest: &mut [u8]) -> Result<(), RandomError> {
@@ -42,7 +50,7 @@ impl SecureRandom for OsRandom {
     }
 }
 
-fn now() -> UnixTime {
+pub(crate) fn now() -> UnixTime {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -50,7 +58,7 @@ fn now() -> UnixTime {
 }
 
 /// Parsed `--flag value` options after the positional words.
-struct Args {
+pub(crate) struct Args {
     words: Vec<String>,
     flags: Vec<(String, Option<String>)>,
 }
@@ -74,18 +82,18 @@ impl Args {
         Ok(Self { words, flags })
     }
 
-    fn flag(&self, name: &str) -> Option<&str> {
+    pub(crate) fn flag(&self, name: &str) -> Option<&str> {
         self.flags
             .iter()
             .find(|(n, _)| n == name)
             .and_then(|(_, v)| v.as_deref())
     }
 
-    fn has(&self, name: &str) -> bool {
+    pub(crate) fn has(&self, name: &str) -> bool {
         self.flags.iter().any(|(n, _)| n == name)
     }
 
-    fn secret(&self) -> Result<String, String> {
+    pub(crate) fn secret(&self) -> Result<String, String> {
         if let Some(s) = self.flag("secret") {
             return Ok(s.to_owned());
         }
@@ -108,6 +116,9 @@ fn main() -> ExitCode {
         ["hooks", "sign"] => sign(&args),
         ["hooks", "send", hook] => send(hook, &args),
         ["hooks", "policy", file] => policy(file),
+        ["hooks", "config"] => deploy::config(&args),
+        ["db", action] => deploy::db(action, &args),
+        ["doctor"] => deploy::doctor(&args),
         _ => Err(USAGE.to_owned()),
     };
     match result {

@@ -17,6 +17,8 @@
 //!   ([`MAX_RESULT_BYTES`]) so a misbehaving peer cannot exhaust memory.
 //! - Errors carry the server's SQLSTATE and message for logs; callers decide what clients see.
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 pub mod message;
 pub mod scram;
 mod url;

@@ -239,7 +239,9 @@ pub fn run(tools: &Tools, dir: &Path, seconds: u32) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let mut round = 0u128;
     // PORTCULLIS_BENCH_RUNTIMES=deno (or workerd) narrows a run while investigating.
-    let only = std::env::var("PORTCULLIS_BENCH_RUNTIMES").unwrap_or_default().to_lowercase();
+    let only = std::env::var("PORTCULLIS_BENCH_RUNTIMES")
+        .unwrap_or_default()
+        .to_lowercase();
     for runtime in ["Deno", "workerd"] {
         if !only.is_empty() && !only.contains(&runtime.to_lowercase()) {
             continue;

@@ -1,68 +1,21 @@
 //! A real PostgreSQL server for tests (initdb + pg_ctl on a free loopback port, SCRAM
 //! passwords), and a blocking client over our own wire-protocol crate.
 
-use std::future::Future;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
-use std::pin::pin;
 use std::process::Command;
-use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
-use portcullis_pgwire::{ConnectUrl, Connection, ScramCache, Transport};
+use portcullis_pgwire::blocking::Client;
 
 use crate::util::{
     Result, free_port, is_root, note, output, random_hex, run, say, temp_dir, which,
 };
 
-/// Drives a future whose I/O is blocking: it completes on its first poll.
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
-
-struct Tcp(TcpStream);
-
-impl Transport for Tcp {
-    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf)
-    }
-    async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        Write::write_all(&mut self.0, buf)
-    }
-}
-
-/// A blocking Postgres session.
-pub struct Pg {
-    conn: Connection<Tcp>,
-}
+/// A blocking Postgres session (the wire crate's blocking client).
+pub struct Pg(Client);
 
 impl Pg {
     pub fn connect(url: &str) -> Result<Self> {
-        let u = ConnectUrl::parse(url).map_err(|e| e.to_string())?;
-        let stream = TcpStream::connect((u.host.as_str(), u.port))
-            .map_err(|e| format!("connect {}:{}: {e}", u.host, u.port))?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .map_err(|e| e.to_string())?;
-        let mut nonce = [0u8; 18];
-        std::fs::File::open("/dev/urandom")
-            .and_then(|mut f| f.read_exact(&mut nonce))
-            .map_err(|e| e.to_string())?;
-        let conn = block_on(Connection::connect(
-            Tcp(stream),
-            &u.config,
-            &nonce,
-            &ScramCache::default(),
-        ))
-        .map_err(|e| e.to_string())?;
-        Ok(Self { conn })
+        Client::connect(url).map(Self)
     }
 
     /// One statement with text parameters; rows as text.
@@ -71,8 +24,7 @@ impl Pg {
         sql: &str,
         params: &[Option<&str>],
     ) -> Result<Vec<Vec<Option<String>>>> {
-        let params: Vec<Option<String>> = params.iter().map(|p| p.map(str::to_owned)).collect();
-        block_on(self.conn.query(sql, &params)).map_err(|e| e.to_string())
+        self.0.query(sql, params)
     }
 
     /// The first column of every row (NULL as "").
@@ -86,7 +38,7 @@ impl Pg {
 
     /// A script of statements (migrations).
     pub fn execute(&mut self, script: &str) -> Result {
-        block_on(self.conn.execute_script(script)).map_err(|e| e.to_string())
+        self.0.execute(script)
     }
 }
 

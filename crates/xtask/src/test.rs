@@ -6,7 +6,8 @@
 //! 4. the black-box HTTP suite (tests/*.test.ts) against the Deno-served Supabase build and the
 //!    workerd-served Cloudflare build, both on that PostgreSQL;
 //! 5. the Standard Webhooks oracle (the official npm library signs; we verify, and the reverse);
-//! 6. the e-mail snapshots rendered in headless Chromium (layout, contrast, inert user values).
+//! 6. the e-mail snapshots rendered in headless Chromium (layout, contrast, inert user values);
+//! 7. the CLI as a user runs it: migrations on a fresh server, config output, `doctor`.
 
 use std::process::Command;
 use std::time::Instant;
@@ -196,6 +197,10 @@ pub fn command(args: &[String]) -> Result {
     if !status.success() {
         failures.push("Standard Webhooks oracle".to_owned());
     }
+    say("CLI: db migrate/uninstall on a fresh server, hooks config, doctor against both builds");
+    if let Err(e) = cli_suite(&deno.base_url, &worker.base_url) {
+        failures.push(format!("CLI: {e}"));
+    }
     drop(deno);
     drop(worker);
     drop(fakes);
@@ -206,6 +211,84 @@ pub fn command(args: &[String]) -> Result {
     say(format!("all suites passed in {:.0?}", started.elapsed()));
     for s in &sizes {
         note(s.to_string());
+    }
+    Ok(())
+}
+
+/// The `portcullis` binary as a user runs it.
+fn cli_suite(deno_url: &str, worker_url: &str) -> Result {
+    let cli = root().join("target/debug/portcullis");
+    let run_cli = |args: &[&str], env: &[(&str, &str)]| -> Result<(bool, String)> {
+        let out = Command::new(&cli)
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .map_err(|e| e.to_string())?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok((out.status.success(), text))
+    };
+    // Migrations on a server of their own (they change the cluster-wide role's password).
+    let pg = TestPostgres::start()?;
+    let url = pg.superuser_url();
+    let (ok, out) = run_cli(&["db", "migrate", "--db-url", &url, "--enable-login"], &[])?;
+    if !ok || !out.contains("20261124000000") {
+        return Err(format!("db migrate:\n{out}"));
+    }
+    let fn_url = out
+        .lines()
+        .find_map(|l| l.strip_prefix("PORTCULLIS_DB_URL='"))
+        .and_then(|l| l.strip_suffix('\''))
+        .ok_or_else(|| format!("no PORTCULLIS_DB_URL printed:\n{out}"))?;
+    let mut f = crate::pg::Pg::connect(fn_url)?;
+    f.query("select count(*)::text from portcullis.email_outbox", &[])?;
+    let (ok, out) = run_cli(&["db", "migrate", "--db-url", &url], &[])?;
+    if !ok {
+        return Err(format!("db migrate (again):\n{out}"));
+    }
+    drop(f);
+    let (ok, out) = run_cli(&["db", "uninstall", "--db-url", &url], &[])?;
+    let mut pg_admin = pg.connect()?;
+    let left =
+        pg_admin.column("select count(*)::text from pg_namespace where nspname = 'portcullis'")?;
+    if !ok || left != ["0"] {
+        return Err(format!("db uninstall left the schema behind:\n{out}"));
+    }
+    // Config blocks for a deployment URL.
+    let base = "https://abcdefghijklmnop.supabase.co/functions/v1/portcullis-hooks";
+    let (ok, out) = run_cli(&["hooks", "config", "--url", base], &[])?;
+    for want in [
+        "[auth.hook.send_email]",
+        &format!("uri = \"{base}/password-verification-attempt\""),
+        "secrets = \"env(PORTCULLIS_HOOK_SECRETS)\"",
+        "supabase secrets set PORTCULLIS_HOOK_SECRETS",
+        "wrangler secret put PORTCULLIS_HOOK_SECRETS",
+        "export PORTCULLIS_HOOK_SECRETS='v1,whsec_",
+    ] {
+        if !ok || !out.contains(want) {
+            return Err(format!("hooks config lacks `{want}`:\n{out}"));
+        }
+    }
+    // doctor: six hooks verify with the shared secret; before-user-created has its own secret
+    // in the test deployment, which doctor must diagnose as a secret mismatch.
+    for url in [deno_url, worker_url] {
+        let (ok, out) = run_cli(
+            &["doctor", "--url", url, "--secret-env", "TEST_SECRET"],
+            &[("TEST_SECRET", TEST_SECRETS)],
+        )?;
+        let oks = out.lines().filter(|l| l.starts_with("ok ")).count();
+        let mismatch = out
+            .lines()
+            .any(|l| l.starts_with("FAIL before-user-created: the secrets differ"));
+        if ok || oks != 6 || !mismatch {
+            return Err(format!("doctor against {url}:\n{out}"));
+        }
+        note(format!(
+            "doctor {url}: 6 ok, before-user-created secret mismatch diagnosed"
+        ));
     }
     Ok(())
 }
