@@ -39,7 +39,7 @@ const USAGE: &str = "usage:
   portcullis hooks config --url FUNCTION_URL [--secret-env VAR]
   portcullis db (migrate [--enable-login] | uninstall) (--db-url URL | --db-url-env VAR)
   portcullis doctor --url FUNCTION_URL (--secret SECRET | --secret-env VAR)
-HOOK: custom-access-token | before-user-created";
+HOOK (samples): custom-access-token | before-user-created | send-email | password-verification-attempt";
 
 /// The operating system's CSPRNG.
 pub(crate) struct OsRandom;
@@ -244,6 +244,25 @@ fn sample(hook: &str, now: UnixTime, user_id: Option<&str>, email: &str) -> Resu
                 "identities": [], "created_at": "0001-01-01T00:00:00Z", "updated_at": "0001-01-01T00:00:00Z",
                 "is_anonymous": false
             }
+        })),
+        "send-email" => Ok(json!({
+            "metadata": metadata,
+            "user": {
+                "id": user_id, "aud": "authenticated", "role": "authenticated", "email": email, "phone": "",
+                "app_metadata": {"provider": "email", "providers": ["email"]},
+                "user_metadata": {"full_name": "Ada Lovelace", "locale": "en"},
+                "identities": [], "created_at": "2026-11-23T12:00:00Z", "updated_at": "2026-11-23T12:00:00Z",
+                "is_anonymous": false
+            },
+            "email_data": {
+                "token": "305805", "token_hash": "b507a4ef007e1379d644aa6fe395cf98f1054ac96b63a052dca9a26a",
+                "redirect_to": "http://127.0.0.1:3000/", "email_action_type": "magiclink",
+                "site_url": "http://127.0.0.1:54321/auth/v1", "token_new": "", "token_hash_new": "",
+                "old_email": "", "old_phone": "", "provider": "", "factor_type": ""
+            }
+        })),
+        "password-verification-attempt" => Ok(json!({
+            "metadata": metadata, "user_id": user_id, "valid": false
         })),
         other => Err(format!("unknown hook `{other}`\n{USAGE}")),
     }

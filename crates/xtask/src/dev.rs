@@ -57,7 +57,7 @@ pub fn command(_args: &[String]) -> Result {
 
     say("serving on Deno with PGlite (Ctrl-C stops)");
     note(format!(
-        "hooks:    {base}/custom-access-token, {base}/before-user-created"
+        "hooks:    {base}/<hook> for custom-access-token, send-email, send-sms, mfa-verification-attempt, password-verification-attempt, before-user-created, after-user-created"
     ));
     note(format!("database: PGlite in {}", pglite.display()));
     note(format!(
@@ -69,6 +69,21 @@ pub fn command(_args: &[String]) -> Result {
     eprintln!();
     eprintln!(
         "  cargo run -q -p portcullis -- hooks send custom-access-token --url {base} --secret '{secret}' --user-id {DEMO_USER}"
+    );
+    eprintln!();
+    eprintln!(
+        "a magic-link e-mail (queued in the outbox; read it in the dev mailbox, http://127.0.0.1:{}/):",
+        port + 1
+    );
+    eprintln!();
+    eprintln!(
+        "  cargo run -q -p portcullis -- hooks send send-email --url {base} --secret '{secret}' --email you@example.com"
+    );
+    eprintln!();
+    eprintln!("failed passwords (run it 5 times: the fifth is refused and the account locked):");
+    eprintln!();
+    eprintln!(
+        "  cargo run -q -p portcullis -- hooks send password-verification-attempt --url {base} --secret '{secret}' --user-id {DEMO_USER}"
     );
     eprintln!();
     eprintln!("and a sign-up the policy refuses (a disposable address is refused too):");
