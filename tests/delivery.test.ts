@@ -242,6 +242,32 @@ T("send email: Resend failing (5xx) fails over to Postmark", async () => {
   assertEquals([row.status, row.delivery, row.attempts], ["sent", "postmark", 2]);
 });
 
+T("send email: a provider refusing our credentials is skipped for the next one", async () => {
+  const to = `${tag("revoked")}@example.com`;
+  await failing("resend", to, "auth");
+  const payload = emailPayload("recovery", user({ email: to }));
+  assertOk(await send("/send-email", payload));
+  assertEquals((await requests(to)).map((r) => [r.provider, r.status]), [["resend", 403], ["postmark", 200]]);
+  const [row] = await outbox(payload.metadata.uuid);
+  assertEquals([row.status, row.delivery, row.attempts], ["sent", "postmark", 2]);
+});
+
+T("send SMS: Vonage credentials refused after Twilio failed: 503 error object, row failed with both reasons", async () => {
+  const number = phone();
+  await failing("twilio", number, "5xx", { times: 100 });
+  await failing("vonage", number, "auth", { times: 100 });
+  const payload = smsPayload(user({ phone: number }), { otp: "424242", phone: number });
+  assertHookError(await send("/send-sms", payload), 503);
+  const providers = (await requests(number)).map((r) => r.provider);
+  assertEquals(providers.filter((p) => p === "vonage").length, 1, "a provider refusing our credentials is not retried");
+  assert(providers.filter((p) => p === "twilio").length >= 2, "the transient one is retried");
+  const [row] = await admin`select status, last_error from portcullis.sms_outbox where hook_uuid = ${payload.metadata.uuid}`;
+  assertEquals(row.status, "failed");
+  assertMatch(row.last_error, /twilio: HTTP 503/);
+  assertMatch(row.last_error, /vonage: HTTP 200: status 4/);
+  await fetch(`${FAKES}/_control/rules`, { method: "DELETE" }).then((r) => r.body?.cancel());
+});
+
 T("send email: a hanging provider is cut off and the other one used, inside GoTrue's budget", async () => {
   const to = `${tag("timeout")}@example.com`;
   await failing("resend", to, "timeout", { delay_ms: 8000 });

@@ -5,14 +5,15 @@
 // any `problems` it found. Tests read the recordings and can make a provider fail for matching
 // recipients (5xx, 4xx, timeouts, slowness) through /_control.
 //
-//   POST   /_control/rules     {provider, match, mode: "5xx"|"4xx"|"timeout"|"slow", times?, delay_ms?}
+//   POST   /_control/rules     {provider, match, mode: "5xx"|"4xx"|"auth"|"timeout"|"slow", times?, delay_ms?}
+//                               ("auth": the provider's answer to revoked credentials)
 //   DELETE /_control/rules
 //   GET    /_control/requests?match=<substring of the recipient>
 //
 // Credentials come from the same variables the functions read.
 
 type Provider = "resend" | "postmark" | "twilio" | "vonage";
-interface Rule { provider: Provider; match: string; mode: "5xx" | "4xx" | "timeout" | "slow"; times?: number; delay_ms?: number }
+interface Rule { provider: Provider; match: string; mode: "5xx" | "4xx" | "auth" | "timeout" | "slow"; times?: number; delay_ms?: number }
 interface Recorded {
   provider: Provider;
   method: string;
@@ -198,6 +199,14 @@ async function handle(req: Request): Promise<Response> {
   } else if (r?.mode === "4xx") {
     status = answer.fail4xxStatus ?? 422;
     out = answer.fail4xx;
+  } else if (r?.mode === "auth") {
+    const revoked: Record<Provider, [number, unknown]> = {
+      resend: [403, { statusCode: 403, name: "restricted_api_key", message: "This API key is restricted to only send emails" }],
+      postmark: [401, { ErrorCode: 10, Message: "Bad or missing Server API token." }],
+      twilio: [401, { code: 20003, message: "Authenticate", status: 401 }],
+      vonage: [200, { "message-count": "1", messages: [{ status: "4", "error-text": "Bad Credentials" }] }],
+    };
+    [status, out] = revoked[provider as Provider];
   } else if (r?.mode === "timeout") {
     await sleep(r.delay_ms ?? 10_000);
   } else if (r?.mode === "slow") {
