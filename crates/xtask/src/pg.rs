@@ -49,6 +49,8 @@ pub struct TestPostgres {
     as_postgres: bool,
     pub port: u16,
     password: String,
+    /// Only TLS connections are accepted (self-signed certificate `server.crt`).
+    tls: bool,
 }
 
 fn bindir() -> Result<PathBuf> {
@@ -94,6 +96,16 @@ fn bindir() -> Result<PathBuf> {
 
 impl TestPostgres {
     pub fn start() -> Result<Self> {
+        Self::start_with(false)
+    }
+
+    /// A server that accepts TLS connections only, with a self-signed certificate for
+    /// `localhost` / 127.0.0.1 (see [`TestPostgres::certificate`]).
+    pub fn start_tls() -> Result<Self> {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Result<Self> {
         let bindir = bindir()?;
         let as_postgres = is_root();
         let dir = temp_dir("portcullis-pg")?;
@@ -112,6 +124,7 @@ impl TestPostgres {
             as_postgres,
             port,
             password,
+            tls,
         };
         let data = pg.dir.join("data");
         note(format!(
@@ -134,10 +147,43 @@ impl TestPostgres {
             ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .stdout(std::process::Stdio::null()))?;
-        let opts = format!(
+        let mut opts = format!(
             "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c password_encryption=scram-sha-256 -c max_connections=200",
             pg.dir.display()
         );
+        if tls {
+            run(Command::new("openssl")
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                ])
+                .args([
+                    "-subj",
+                    "/CN=localhost",
+                    "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                ])
+                .arg("-keyout")
+                .arg(data.join("server.key"))
+                .arg("-out")
+                .arg(data.join("server.crt"))
+                .stderr(std::process::Stdio::null()))?;
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject\n",
+            )
+            .map_err(|e| e.to_string())?;
+            if as_postgres {
+                run(Command::new("chown")
+                    .args(["postgres:postgres"])
+                    .arg(data.join("server.key"))
+                    .arg(data.join("server.crt"))
+                    .arg(data.join("pg_hba.conf")))?;
+            }
+            run(Command::new("chmod")
+                .arg("600")
+                .arg(data.join("server.key")))?;
+            opts.push_str(" -c ssl=on");
+        }
         run(pg
             .tool("pg_ctl")
             .arg("-D")
@@ -162,9 +208,15 @@ impl TestPostgres {
 
     pub fn url(&self, user: &str, password: &str) -> String {
         format!(
-            "postgres://{user}:{password}@127.0.0.1:{}/postgres",
-            self.port
+            "postgres://{user}:{password}@127.0.0.1:{}/postgres{}",
+            self.port,
+            if self.tls { "?sslmode=require" } else { "" }
         )
+    }
+
+    /// The TLS server's self-signed certificate (PEM).
+    pub fn certificate(&self) -> PathBuf {
+        self.dir.join("data/server.crt")
     }
 
     pub fn superuser_url(&self) -> String {

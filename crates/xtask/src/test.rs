@@ -231,9 +231,37 @@ fn cli_suite(deno_url: &str, worker_url: &str) -> Result {
         );
         Ok((out.status.success(), text))
     };
-    // Migrations on a server of their own (they change the cluster-wide role's password).
-    let pg = TestPostgres::start()?;
-    let url = pg.superuser_url();
+    // Migrations on a server of their own (they change the cluster-wide role's password) that
+    // accepts TLS only, with a self-signed certificate.
+    let pg = TestPostgres::start_tls()?;
+    let url = pg.superuser_url(); // sslmode=require: encrypted, certificate not checked
+    let plain = url.replace("sslmode=require", "sslmode=disable");
+    let (ok, out) = run_cli(&["db", "migrate", "--db-url", &plain], &[])?;
+    if ok || !out.contains("no encryption") && !out.contains("pg_hba") {
+        return Err(format!(
+            "db migrate without TLS should be refused by this server:\n{out}"
+        ));
+    }
+    let cert = pg.certificate();
+    let verified = format!(
+        "{}&sslrootcert={}",
+        url.replace("127.0.0.1", "localhost")
+            .replace("sslmode=require", "sslmode=verify-full"),
+        cert.display()
+    );
+    let unverifiable = url.replace("sslmode=require", "sslmode=verify-full");
+    let (ok, out) = run_cli(&["db", "migrate", "--db-url", &unverifiable], &[])?;
+    if ok || !out.to_lowercase().contains("certificate") {
+        return Err(format!(
+            "verify-full must refuse a self-signed certificate without sslrootcert:\n{out}"
+        ));
+    }
+    let (ok, out) = run_cli(&["db", "migrate", "--db-url", &verified], &[])?;
+    if !ok {
+        return Err(format!(
+            "db migrate with verify-full and sslrootcert:\n{out}"
+        ));
+    }
     let (ok, out) = run_cli(&["db", "migrate", "--db-url", &url, "--enable-login"], &[])?;
     if !ok || !out.contains("20261124000000") {
         return Err(format!("db migrate:\n{out}"));
