@@ -99,8 +99,8 @@ impl TestPostgres {
         Self::start_with(false)
     }
 
-    /// A server that accepts TLS connections only, with a self-signed certificate for
-    /// `localhost` / 127.0.0.1 (see [`TestPostgres::certificate`]).
+    /// A server that accepts TLS connections only, with a certificate for `localhost` /
+    /// 127.0.0.1 signed by a throw-away CA (see [`TestPostgres::certificate`]).
     pub fn start_tls() -> Result<Self> {
         Self::start_with(true)
     }
@@ -152,21 +152,66 @@ impl TestPostgres {
             pg.dir.display()
         );
         if tls {
-            run(Command::new("openssl")
-                .args([
-                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                ])
-                .args([
-                    "-subj",
-                    "/CN=localhost",
-                    "-addext",
-                    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                ])
-                .arg("-keyout")
-                .arg(data.join("server.key"))
-                .arg("-out")
-                .arg(data.join("server.crt"))
-                .stderr(std::process::Stdio::null()))?;
+            // A throw-away CA and a server certificate it signs (web PKI rules refuse a
+            // self-signed CA certificate used as the server's own).
+            let openssl = |args: &[&str]| {
+                run(Command::new("openssl")
+                    .current_dir(&pg.dir)
+                    .args(args)
+                    .stderr(std::process::Stdio::null()))
+            };
+            openssl(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=Portcullis Test CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+            ])?;
+            openssl(&[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+            ])?;
+            std::fs::write(
+                pg.dir.join("server.ext"),
+                "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+            )
+            .map_err(|e| e.to_string())?;
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "server.ext",
+                "-out",
+                "server.crt",
+            ])?;
+            for f in ["server.key", "server.crt"] {
+                std::fs::copy(pg.dir.join(f), data.join(f)).map_err(|e| e.to_string())?;
+            }
             std::fs::write(
                 data.join("pg_hba.conf"),
                 "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject\n",
@@ -214,9 +259,9 @@ impl TestPostgres {
         )
     }
 
-    /// The TLS server's self-signed certificate (PEM).
+    /// The CA that signed the TLS server's certificate (PEM).
     pub fn certificate(&self) -> PathBuf {
-        self.dir.join("data/server.crt")
+        self.dir.join("ca.crt")
     }
 
     pub fn superuser_url(&self) -> String {

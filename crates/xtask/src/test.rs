@@ -197,7 +197,7 @@ pub fn command(args: &[String]) -> Result {
     if !status.success() {
         failures.push("Standard Webhooks oracle".to_owned());
     }
-    say("CLI: db migrate/uninstall on a fresh server, hooks config, doctor against both builds");
+    say("CLI: db migrate/uninstall on a TLS-only server, hooks config, doctor against both builds");
     if let Err(e) = cli_suite(&deno.base_url, &worker.base_url) {
         failures.push(format!("CLI: {e}"));
     }
