@@ -41,9 +41,10 @@ pub use config::{ENV_MAX_BODY, ENV_POLICY, ENV_SECRETS, HooksConfig};
 pub use providers::Providers;
 pub use send::{ATTEMPT_TIMEOUT_MS, BUDGET_MS};
 
-use messages::{SendError, is_uuid, send_email, send_sms};
+use messages::{SendError, send_email, send_sms};
 use portcullis_hooks::attempts::{AttemptInput, AttemptKind, AttemptPolicy, AttemptState};
 use portcullis_hooks::email::{EmailKind, PlannedEmail, SendEmailInput};
+use portcullis_hooks::payload::is_uuid;
 use portcullis_hooks::sms::SendSmsInput;
 use send::Deadline;
 

@@ -5,6 +5,7 @@ use portcullis_hooks::delivery::{
     Channel, EmailProvider, Outcome, OutgoingEmail, OutgoingSms, SmsProvider,
 };
 use portcullis_hooks::email::{EmailData, PlannedEmail, Recipient, display_name, locale_for};
+use portcullis_hooks::payload::is_uuid;
 use portcullis_hooks::sms::PlannedSms;
 use portcullis_hooks::{EmailPolicy, SmsPolicy, User};
 use portcullis_service::{Context, Level};
@@ -25,15 +26,6 @@ pub(crate) enum SendError {
     Busy,
     /// The outbox could not be written.
     Database(DbError),
-}
-
-/// `true` for a canonical UUID.
-pub(crate) fn is_uuid(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
 }
 
 fn user_locale(user: &User, default: &str) -> &'static str {

@@ -15,7 +15,7 @@ use std::fmt;
 use portcullis_core::json::{JsonError, Strict, flag, object, text};
 use portcullis_core::sql::Statement;
 
-use crate::payload::{Metadata, PayloadError, parse_object};
+use crate::payload::{Metadata, PayloadError, is_uuid, parse_object};
 use crate::template::{Mode, Template, Vars};
 
 /// Which hook.
@@ -51,14 +51,6 @@ pub struct AttemptInput {
     pub factor_type: String,
     /// Whether the password or code was right.
     pub valid: bool,
-}
-
-fn is_uuid(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
 }
 
 impl AttemptInput {

@@ -265,6 +265,16 @@ impl BeforeUserCreatedInput {
     }
 }
 
+/// Whether `s` is a UUID in canonical text form (8-4-4-4-12 hex digits).
+#[must_use]
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
 /// `digits` (optionally already `+`-prefixed, spaces ignored) as E.164 `+<1–15 digits>`.
 #[must_use]
 pub fn normalize_phone(raw: &str) -> Option<String> {
