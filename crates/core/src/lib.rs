@@ -26,7 +26,10 @@ pub mod sql;
 mod time;
 
 pub use config::{ConfigError, ConfigProblem, Env, MapEnv, parse_or};
-pub use outbound::{NoOutbound, Outbound, OutboundError, OutboundRequest, OutboundResponse};
+pub use outbound::{
+    BaseUrlError, NoOutbound, Outbound, OutboundError, OutboundRequest, OutboundResponse,
+    check_base_url,
+};
 pub use random::{RandomError, SecureRandom, random_array, uuid_v4};
 pub use secret::Secret;
 pub use sql::{Db, DbError, NoDb, Row, Statement};

@@ -8,7 +8,7 @@
 //! | `PORTCULLIS_VONAGE_API_KEY`, `PORTCULLIS_VONAGE_API_SECRET`, `PORTCULLIS_VONAGE_FROM` | Vonage |
 //! | `PORTCULLIS_<PROVIDER>_URL` | another API base (tests, regional endpoints): `https://`, or `http://` on loopback only |
 
-use portcullis_core::{ConfigError, ConfigProblem, Env, Secret};
+use portcullis_core::{ConfigError, ConfigProblem, Env, Secret, check_base_url};
 use portcullis_hooks::HooksPolicy;
 use portcullis_hooks::delivery::{
     Channel, EmailProvider, Postmark, Resend, SmsProvider, Twilio, Vonage,
@@ -37,26 +37,13 @@ fn secret(env: &dyn Env, name: &str) -> Result<Secret<String>, ConfigError> {
 }
 
 /// The API base for `provider`: the default, or an override that cannot leak a key in clear
-/// text to anything but this machine.
+/// text to anything but this machine ([`check_base_url`]).
 fn base_url(env: &dyn Env, provider: &str, default: &str) -> Result<String, ConfigError> {
     let name = format!("PORTCULLIS_{provider}_URL");
-    let Some(url) = env.var(&name) else {
-        return Ok(default.to_owned());
-    };
-    let url = url.trim().trim_end_matches('/').to_owned();
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|p| {
-            url.strip_prefix(p)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
-        });
-    if !(loopback || url.starts_with("https://") && url.len() > 8) {
-        return Err(ConfigError::invalid(
-            &name,
-            "must be an https:// URL (http:// only for localhost)",
-        ));
+    match env.var(&name) {
+        None => Ok(default.to_owned()),
+        Some(url) => check_base_url(&url).map_err(|e| ConfigError::invalid(&name, e.to_string())),
     }
-    Ok(url)
 }
 
 impl Providers {
