@@ -44,10 +44,10 @@ Deno.serve({ port: mailboxPort, hostname: "127.0.0.1", onListen: () => {} }, asy
     `select created_at::text, sms_type, recipient, body, status from portcullis.sms_outbox order by id desc limit 50`,
   );
   const rows = emails.rows.map((e) =>
-    `<tr><td>${esc(e.created_at)}</td><td>${esc(e.email_type)}</td><td>${esc(e.recipient)}</td><td><a href="?email=${e.id}">${esc(e.subject)}</a></td><td>${esc(e.status)}</td></tr>`
+    `<tr><td>${esc(e.created_at)}</td><td>${esc(e.email_type)}</td><td>${esc(e.recipient)}</td><td>${e.subject === null ? "<i>content cleared</i>" : `<a href="?email=${e.id}">${esc(e.subject)}</a>`}</td><td>${esc(e.status)}</td></tr>`
   ).join("");
   const texts = sms.rows.map((m) =>
-    `<tr><td>${esc(m.created_at)}</td><td>${esc(m.sms_type)}</td><td>${esc(m.recipient)}</td><td><pre>${esc(m.body)}</pre></td><td>${esc(m.status)}</td></tr>`
+    `<tr><td>${esc(m.created_at)}</td><td>${esc(m.sms_type)}</td><td>${esc(m.recipient)}</td><td>${m.body === null ? "<i>content cleared</i>" : `<pre>${esc(m.body)}</pre>`}</td><td>${esc(m.status)}</td></tr>`
   ).join("");
   return new Response(
     `<!DOCTYPE html><meta charset="utf-8"><title>Portcullis dev mailbox</title><body style="font-family:sans-serif">

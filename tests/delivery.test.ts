@@ -109,7 +109,7 @@ T("fakes: requests that break a provider's API are answered as the provider woul
   const to = `${tag("fake")}@example.com`;
   const r = await fetch(`${FAKES}/resend/emails`, {
     method: "POST",
-    headers: { authorization: "Bearer wrong", "content-type": "application/json" },
+    headers: { authorization: "Bearer wrong", "content-type": "application/json", "x-fake-selftest": "1" },
     body: JSON.stringify({ to: [to], subject: "x" }),
   });
   assertEquals(r.status, 401);
@@ -118,12 +118,27 @@ T("fakes: requests that break a provider's API are answered as the provider woul
   assert(rec.problems.includes("missing from") && rec.problems.some((p) => p.startsWith("authorization")), rec.problems.join());
   const v = await fetch(`${FAKES}/vonage/sms/json`, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
+    headers: { "content-type": "application/x-www-form-urlencoded", "x-fake-selftest": "1" },
     body: new URLSearchParams({ api_key: "k", api_secret: "bad", from: "x", to: "+4915100000000", text: "hi" }),
   });
   assertEquals((await v.json()).messages[0].status, "4");
   const [vrec] = await requests("+4915100000000");
   assert(vrec.problems.includes("to must not start with +"), vrec.problems.join());
+  // With the right credentials, a request that breaks the API is refused as the provider would.
+  const bad = await fetch(`${FAKES}/resend/emails`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${Deno.env.get("PORTCULLIS_RESEND_API_KEY") ?? "re_test_4Fq9xWm2Lk7Zp3Rt"}`, "content-type": "application/json", "x-fake-selftest": "1" },
+    body: JSON.stringify({ from: "Acme <a@acme.test>", to: [to], html: "<p>x</p>" }),
+  });
+  assertEquals(bad.status, 422, "missing subject is a validation error, not a 200");
+  await bad.body?.cancel();
+  const tw = await fetch(`${FAKES}/twilio/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json`, {
+    method: "POST",
+    headers: { authorization: `Basic ${btoa("AC0123456789abcdef0123456789abcdef:twilio-test-token-5d8e")}`, "content-type": "application/json", "x-fake-selftest": "1" },
+    body: JSON.stringify({ To: "+4915100000001", From: "+15005550006", Body: "hi" }),
+  });
+  assertEquals(tw.status, 400, "JSON where Twilio wants a form is refused");
+  await tw.body?.cancel();
 });
 
 // ---- send email ----
@@ -150,7 +165,8 @@ T("send email: verification e-mails go to Resend with the documented request and
   assert(b.html.includes('<html lang="de"'), "locale from user_metadata.locale");
   assertMatch(reqs[0].headers["idempotency-key"], /^portcullis-email-\d+$/);
   const [row] = await outbox(payload.metadata.uuid);
-  assertEquals([row.email_type, row.status, row.delivery, row.attempts, row.link, row.token], ["signup", "sent", "resend", 1, link, "305805"]);
+  assertEquals([row.email_type, row.status, row.delivery, row.attempts], ["signup", "sent", "resend", 1]);
+  assertEquals([row.subject, row.html, row.text, row.link, row.token, row.token_hash], [null, null, null, null, null, null], "a sent row keeps no code, link or content");
   assert(row.provider_message_id, "the provider's id is recorded");
 });
 
@@ -200,11 +216,15 @@ T("send email: every GoTrue type renders and is accepted", async () => {
     assertOk(await send("/send-email", payload));
     const [row] = await outbox(payload.metadata.uuid);
     assertEquals(row.email_type, type);
-    assert(row.subject.length > 0 && !row.subject.includes("{{"), `${type}: subject`);
-    assert(row.html.includes('<html lang="fr"'), `${type}: locale`);
-    assertEquals(row.html.includes("305805"), !notification, `${type}: code only in verification e-mails`);
-    if (type === "reauthentication") assertEquals(row.subject, "Your Acme Notes code: 305805", "configured subject template");
-    if (type === "identity_linked_notification") assertEquals(row.delivery, "postmark", "per-type channel");
+    // Queued rows carry the message for a consumer; the rest went to a provider (recorded).
+    const sent = row.status === "queued" ? null : (await requests(to))[0];
+    assertEquals(row.status, type === "password_changed_notification" ? "queued" : "sent", type);
+    const m = sent ? { subject: sent.body.subject ?? sent.body.Subject, html: sent.body.html ?? sent.body.HtmlBody } : row;
+    assert(m.subject.length > 0 && !m.subject.includes("{{"), `${type}: subject`);
+    assert(m.html.includes('<html lang="fr"'), `${type}: locale`);
+    assertEquals(m.html.includes("305805"), !notification, `${type}: code only in verification e-mails`);
+    if (type === "reauthentication") assertEquals(m.subject, "Your Acme Notes code: 305805", "configured subject template");
+    if (type === "identity_linked_notification") assertEquals([row.delivery, sent?.provider], ["postmark", "postmark"], "per-type channel");
   }
 });
 
@@ -338,7 +358,7 @@ T("send SMS: OTP via Twilio with the documented form request, E.164 with +", asy
   assertEquals(reqs[0].body.From, "+15005550006");
   assertEquals(reqs[0].body.Body, "123456 est votre code de vérification Acme Notes. Ne le partagez pas.\n\n@app.example.com #123456");
   const [row] = await smsOutbox(payload.metadata.uuid);
-  assertEquals([row.sms_type, row.recipient, row.status, row.delivery, row.token], ["otp", `+${number}`, "sent", "twilio", "123456"]);
+  assertEquals([row.sms_type, row.recipient, row.status, row.delivery, row.body, row.token], ["otp", `+${number}`, "sent", "twilio", null, null]);
 });
 
 T("send SMS: phone change goes to the new number; Twilio down fails over to Vonage", async () => {
@@ -468,4 +488,12 @@ T("after user created: a database failure asks GoTrue to retry (503 + retry-afte
 
 T("teardown", async () => {
   await admin.end();
+});
+
+// Last: nothing the function sent broke a provider's API, in any test of this run.
+T("fakes: every request the function made conformed to its provider's documented API", async () => {
+  const all = (await requests("")).filter((r) => r.headers["x-fake-selftest"] !== "1");
+  assert(all.length > 20, `the suite made provider requests (${all.length})`);
+  const broken = all.filter((r) => r.problems.length > 0).map((r) => `${r.provider} ${r.path} ${r.recipient}: ${r.problems.join("; ")}`);
+  assertEquals(broken, []);
 });

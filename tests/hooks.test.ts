@@ -17,6 +17,7 @@ import {
   RUNTIME,
   SECRETS,
   sign,
+  type Signed,
   SIGNUP_SECRET,
   signupPayload,
   uuid,
@@ -216,6 +217,37 @@ T("routing and limits: 404, 405, 413 as JSON", async () => {
   const tooLarge = await post("/custom-access-token", big);
   assertEquals(tooLarge.status, 413);
   assertEquals((await tooLarge.json()).error, "payload_too_large");
+});
+
+/** POSTs `body` as a chunked stream: no Content-Length, so the limit is enforced while reading. */
+async function postStreamed(path: string, signed: Signed, chunk = 4096): Promise<Response> {
+  const bytes = new TextEncoder().encode(signed.body);
+  let at = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (at >= bytes.length) return c.close();
+      c.enqueue(bytes.slice(at, at + chunk));
+      at += chunk;
+    },
+  });
+  const headers = { ...signed.headers };
+  return await fetch(`${BASE_URL}${path}`, { method: "POST", headers, body: stream, duplex: "half" } as RequestInit);
+}
+
+T("limits: a streamed body without Content-Length is read up to the limit, then refused with 413", async () => {
+  const small = sign(JSON.stringify(accessTokenPayload()));
+  const ok = await postStreamed("/custom-access-token", small, 100);
+  assertEquals(ok.status, 200, "a streamed body within the limit is read whole");
+  assert("claims" in (await ok.json()), "and verified over every chunk");
+  const big = sign(JSON.stringify({ pad: "x".repeat(70_000) }));
+  const r = await postStreamed("/custom-access-token", big);
+  assertEquals(r.status, 413);
+  assertEquals((await r.json()).error, "payload_too_large");
+  // Just over the limit (65536) is refused; the limit itself is not the problem.
+  const edge = sign("x".repeat(65_537));
+  const e = await postStreamed("/custom-access-token", edge, 65_536);
+  assertEquals(e.status, 413);
+  await e.body?.cancel();
 });
 
 T("response discipline: every verified request gets 200 + JSON, never a 4xx", async () => {

@@ -8,7 +8,7 @@ use portcullis_hooks::email::{
     Branding, EmailRenderer, EmailTemplates, LOCALES, Recipient, SendEmailInput, display_name, plan,
 };
 use portcullis_hooks::sms::{SendSmsInput, SmsRenderer};
-use portcullis_hooks::template::{Mode, Template, Vars};
+use portcullis_hooks::template::{Mode, Slot, Template, Trust};
 
 static RENDERER: std::sync::LazyLock<EmailRenderer> = std::sync::LazyLock::new(|| {
     EmailRenderer::new(Branding::default(), EmailTemplates::new()).unwrap()
@@ -16,10 +16,22 @@ static RENDERER: std::sync::LazyLock<EmailRenderer> = std::sync::LazyLock::new(|
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(t) = Template::compile(text, &|_| true) {
-            let vars = Vars::new().with("name", "<b>&\"'").with("otp", "123456");
-            let _ = t.render(&vars, Mode::Html);
-            let _ = t.render(&vars, Mode::Text);
+        // Three placeholders: a user value, a validated URL, a validated colour.
+        let resolve = |name: &str| match name {
+            "name" => Some(Slot { index: 0, trust: Trust::User }),
+            "link" => Some(Slot { index: 1, trust: Trust::Url }),
+            "color" => Some(Slot { index: 2, trust: Trust::Css }),
+            _ => None,
+        };
+        const HOSTILE: &str = "\"'><b x=1>&";
+        let values = [HOSTILE, "https://x.test/?a=1&b=2", "#112233"];
+        if let Ok(t) = Template::compile(text, Mode::Html, &resolve) {
+            // Whatever the context, a value that compiled never lands unescaped.
+            let out = t.render(&values);
+            assert!(text.contains(HOSTILE) || !out.contains(HOSTILE), "{text:?} -> {out:?}");
+        }
+        if let Ok(t) = Template::compile(text, Mode::Text, &resolve) {
+            let _ = t.render(&values);
         }
     }
     if let Ok(input) = SendEmailInput::parse(data) {

@@ -2,7 +2,9 @@
 //
 // Each fake checks a request against the provider's documented API (endpoint, method, auth,
 // content type, required fields), answers as the provider does, and records the request with
-// any `problems` it found. Tests read the recordings and can make a provider fail for matching
+// any `problems` it found. A request with problems is refused the way the provider refuses
+// it (validation error, missing parameters): a client that breaks the API cannot pass a test
+// by accident, and the suite's last test checks every recorded request. Tests read the recordings and can make a provider fail for matching
 // recipients (5xx, 4xx, timeouts, slowness) through /_control.
 //
 //   POST   /_control/rules     {provider, match, mode: "5xx"|"4xx"|"auth"|"timeout"|"slow", times?, delay_ms?}
@@ -185,9 +187,21 @@ async function handle(req: Request): Promise<Response> {
   const problems: string[] = [];
   const path = "/" + rest.join("/");
   const headers: Record<string, string> = {};
-  for (const [k, v] of req.headers) if (["idempotency-key", "user-agent", "content-type", "accept"].includes(k)) headers[k] = v;
+  for (const [k, v] of req.headers) if (["idempotency-key", "user-agent", "content-type", "accept", "x-fake-selftest"].includes(k)) headers[k] = v;
   // deno-lint-ignore no-explicit-any
   const answer: any = await handler(req.clone(), path, problems);
+  // What each provider answers a request it cannot accept (when the handler did not already
+  // answer an error, e.g. for credentials).
+  const invalid: Record<Provider, [number, unknown]> = {
+    resend: [422, { statusCode: 422, name: "validation_error", message: `Invalid request: ${problems.join("; ")}` }],
+    postmark: [422, { ErrorCode: 402, Message: `Invalid JSON or missing fields: ${problems.join("; ")}` }],
+    twilio: [400, { code: 21604, message: `Invalid request: ${problems.join("; ")}`, status: 400 }],
+    vonage: [200, { "message-count": "1", messages: [{ status: "2", "error-text": `Missing params: ${problems.join("; ")}` }] }],
+  };
+  if (problems.length > 0 && answer.fail4xx) {
+    [answer.status, answer.body] = invalid[provider as Provider];
+    delete answer.fail4xx;
+  }
   const body = await readBody(req, [], provider === "twilio" || provider === "vonage" ? "form" : "json");
   for (const secret of ["api_key", "api_secret"]) if (secret in body) body[secret] = "[redacted]";
   let status = answer.status;

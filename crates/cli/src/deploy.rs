@@ -37,7 +37,7 @@ pub(crate) const HOOKS: [(&str, Option<&str>, &str); 7] = [
 ];
 
 /// The migrations, in order (a test keeps this list equal to supabase/migrations).
-pub(crate) const MIGRATIONS: [(&str, &str); 2] = [
+pub(crate) const MIGRATIONS: [(&str, &str); 3] = [
     (
         "20261123000000_portcullis_foundation.sql",
         include_str!("../../../supabase/migrations/20261123000000_portcullis_foundation.sql"),
@@ -45,6 +45,10 @@ pub(crate) const MIGRATIONS: [(&str, &str); 2] = [
     (
         "20261124000000_portcullis_delivery.sql",
         include_str!("../../../supabase/migrations/20261124000000_portcullis_delivery.sql"),
+    ),
+    (
+        "20261201000000_portcullis_retention.sql",
+        include_str!("../../../supabase/migrations/20261201000000_portcullis_retention.sql"),
     ),
 ];
 const UNINSTALL: &str = include_str!("../../../supabase/uninstall.sql");

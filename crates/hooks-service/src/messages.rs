@@ -12,7 +12,7 @@ use portcullis_service::{Context, Level};
 
 use crate::providers::Providers;
 use crate::send::{
-    Claim, Deadline, Delivered, EMAIL_OUTBOX, Job, Key, Outbox, Report, SMS_OUTBOX, deliver,
+    Claim, Deadline, Delivered, EMAIL_OUTBOX, Job, Outbox, Report, SMS_OUTBOX, deliver,
 };
 
 /// Why a message was not sent.
@@ -92,48 +92,54 @@ pub(crate) async fn send_email<D: Db, H: Outbound>(
     let name = display_name(user);
     let empty = EmailData::default();
     let d = data.unwrap_or(&empty);
-    let rendered = policy.renderer.render(
-        email,
-        &Recipient {
-            name: &name,
-            email: &user.email,
-            new_email: &user.new_email,
-            old_email: &d.old_email,
-            old_phone: &d.old_phone,
-            provider: &d.provider,
-            factor_type: &d.factor_type,
-        },
-        locale,
-    );
+    let render = || {
+        policy.renderer.render(
+            email,
+            &Recipient {
+                name: &name,
+                email: &user.email,
+                new_email: &user.new_email,
+                old_email: &d.old_email,
+                old_phone: &d.old_phone,
+                provider: &d.provider,
+                factor_type: &d.factor_type,
+            },
+            locale,
+        )
+    };
+    // Content is stored only for a consumer (queued); rows we send ourselves keep none (the
+    // database would clear it anyway) and are rendered only by the call that owns them.
     let queued = channels == [Channel::Outbox];
+    let (subject, html, text) = match queued.then(render) {
+        Some(r) => (Some(r.subject), Some(r.html), Some(r.text)),
+        None => (None, None, None),
+    };
+    let stored = |v: &str| {
+        Some(v)
+            .filter(|v| queued && !v.is_empty())
+            .map(str::to_owned)
+    };
     let first = channels.first().copied().unwrap_or(Channel::Outbox);
-    let insert = Statement::new(
-        "insert into portcullis.email_outbox (hook_uuid, email_type, user_id, recipient, locale, \
-           subject, html, text, link, token, token_hash, redirect_to, delivery, status) \
-         values ($1::uuid, $2, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-         on conflict (hook_uuid, recipient, email_type) do nothing returning id::text",
+    let claim = Statement::new(
+        "select id::text, claim from portcullis.email_claim($1::uuid, $2, $3::uuid, $4, $5, $6, \
+           $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(hook_uuid)
     .bind(email.kind.name())
     .bind_opt(is_uuid(&user.id).then_some(user.id.as_str()))
     .bind(email.to.as_str())
     .bind(locale)
-    .bind(rendered.subject.as_str())
-    .bind(rendered.html.as_str())
-    .bind(rendered.text.as_str())
-    .bind_opt(email.link.as_deref())
-    .bind_opt(Some(email.otp.as_str()).filter(|o| !o.is_empty()))
-    .bind_opt(Some(email.token_hash.as_str()).filter(|o| !o.is_empty()))
+    .bind_opt(subject)
+    .bind_opt(html)
+    .bind_opt(text)
+    .bind_opt(stored(email.link.as_deref().unwrap_or_default()))
+    .bind_opt(stored(&email.otp))
+    .bind_opt(stored(&email.token_hash))
     .bind_opt(Some(d.redirect_to.as_str()).filter(|o| !o.is_empty()))
     .bind(first.name())
     .bind(if queued { "queued" } else { "pending" });
-    let key = Key {
-        hook_uuid,
-        recipient: &email.to,
-        kind: email.kind.name(),
-    };
     let id = match EMAIL_OUTBOX
-        .claim(ctx, &insert, key, deadline)
+        .claim(ctx, &claim, deadline)
         .await
         .map_err(SendError::Database)?
     {
@@ -143,6 +149,7 @@ pub(crate) async fn send_email<D: Db, H: Outbound>(
         Claim::Owned(_) if queued => return Ok(()),
         Claim::Owned(id) => id,
     };
+    let rendered = render();
     let idempotency_key = format!("portcullis-email-{id}");
     let outgoing = OutgoingEmail {
         from: policy.from.as_deref().unwrap_or_default(),
@@ -191,30 +198,24 @@ pub(crate) async fn send_sms<D: Db, H: Outbound>(
     let channels = policy.channels(sms.kind);
     let locale = user_locale(user, policy.default_locale);
     let body = policy.renderer.render(sms, locale);
+    // As for e-mail: content only for a consumer.
     let queued = channels == [Channel::Outbox];
     let first = channels.first().copied().unwrap_or(Channel::Outbox);
-    let insert = Statement::new(
-        "insert into portcullis.sms_outbox (hook_uuid, sms_type, user_id, recipient, locale, body, \
-           token, delivery, status) \
-         values ($1::uuid, $2, $3::uuid, $4, $5, $6, $7, $8, $9) \
-         on conflict (hook_uuid, recipient, sms_type) do nothing returning id::text",
+    let claim = Statement::new(
+        "select id::text, claim from portcullis.sms_claim($1::uuid, $2, $3::uuid, $4, $5, $6, $7, \
+           $8, $9)",
     )
     .bind(hook_uuid)
     .bind(sms.kind.name())
     .bind_opt(is_uuid(&user.id).then_some(user.id.as_str()))
     .bind(sms.to.as_str())
     .bind(locale)
-    .bind(body.as_str())
-    .bind(sms.otp.as_str())
+    .bind_opt(queued.then(|| body.clone()))
+    .bind_opt(queued.then(|| sms.otp.clone()))
     .bind(first.name())
     .bind(if queued { "queued" } else { "pending" });
-    let key = Key {
-        hook_uuid,
-        recipient: &sms.to,
-        kind: sms.kind.name(),
-    };
     let id = match SMS_OUTBOX
-        .claim(ctx, &insert, key, deadline)
+        .claim(ctx, &claim, deadline)
         .await
         .map_err(SendError::Database)?
     {
@@ -274,11 +275,7 @@ async fn finish<D: Db, H: Outbound>(
     hook_uuid: &str,
 ) -> Result<(), SendError> {
     let recorded = outbox.record(ctx, id, report).await;
-    let medium = if outbox.type_column == "sms_type" {
-        "sms"
-    } else {
-        "email"
-    };
+    let medium = outbox.medium;
     if let Err(e) = &recorded {
         // The provider's answer stands; the row stays `pending` and a retry will find it
         // stale after 15 s. Only a provider's "sent" would be lost, hence the error level.

@@ -4,7 +4,7 @@
 //! # Exactly once
 //! Every message has a unique outbox key (hook uuid, recipient, type). The call that inserts
 //! the row owns the message. A duplicate (GoTrue's retry, or the same request arriving twice
-//! at once) finds the row and:
+//! at once) finds the row — in the same statement (`portcullis.email_claim`) — and:
 //! - `sent` / `queued`: succeeds without sending;
 //! - `pending`: waits for the owner (polling) and answers as it does;
 //! - `failed`, or `pending` untouched for 15 s (the owner died): takes it over and sends.
@@ -53,31 +53,20 @@ impl Deadline {
 pub(crate) struct Outbox {
     /// `portcullis.email_outbox`, …
     pub table: &'static str,
-    /// The type column (`email_type`, `sms_type`).
-    pub type_column: &'static str,
+    /// `email`, `sms`: for logs.
+    pub medium: &'static str,
 }
 
 /// The e-mail outbox.
 pub(crate) const EMAIL_OUTBOX: Outbox = Outbox {
     table: "portcullis.email_outbox",
-    type_column: "email_type",
+    medium: "email",
 };
 /// The SMS outbox.
 pub(crate) const SMS_OUTBOX: Outbox = Outbox {
     table: "portcullis.sms_outbox",
-    type_column: "sms_type",
+    medium: "sms",
 };
-
-/// A message's outbox key.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Key<'a> {
-    /// `metadata.uuid`.
-    pub hook_uuid: &'a str,
-    /// Address or number.
-    pub recipient: &'a str,
-    /// Type name.
-    pub kind: &'a str,
-}
 
 /// Who sends the message.
 #[derive(Debug)]
@@ -91,49 +80,26 @@ pub(crate) enum Claim {
 }
 
 impl Outbox {
-    fn by_key(self, sql: &str, key: Key<'_>) -> Statement {
-        Statement::new(
-            sql.replace("{t}", self.table)
-                .replace("{k}", self.type_column),
-        )
-        .bind(key.hook_uuid)
-        .bind(key.recipient)
-        .bind(key.kind)
-    }
-
-    /// Inserts the row (`insert` must end in `on conflict … do nothing returning id::text`),
-    /// or finds who owns it.
+    /// Claims the message with `claim` (a call of `portcullis.email_claim` / `sms_claim`
+    /// answering `(id, claim)`: one statement inserts the row, takes over a failed or stale one,
+    /// or reports its status), asking again while another call is sending it.
     ///
     /// # Errors
     /// The database failed.
     pub(crate) async fn claim<D: Db, H: Outbound>(
         self,
         ctx: &Context<'_, D, H>,
-        insert: &Statement,
-        key: Key<'_>,
+        claim: &Statement,
         deadline: Deadline,
     ) -> Result<Claim, DbError> {
-        if let Some(id) = first_cell(ctx.db.query(insert).await?) {
-            return Ok(Claim::Owned(id));
-        }
-        let take_over = self.by_key(
-            "update {t} set status = 'pending', updated_at = now() \
-             where hook_uuid = $1::uuid and recipient = $2 and {k} = $3 \
-               and (status = 'failed' or (status = 'pending' and updated_at < now() - interval '15 seconds')) \
-             returning id::text",
-            key,
-        );
-        let status = self.by_key(
-            "select status from {t} where hook_uuid = $1::uuid and recipient = $2 and {k} = $3",
-            key,
-        );
         for _ in 0..MAX_POLLS {
-            if let Some(id) = first_cell(ctx.db.query(&take_over).await?) {
-                return Ok(Claim::Owned(id));
-            }
-            // pending (another call is sending), or failed/vanished in between: look again.
-            if let Some("sent" | "queued") = first_cell(ctx.db.query(&status).await?).as_deref() {
-                return Ok(Claim::Done);
+            let row = ctx.db.query(claim).await?.into_iter().next();
+            let cell = |i: usize| row.as_ref().and_then(|r| r.get(i).cloned().flatten());
+            match (cell(0), cell(1).as_deref()) {
+                (Some(id), Some("owned")) => return Ok(Claim::Owned(id)),
+                (_, Some("sent" | "queued" | "expired")) => return Ok(Claim::Done),
+                // pending (another call is sending it), or gone in between: look again.
+                _ => {}
             }
             if deadline.remaining(ctx.clock) < u64::from(POLL_MS) + MIN_ATTEMPT_MS {
                 break;
@@ -174,10 +140,6 @@ impl Outbox {
             .bind(report.attempts.to_string());
         ctx.db.query(&statement).await.map(drop)
     }
-}
-
-fn first_cell(rows: Vec<Vec<Option<String>>>) -> Option<String> {
-    rows.into_iter().next()?.into_iter().next().flatten()
 }
 
 /// A provider bound to one message.

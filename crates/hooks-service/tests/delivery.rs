@@ -43,6 +43,15 @@ impl SecureRandom for Zeros {
     }
 }
 
+/// Dice that never come up: no housekeeping on the request.
+struct Ones;
+impl SecureRandom for Ones {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomError> {
+        dest.fill(0xff);
+        Ok(())
+    }
+}
+
 #[derive(Default)]
 struct Logs(RefCell<Vec<String>>);
 impl Log for Logs {
@@ -51,27 +60,23 @@ impl Log for Logs {
     }
 }
 
-/// Answers by statement: `claim` is what the outbox insert returns, `status` what the status
-/// select returns.
+/// Answers by statement: `claim` is what `portcullis.email_claim` returns (`id`, `claim`).
 struct ScriptDb {
     claim: Vec<Row>,
-    status: Vec<Row>,
     seen: RefCell<Vec<Statement>>,
 }
 impl Db for ScriptDb {
     async fn query(&self, s: &Statement) -> Result<Vec<Row>, DbError> {
         self.seen.borrow_mut().push(s.clone());
-        Ok(
-            if s.sql.starts_with("insert into portcullis.email_outbox") {
-                self.claim.clone()
-            } else if s.sql.starts_with("select status") {
-                self.status.clone()
-            } else {
-                Vec::new()
-            },
-        )
+        Ok(if s.sql.contains("portcullis.email_claim(") {
+            self.claim.clone()
+        } else {
+            Vec::new()
+        })
     }
 }
+
+const CLAIM: &str = "select id::text, claim from portcullis.email_claim(";
 
 /// Providers answering from a function of (url, call number).
 struct Providers {
@@ -125,10 +130,14 @@ fn request() -> Request {
 }
 
 fn run(db: &ScriptDb, http: &Providers, logs: &Logs) -> Value {
+    run_with(&Zeros, db, http, logs)
+}
+
+fn run_with(random: &dyn SecureRandom, db: &ScriptDb, http: &Providers, logs: &Logs) -> Value {
     let clock = FixedClock(UnixTime::from_secs(NOW));
     let ctx = Context {
         clock: &clock,
-        random: &Zeros,
+        random,
         db,
         http,
         log: logs,
@@ -139,14 +148,17 @@ fn run(db: &ScriptDb, http: &Providers, logs: &Logs) -> Value {
 }
 
 fn owned() -> Vec<Row> {
-    vec![vec![Some("41".into())]]
+    claimed("owned")
+}
+
+fn claimed(claim: &str) -> Vec<Row> {
+    vec![vec![Some("41".into()), Some(claim.into())]]
 }
 
 #[test]
 fn providers_down_end_after_bounded_attempts_with_a_503_error_object_and_a_failed_row() {
     let db = ScriptDb {
         claim: owned(),
-        status: vec![],
         seen: RefCell::default(),
     };
     let http = Providers {
@@ -206,7 +218,6 @@ fn providers_down_end_after_bounded_attempts_with_a_503_error_object_and_a_faile
 fn a_rejected_recipient_is_a_400_at_once_without_trying_the_next_provider() {
     let db = ScriptDb {
         claim: owned(),
-        status: vec![],
         seen: RefCell::default(),
     };
     let http = Providers {
@@ -228,7 +239,6 @@ fn a_rejected_recipient_is_a_400_at_once_without_trying_the_next_provider() {
 fn timeouts_and_network_errors_fail_over() {
     let db = ScriptDb {
         claim: owned(),
-        status: vec![],
         seen: RefCell::default(),
     };
     let http = Providers {
@@ -253,8 +263,7 @@ fn timeouts_and_network_errors_fail_over() {
 #[test]
 fn a_duplicate_waits_for_the_owner_boundedly_then_answers_busy() {
     let db = ScriptDb {
-        claim: vec![],
-        status: vec![vec![Some("pending".into())]],
+        claim: claimed("pending"),
         seen: RefCell::default(),
     };
     let http = Providers {
@@ -268,16 +277,18 @@ fn a_duplicate_waits_for_the_owner_boundedly_then_answers_busy() {
         .seen
         .borrow()
         .iter()
-        .filter(|s| s.sql.starts_with("select status"))
+        .filter(|s| s.sql.starts_with(CLAIM))
         .count();
-    assert_eq!(polls, 40, "bounded polling with a stopped clock");
+    assert_eq!(
+        polls, 40,
+        "bounded polling with a stopped clock, one statement a poll"
+    );
 }
 
 #[test]
 fn a_duplicate_of_a_sent_message_succeeds_without_sending() {
     let db = ScriptDb {
-        claim: vec![],
-        status: vec![vec![Some("sent".into())]],
+        claim: claimed("sent"),
         seen: RefCell::default(),
     };
     let http = Providers {
@@ -286,4 +297,58 @@ fn a_duplicate_of_a_sent_message_succeeds_without_sending() {
         waited: RefCell::default(),
     };
     assert_eq!(run(&db, &http, &Logs::default()), json!({}));
+    assert_eq!(
+        db.seen
+            .borrow()
+            .iter()
+            .filter(|s| s.sql.starts_with(CLAIM))
+            .count(),
+        1,
+        "a duplicate of a sent message costs one statement"
+    );
+}
+
+fn sent_ok() -> Providers {
+    Providers {
+        answer: |_, _| {
+            Ok(OutboundResponse {
+                status: 200,
+                body: br#"{"id":"r1"}"#.to_vec(),
+            })
+        },
+        sent: RefCell::default(),
+        waited: RefCell::default(),
+    }
+}
+
+#[test]
+fn provider_rows_store_no_content_and_retention_runs_now_and_then() {
+    let retention = |random: &dyn SecureRandom| {
+        let db = ScriptDb {
+            claim: owned(),
+            seen: RefCell::default(),
+        };
+        assert_eq!(
+            run_with(random, &db, &sent_ok(), &Logs::default()),
+            json!({})
+        );
+        let seen = db.seen.borrow();
+        let insert = seen.iter().find(|s| s.sql.starts_with(CLAIM)).unwrap();
+        // subject, html, text, link, token, token_hash: a provider sends, nothing is kept.
+        assert_eq!(insert.params[5..11], [None, None, None, None, None, None]);
+        assert_eq!(insert.params[13].as_deref(), Some("pending"));
+        seen.iter()
+            .find(|s| s.sql.contains("portcullis.outbox_retention("))
+            .map(|s| s.params.clone())
+    };
+    assert_eq!(
+        retention(&Zeros),
+        Some(
+            ["3600", "3600", "30", "30"]
+                .map(|p| Some(p.to_owned()))
+                .to_vec()
+        ),
+        "policy defaults: OTP lifetime 1 h, rows kept 30 days"
+    );
+    assert_eq!(retention(&Ones), None, "not on every request");
 }

@@ -17,7 +17,8 @@ use portcullis_core::{
     ConfigProblem, Db, DbError, FixedClock, MapEnv, NoOutbound, RandomError, Row, SecureRandom,
     Statement, UnixTime,
 };
-use portcullis_hooks::AccessTokenError;
+use portcullis_hooks::claims::Problem;
+use portcullis_hooks::{AccessTokenError, SchemaViolation};
 use portcullis_hooks_service::{Hook, Hooks, HooksError};
 use portcullis_service::{Context, Function, Level, Log, Method, Request, Response, Status};
 use portcullis_webhooks::{SigningSecret, VerifyError};
@@ -647,15 +648,61 @@ fn every_error_variant_maps_to_its_status_and_body() {
             json!({"error": {"http_code": 500, "message": "The access token would be too large."}}),
         ),
         (
+            HooksError::AccessToken(AccessTokenError::Schema(SchemaViolation {
+                claim: "exp".into(),
+                problem: Problem::Missing,
+            })),
+            200,
+            json!({"error": {"http_code": 500, "message": "The authentication hook could not process this request."}}),
+        ),
+        (
             HooksError::SignupRefused {
                 message: "closed".into(),
             },
             200,
             json!({"error": {"http_code": 403, "message": "closed"}}),
         ),
+        (
+            HooksError::Unsendable,
+            200,
+            json!({"error": {"http_code": 500, "message": "The authentication hook could not process this request."}}),
+        ),
+        (
+            HooksError::RecipientRejected,
+            200,
+            json!({"error": {"http_code": 400, "message": "This address cannot receive messages. Check it and try again."}}),
+        ),
+        (
+            HooksError::DeliveryFailed,
+            200,
+            json!({"error": {"http_code": 503, "message": "The message could not be sent right now. Please try again in a moment."}}),
+        ),
+        (
+            HooksError::DeliveryBusy,
+            200,
+            json!({"error": {"http_code": 503, "message": "The message is still being sent. Please wait a moment before trying again."}}),
+        ),
+        (
+            HooksError::Database,
+            200,
+            json!({"error": {"http_code": 500, "message": "The authentication hook could not process this request."}}),
+        ),
+        (
+            HooksError::RetryLater,
+            503,
+            json!({"error": "retry", "message": "the hook could not finish; retry"}),
+        ),
     ];
+    // Every variant is listed (the crate's own test `error_variants_are_all_listed` keeps the
+    // list complete): each maps to its status, JSON body and extra headers.
+    assert_eq!(cases.len(), 17);
     for (error, status, body) in cases {
         let label = format!("{error:?}");
+        let extra = match &error {
+            HooksError::MethodNotAllowed => Some(("allow", "POST")),
+            HooksError::RetryLater => Some(("retry-after", "1")),
+            _ => None,
+        };
         let r = error.into_response();
         assert_eq!(r.status.as_u16(), status, "{label}");
         assert_eq!(
@@ -663,6 +710,13 @@ fn every_error_variant_maps_to_its_status_and_body() {
             Some("application/json"),
             "{label}"
         );
+        assert_eq!(r.headers.get("cache-control"), Some("no-store"), "{label}");
+        let names: Vec<&str> = r.headers.iter().map(|(n, _)| n).collect();
+        let want = 2 + usize::from(extra.is_some());
+        assert_eq!(names.len(), want, "{label}: {names:?}");
+        if let Some((name, value)) = extra {
+            assert_eq!(r.headers.get(name), Some(value), "{label}");
+        }
         assert_eq!(body_json(&r), body, "{label}");
     }
 }

@@ -14,9 +14,10 @@ use std::fmt;
 
 use portcullis_core::json::{JsonError, Strict, flag, object, text};
 use portcullis_core::sql::Statement;
+use portcullis_core::{SecureRandom, uuid_v4};
 
 use crate::payload::{Metadata, PayloadError, is_uuid, parse_object};
-use crate::template::{Mode, Template, Vars};
+use crate::template::{Mode, Slot, Template};
 
 /// Which hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,6 +145,15 @@ pub struct AttemptPolicy {
 
 const DEFAULT_MESSAGE: &str = "Too many failed attempts. Try again in {{ minutes }} minute(s).";
 
+/// The lock message's placeholders: `minutes` (slot 0) and `seconds` (slot 1).
+fn message_slot(name: &str) -> Option<Slot> {
+    match name {
+        "minutes" => Some(Slot::user(0)),
+        "seconds" => Some(Slot::user(1)),
+        _ => None,
+    }
+}
+
 impl AttemptPolicy {
     /// The defaults: 5 failures in 15 minutes lock for 1 minute, doubling up to 1 hour.
     #[must_use]
@@ -156,7 +166,7 @@ impl AttemptPolicy {
             max_lockout_secs: 3600,
             logout_after: None,
             fail_closed: false,
-            message: Template::compile(DEFAULT_MESSAGE, &|n| n == "minutes" || n == "seconds")
+            message: Template::compile(DEFAULT_MESSAGE, Mode::Text, &message_slot)
                 .unwrap_or_default(),
         }
     }
@@ -201,36 +211,19 @@ impl AttemptPolicy {
         }
         p.fail_closed = r.bool("fail_closed")?.unwrap_or(false);
         if let Some(m) = r.str("message")? {
-            p.message = Template::compile(m, &|n| n == "minutes" || n == "seconds")
+            p.message = Template::compile(m, Mode::Text, &message_slot)
                 .map_err(|e| JsonError::new(r.path_of("message"), e.to_string()))?;
         }
         r.finish()?;
         Ok(p)
     }
 
-    /// One statement recording a failure; returns [`AttemptState`]'s row.
+    /// One statement recording a failure (`portcullis.attempt_failure`: the upsert that also
+    /// computes the lock, with plans the connection keeps); returns [`AttemptState`]'s row.
     #[must_use]
     pub fn record_failure(&self, input: &AttemptInput) -> Statement {
-        // $4 window, $5 max failures, $6 first lock, $7 longest lock (seconds).
-        const SQL: &str = "with s as (select now() as t) \
-            insert into portcullis.verification_attempts as a \
-              (kind, user_id, factor_id, failures, window_started_at, last_failure_at, locked_until) \
-            select $1, $2::uuid, $3, 1, s.t, s.t, \
-              case when 1 >= $5::int then s.t + make_interval(secs => least($7::float8, $6::float8)) end from s \
-            on conflict (kind, user_id, factor_id) do update set \
-              failures = case when a.window_started_at <= now() - make_interval(secs => $4::float8) \
-                and (a.locked_until is null or a.locked_until <= now()) then 1 else a.failures + 1 end, \
-              window_started_at = case when a.window_started_at <= now() - make_interval(secs => $4::float8) \
-                and (a.locked_until is null or a.locked_until <= now()) then now() else a.window_started_at end, \
-              last_failure_at = now(), \
-              locked_until = case \
-                when a.window_started_at <= now() - make_interval(secs => $4::float8) \
-                  and (a.locked_until is null or a.locked_until <= now()) \
-                  then case when 1 >= $5::int then now() + make_interval(secs => least($7::float8, $6::float8)) end \
-                when a.failures + 1 >= $5::int \
-                  then now() + make_interval(secs => least($7::float8, $6::float8 * power(2::float8, least(a.failures + 1 - $5::int, 30)))) \
-                else a.locked_until end \
-            returning failures::text, extract(epoch from (locked_until - now()))::text";
+        const SQL: &str = "select failures::text, locked_for::text from portcullis.attempt_failure(\
+            $1, $2::uuid, $3, $4::float8, $5::int, $6::float8, $7::float8)";
         self.bind(Statement::new(SQL), input)
             .bind(self.window_secs.to_string())
             .bind(self.max_failures.to_string())
@@ -238,18 +231,12 @@ impl AttemptPolicy {
             .bind(self.max_lockout_secs.to_string())
     }
 
-    /// One statement for a success: clears the counter unless a lock is active; returns the
-    /// state (failures, lock).
+    /// One statement for a success (`portcullis.attempt_success`): clears the counter unless a
+    /// lock is active; returns the state (failures, lock).
     #[must_use]
     pub fn record_success(&self, input: &AttemptInput) -> Statement {
-        const SQL: &str = "with locked as ( \
-              select failures, locked_until from portcullis.verification_attempts \
-              where kind = $1 and user_id = $2::uuid and factor_id = $3 and locked_until > now()), \
-            cleared as ( \
-              delete from portcullis.verification_attempts \
-              where kind = $1 and user_id = $2::uuid and factor_id = $3 and not exists (select 1 from locked)) \
-            select coalesce((select failures from locked), 0)::text, \
-              (select extract(epoch from (locked_until - now())) from locked)::text";
+        const SQL: &str = "select failures::text, locked_for::text from portcullis.attempt_success(\
+            $1, $2::uuid, $3)";
         self.bind(Statement::new(SQL), input)
     }
 
@@ -259,18 +246,33 @@ impl AttemptPolicy {
             .bind(input.factor_id.as_str())
     }
 
-    /// Deletes rows whose window and lock are long over (at most 1000 per call).
+    /// Deletes rows whose window and lock are long over, among at most 500 neighbours of a
+    /// random key (upwards or downwards, so the ends of the key space are reached as often
+    /// as the middle): a call's cost is bounded whatever the table holds, needs no index
+    /// beyond the primary key (an index on the time columns would cost every attempt its HOT
+    /// update), and over many calls every stale row is reached.
     #[must_use]
-    pub fn prune(&self) -> Statement {
+    pub fn prune(&self, random: &dyn SecureRandom) -> Statement {
+        const UP: &str = "delete from portcullis.verification_attempts where ctid in ( \
+               select ctid from ( \
+                 select ctid, last_failure_at, locked_until from portcullis.verification_attempts \
+                 where kind = $1 and user_id >= $3::uuid order by user_id limit 500) s \
+               where last_failure_at < now() - make_interval(secs => $2::float8) \
+                 and (locked_until is null or locked_until < now()))";
+        const DOWN: &str = "delete from portcullis.verification_attempts where ctid in ( \
+               select ctid from ( \
+                 select ctid, last_failure_at, locked_until from portcullis.verification_attempts \
+                 where kind = $1 and user_id <= $3::uuid order by user_id desc limit 500) s \
+               where last_failure_at < now() - make_interval(secs => $2::float8) \
+                 and (locked_until is null or locked_until < now()))";
         let keep = self.window_secs.max(self.max_lockout_secs);
-        Statement::new(
-            "delete from portcullis.verification_attempts where ctid in ( \
-               select ctid from portcullis.verification_attempts \
-               where kind = $1 and last_failure_at < now() - make_interval(secs => $2::float8) \
-                 and (locked_until is null or locked_until < now()) limit 1000)",
-        )
-        .bind(self.kind.name())
-        .bind(keep.to_string())
+        let start =
+            uuid_v4(random).unwrap_or_else(|_| "80000000-0000-4000-8000-000000000000".into());
+        let up = start.as_bytes().first().is_some_and(|b| b & 1 == 0);
+        Statement::new(if up { UP } else { DOWN })
+            .bind(self.kind.name())
+            .bind(keep.to_string())
+            .bind(start)
     }
 
     /// The answer for an attempt given the counter after its statement.
@@ -280,12 +282,10 @@ impl AttemptPolicy {
         match state.locked_for_secs {
             Some(secs) => {
                 let minutes = secs.div_ceil(60).max(1);
-                let vars = Vars::new()
-                    .with("minutes", minutes.to_string())
-                    .with("seconds", secs.to_string());
+                let vars = [minutes.to_string(), secs.to_string()];
                 Decision {
                     reject: true,
-                    message: self.message.render(&vars, Mode::Text),
+                    message: self.message.render(&vars[..]),
                     should_logout_user,
                 }
             }

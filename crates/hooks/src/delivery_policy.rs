@@ -135,6 +135,54 @@ pub struct EmailPolicy {
     pub postmark_message_stream: String,
     /// Compiled templates and branding.
     pub renderer: EmailRenderer,
+    /// How long outbox rows are kept and queued content lives.
+    pub retention: Retention,
+}
+
+/// Outbox retention for one outbox (`queued_expiry_seconds`, `keep_days`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// A queued row older than this expires and loses its content: set it to the project's
+    /// OTP lifetime (Supabase's `auth.email.otp_expiry`, 3600 by default).
+    pub queued_expiry_secs: u32,
+    /// Rows older than this are deleted.
+    pub keep_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            queued_expiry_secs: 3600,
+            keep_days: 30,
+        }
+    }
+}
+
+impl Retention {
+    fn read(r: &mut Strict<'_>) -> Result<Self, JsonError> {
+        let d = Self::default();
+        let bounded =
+            |r: &mut Strict<'_>, key: &'static str, min: u64, max: u64, default: u32| match r
+                .u64(key)?
+            {
+                None => Ok(default),
+                Some(v) if (min..=max).contains(&v) => Ok(u32::try_from(v).unwrap_or(default)),
+                Some(_) => Err(JsonError::new(
+                    r.path_of(key),
+                    format!("must be between {min} and {max}"),
+                )),
+            };
+        Ok(Self {
+            queued_expiry_secs: bounded(
+                r,
+                "queued_expiry_seconds",
+                60,
+                7 * 86_400,
+                d.queued_expiry_secs,
+            )?,
+            keep_days: bounded(r, "keep_days", 1, 3650, d.keep_days)?,
+        })
+    }
 }
 
 impl EmailPolicy {
@@ -149,6 +197,7 @@ impl EmailPolicy {
             default_locale: "en",
             postmark_message_stream: "outbound".into(),
             renderer: EmailRenderer::build(branding, EmailTemplates::new()),
+            retention: Retention::default(),
         }
     }
 
@@ -198,6 +247,7 @@ impl EmailPolicy {
             ));
         }
         p.default_locale = default_locale(&mut r)?;
+        p.retention = Retention::read(&mut r)?;
         if let Some(s) = r.str("postmark_message_stream")? {
             s.clone_into(&mut p.postmark_message_stream);
         }
@@ -285,6 +335,8 @@ pub struct SmsPolicy {
     pub default_locale: &'static str,
     /// Compiled wording.
     pub renderer: SmsRenderer,
+    /// How long outbox rows are kept and queued content lives.
+    pub retention: Retention,
 }
 
 impl SmsPolicy {
@@ -315,6 +367,7 @@ impl SmsPolicy {
             delivery_by_type: BTreeMap::new(),
             default_locale: "en",
             renderer: SmsRenderer::new(&branding.app_name, None),
+            retention: Retention::default(),
         }
     }
 
@@ -327,6 +380,7 @@ impl SmsPolicy {
         }
         p.delivery_by_type = delivery_by_type(&mut r, SmsKind::from_name, Channel::is_sms)?;
         p.default_locale = default_locale(&mut r)?;
+        p.retention = Retention::read(&mut r)?;
         let web_otp = r.str("web_otp_domain")?;
         if web_otp.is_some_and(|d| {
             d.is_empty()

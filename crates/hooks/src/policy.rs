@@ -53,6 +53,20 @@ impl Default for HooksPolicy {
 }
 
 impl HooksPolicy {
+    /// The outbox retention statement (`portcullis.outbox_retention`, bounded work per call):
+    /// expires queued rows past their OTP lifetime, deletes rows past their retention.
+    #[must_use]
+    pub fn outbox_retention(&self) -> portcullis_core::Statement {
+        let (e, s) = (self.send_email.retention, self.send_sms.retention);
+        portcullis_core::Statement::new(
+            "select portcullis.outbox_retention($1::int, $2::int, $3::int, $4::int)::text",
+        )
+        .bind(e.queued_expiry_secs.to_string())
+        .bind(s.queued_expiry_secs.to_string())
+        .bind(e.keep_days.to_string())
+        .bind(s.keep_days.to_string())
+    }
+
     /// Parses and compiles a policy document. JSON when the first non-blank character is
     /// `{`, TOML otherwise. Assets the policy uses (the disposable-domain list) come from
     /// `host`.

@@ -14,7 +14,7 @@ use std::fmt;
 use portcullis_core::json::{object, text};
 
 use crate::payload::{Metadata, PayloadError, User, normalize_phone, parse_object};
-use crate::template::{Mode, Template, TemplateError, Vars};
+use crate::template::{Mode, Slot, Template, TemplateError};
 
 /// What the SMS is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -179,17 +179,24 @@ fn builtin(locale: &str, kind: SmsKind) -> &'static str {
     }
 }
 
-fn is_placeholder(name: &str) -> bool {
-    SMS_PLACEHOLDERS.contains(&name)
+/// Placeholders resolve to their index in [`SMS_PLACEHOLDERS`].
+fn slot(name: &str) -> Option<Slot> {
+    SMS_PLACEHOLDERS
+        .iter()
+        .position(|p| *p == name)
+        .map(Slot::user)
 }
 
+const OTP_SLOT: usize = 3;
+
 /// SMS wording: configured templates by kind (and optionally locale), the app name and the
-/// WebOTP domain.
+/// WebOTP domain. Every template, built-in or configured, is compiled once, here.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SmsRenderer {
     app_name: String,
     web_otp_domain: Option<String>,
     templates: BTreeMap<(SmsKind, Option<&'static str>), Template>,
+    builtins: Vec<((&'static str, SmsKind), Template)>,
 }
 
 impl SmsRenderer {
@@ -197,10 +204,21 @@ impl SmsRenderer {
     /// the WebOTP line.
     #[must_use]
     pub fn new(app_name: &str, web_otp_domain: Option<&str>) -> Self {
+        let builtins = crate::email::LOCALES
+            .into_iter()
+            .flat_map(|l| SmsKind::ALL.map(|k| (l, k)))
+            .map(|(l, k)| {
+                // Ours and covered by tests: a failure would be a build defect, rendered as
+                // an empty text rather than a panic on a request path.
+                let t = Template::compile(builtin(l, k), Mode::Text, &slot).unwrap_or_default();
+                ((l, k), t)
+            })
+            .collect();
         Self {
             app_name: app_name.to_owned(),
             web_otp_domain: web_otp_domain.map(str::to_owned),
             templates: BTreeMap::new(),
+            builtins,
         }
     }
 
@@ -215,8 +233,8 @@ impl SmsRenderer {
         locale: Option<&'static str>,
         source: &str,
     ) -> Result<(), TemplateError> {
-        let t = Template::compile(source, &is_placeholder)?;
-        if !t.uses("otp") {
+        let t = Template::compile(source, Mode::Text, &slot)?;
+        if !t.uses(OTP_SLOT) {
             return Err(TemplateError {
                 offset: 0,
                 problem: "the template never shows `{{ otp }}`".into(),
@@ -229,21 +247,28 @@ impl SmsRenderer {
     /// The text of `sms` in `locale`.
     #[must_use]
     pub fn render(&self, sms: &PlannedSms, locale: &'static str) -> String {
-        let vars = Vars::new()
-            .with("app_name", self.app_name.as_str())
-            .with("kind", sms.kind.name())
-            .with("lang", locale)
-            .with("otp", sms.otp.as_str())
-            .with("phone", sms.to.as_str());
+        // In SMS_PLACEHOLDERS order.
+        let vars = [
+            self.app_name.as_str(),
+            sms.kind.name(),
+            locale,
+            sms.otp.as_str(),
+            sms.to.as_str(),
+        ];
         let configured = [Some(locale), None]
             .into_iter()
             .find_map(|l| self.templates.get(&(sms.kind, l)));
-        let mut out = match configured {
-            Some(t) => t.render(&vars, Mode::Text),
-            None => Template::compile(builtin(locale, sms.kind), &is_placeholder)
-                .map(|t| t.render(&vars, Mode::Text))
-                .unwrap_or_default(),
-        };
+        let template = configured.or_else(|| {
+            self.builtins
+                .iter()
+                .find(|((l, k), _)| *l == locale && *k == sms.kind)
+                .or_else(|| self.builtins.iter().find(|((_, k), _)| *k == sms.kind))
+                .map(|(_, t)| t)
+        });
+        let mut out = String::with_capacity(200);
+        if let Some(t) = template {
+            t.render_into(&vars, &mut out);
+        }
         if let Some(domain) = &self.web_otp_domain {
             out.push_str("\n\n@");
             out.push_str(domain);

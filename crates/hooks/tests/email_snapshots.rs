@@ -57,6 +57,26 @@ fn emails(kind: EmailKind, input: &SendEmailInput) -> Vec<PlannedEmail> {
     plan(input).unwrap()
 }
 
+/// Only `UPDATE_SNAPSHOTS=1` rewrites snapshots; `0`, `false`, empty or unset compare them.
+fn update_requested(value: Option<&str>) -> bool {
+    value.is_some_and(|v| v.trim() == "1")
+}
+
+#[test]
+fn only_update_snapshots_1_rewrites() {
+    assert!(update_requested(Some("1")));
+    for v in [
+        None,
+        Some("0"),
+        Some(""),
+        Some("false"),
+        Some("no"),
+        Some("true "),
+    ] {
+        assert!(!update_requested(v), "{v:?}");
+    }
+}
+
 #[test]
 fn rendered_emails_match_their_snapshots() {
     let renderer = EmailRenderer::new(
@@ -72,7 +92,7 @@ fn rendered_emails_match_their_snapshots() {
     )
     .unwrap();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/email");
-    let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+    let update = update_requested(std::env::var("UPDATE_SNAPSHOTS").ok().as_deref());
     let mut mismatches = Vec::new();
     let mut count = 0;
     for locale in LOCALES {

@@ -138,23 +138,87 @@ pub fn migration_suite(server: &TestPostgres) -> Result {
     uninstall(&mut pg)?;
     expect_same("second uninstall", &pristine, &snapshot(&mut pg)?)?;
 
-    // An operator grants our role a custom claims table elsewhere, plus default privileges.
+    // An operator grants our role a custom claims table elsewhere (whole table and single
+    // columns), a function, the database itself, plus default privileges.
     install(&mut pg)?;
-    pg.execute(
-        "create table public.custom_claims (user_id uuid primary key, claims jsonb);
+    let db = pg.column("select current_database()")?.concat();
+    pg.execute(&format!(
+        "create table public.custom_claims (user_id uuid primary key, claims jsonb, note text);
+         create function public.claims_for(uuid) returns jsonb language sql as 'select null::jsonb';
          grant select on public.custom_claims to portcullis_fn;
+         grant update (claims), select (note) on public.custom_claims to portcullis_fn;
+         grant execute on function public.claims_for(uuid) to portcullis_fn;
          grant usage on schema auth to portcullis_fn;
+         grant connect, temporary, create on database \"{db}\" to portcullis_fn;
          alter default privileges in schema public grant select on tables to portcullis_fn;
-         alter role portcullis_fn login password 'x';",
-    )?;
+         alter role portcullis_fn login password 'x';"
+    ))?;
     uninstall(&mut pg)?;
-    pg.execute("drop table public.custom_claims")?;
+    pg.execute("drop table public.custom_claims; drop function public.claims_for(uuid)")?;
     expect_same(
         "uninstall after operator grants",
         &pristine,
         &snapshot(&mut pg)?,
     )?;
-    note("uninstall leaves the catalog exactly as before install");
+    note(
+        "uninstall leaves the catalog exactly as before install (table, column, function, database and default grants revoked)",
+    );
+
+    // Objects of the user's that depend on ours: uninstall refuses, names them, changes nothing.
+    install(&mut pg)?;
+    for (setup, names, teardown) in [
+        (
+            "create view public.pending_mail as select id, recipient from portcullis.email_outbox",
+            "view pending_mail",
+            "drop view public.pending_mail",
+        ),
+        (
+            "create table public.claim_refs (user_id uuid references portcullis.user_claims (user_id))",
+            "claim_refs_user_id_fkey on table claim_refs",
+            "drop table public.claim_refs",
+        ),
+        (
+            "create table public.docs (id int); alter table public.docs enable row level security;
+             create policy mail_readers on public.docs using (exists (select 1 from portcullis.events))",
+            "policy mail_readers on table docs",
+            "drop table public.docs",
+        ),
+    ] {
+        pg.execute(setup)?;
+        let before = snapshot(&mut pg)?;
+        match uninstall(&mut pg) {
+            Err(e) if e.contains("not uninstalled") && e.contains(names) => {}
+            other => {
+                return Err(format!(
+                    "uninstall with `{names}` depending on Portcullis should refuse and name it: {other:?}"
+                ));
+            }
+        }
+        expect_same("refused uninstall", &before, &snapshot(&mut pg)?)?;
+        pg.execute(teardown)?;
+    }
+    // An object the role owns is not ours to drop either.
+    pg.execute("create table public.owned_by_fn (a int); alter table public.owned_by_fn owner to portcullis_fn")?;
+    let before = snapshot(&mut pg)?;
+    match uninstall(&mut pg) {
+        Err(e) if e.contains("owns") && e.contains("owned_by_fn") => {}
+        other => {
+            return Err(format!(
+                "uninstall must refuse while portcullis_fn owns a table: {other:?}"
+            ));
+        }
+    }
+    expect_same("refused uninstall", &before, &snapshot(&mut pg)?)?;
+    pg.execute("drop table public.owned_by_fn")?;
+    uninstall(&mut pg)?;
+    expect_same(
+        "uninstall after the refusals",
+        &pristine,
+        &snapshot(&mut pg)?,
+    )?;
+    note(
+        "uninstall refuses, names the objects and changes nothing when a view, foreign key or policy depends on Portcullis or portcullis_fn owns a table",
+    );
     Ok(())
 }
 
@@ -189,9 +253,79 @@ pub fn prepare_function_role(server: &TestPostgres) -> Result<String> {
         .flatten()
         .ok_or("no id returned")?;
     f.query(
-        "update portcullis.email_outbox set status = 'queued' where id = $1::bigint",
+        "update portcullis.email_outbox set status = 'queued', attempts = 0, last_error = null where id = $1::bigint",
         &[Some(&id)],
     )?;
+    // Content lives only while a row is queued: the trigger clears it on any other status.
+    let content = |f: &mut Pg| -> Result<Vec<Option<String>>> {
+        Ok(f.query(
+            "select html, link, token from portcullis.email_outbox where id = $1::bigint",
+            &[Some(&id)],
+        )?
+        .into_iter()
+        .next()
+        .unwrap_or_default())
+    };
+    f.query(
+        "update portcullis.email_outbox set html = 'h', link = 'l', token = '1' where false",
+        &[],
+    )
+    .err()
+    .filter(|e| e.contains("42501"))
+    .ok_or("portcullis_fn may update outbox content")?;
+    f.query(
+        "insert into portcullis.email_outbox (hook_uuid, email_type, recipient, locale, subject, html, text, link, token, delivery, status)
+         values (gen_random_uuid(), 'signup', 'q@example.com', 'en', 's', 'h', 't', 'l', '1', 'outbox', 'queued')",
+        &[],
+    )?;
+    if content(&mut f)?.iter().any(Option::is_some) {
+        return Err("a pending row kept its content".into());
+    }
+    let queued = f.query(
+        "select count(*)::text from portcullis.email_outbox where status = 'queued' and html = 'h' and token = '1'",
+        &[],
+    )?;
+    if queued != [[Some("1".to_owned())]] {
+        return Err(format!("a queued row must keep its content: {queued:?}"));
+    }
+    f.query(
+        "update portcullis.email_outbox set status = 'sent', sent_at = now() where status = 'queued'",
+        &[],
+    )?;
+    let left = f.query(
+        "select count(*)::text from portcullis.email_outbox where html is not null or token is not null",
+        &[],
+    )?;
+    if left != [[Some("0".to_owned())]] {
+        return Err(format!("sent rows kept their content: {left:?}"));
+    }
+    // Retention: a queued row past the OTP lifetime expires (content gone), rows past the
+    // retention period are deleted, recent rows stay.
+    f.query(
+        "insert into portcullis.email_outbox (hook_uuid, email_type, recipient, locale, subject, html, text, token, delivery, status, created_at)
+         values (gen_random_uuid(), 'old-sent', 'r@example.com', 'en', null, null, null, null, 'resend', 'sent', now() - interval '31 days'),
+                (gen_random_uuid(), 'stale-queued', 'r@example.com', 'en', 's', 'h', 't', '1', 'outbox', 'queued', now() - interval '2 hours'),
+                (gen_random_uuid(), 'fresh-queued', 'r@example.com', 'en', 's', 'h', 't', '1', 'outbox', 'queued', now() - interval '5 minutes')",
+        &[],
+    )?;
+    let changed = f.query(
+        "select portcullis.outbox_retention(3600, 3600, 30, 30)::text",
+        &[],
+    )?;
+    let left = f.column(
+        "select email_type || ':' || status || ':' || (html is not null)::text from portcullis.email_outbox
+         where recipient = 'r@example.com' order by email_type",
+    )?;
+    if changed != [[Some("2".to_owned())]]
+        || left != ["fresh-queued:queued:true", "stale-queued:expired:false"]
+    {
+        return Err(format!(
+            "outbox retention: changed {changed:?}, left {left:?}"
+        ));
+    }
+    note(
+        "outbox content exists only while queued; retention (as portcullis_fn) expires stale queued rows and deletes old ones",
+    );
     f.query(
         "insert into portcullis.verification_attempts (kind, user_id, failures, window_started_at, last_failure_at)
          values ('password', gen_random_uuid(), 1, now(), now())",
@@ -205,6 +339,18 @@ pub fn prepare_function_role(server: &TestPostgres) -> Result<String> {
     note("can read claims and write the outboxes, events and attempts");
     for (sql, what) in [
         ("delete from portcullis.email_outbox", "delete outbox rows"),
+        (
+            "update portcullis.email_outbox set recipient = 'x@evil.example'",
+            "change an outbox recipient",
+        ),
+        (
+            "update portcullis.sms_outbox set body = 'x'",
+            "change an SMS body",
+        ),
+        (
+            "update portcullis.email_outbox set subject = 'x', status = status",
+            "change an outbox subject",
+        ),
         (
             "update portcullis.events set payload = '{}'",
             "rewrite events",

@@ -4,13 +4,18 @@
 //! The built-in wording is rendered as plain text first (it may contain user values such as
 //! `{{ new_email }}`) and then inserted into the HTML layout, which escapes everything it
 //! inserts: every user value is escaped exactly once. Subjects never contain line breaks.
+//!
+//! Everything compiles when the renderer is built (the layouts, every locale's wording, the
+//! user's overrides); a render fills one array of values and writes into pre-sized buffers.
+//! The HTML layout and HTML overrides compile with contextual checks ([`Mode::Html`]): only
+//! validated URLs may start an `href`/`src`, only the validated colours go into styles.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use super::strings::{common, kind_strings};
 use super::{EmailKind, PlannedEmail};
-use crate::template::{Mode, Template, TemplateError, Vars};
+use crate::template::{Mode, Slot, Template, TemplateError, Trust};
 
 /// The placeholders every e-mail template (built-in or configured) may use.
 pub const PLACEHOLDERS: [&str; 20] = [
@@ -36,8 +41,56 @@ pub const PLACEHOLDERS: [&str; 20] = [
     "to_new_address",
 ];
 
-fn is_placeholder(name: &str) -> bool {
-    PLACEHOLDERS.contains(&name)
+/// Names only the built-in layouts use, after [`PLACEHOLDERS`] in the values array.
+const LAYOUT_NAMES: [&str; 12] = [
+    "t_preheader",
+    "t_heading",
+    "t_intro",
+    "t_button",
+    "t_code_intro",
+    "t_outro",
+    "t_greeting",
+    "t_link_fallback",
+    "t_sent_to",
+    "t_help",
+    "t_subject",
+    "button_text_color",
+];
+
+/// Every slot: the placeholders, then the layout's own names.
+const SLOTS: usize = PLACEHOLDERS.len() + LAYOUT_NAMES.len();
+
+fn trust(name: &str) -> Trust {
+    match name {
+        "link" | "app_url" | "support_url" | "logo_url" => Trust::Url,
+        "brand_color" | "button_text_color" => Trust::Css,
+        _ => Trust::User,
+    }
+}
+
+/// A placeholder user templates may use.
+fn placeholder(name: &str) -> Option<Slot> {
+    let index = PLACEHOLDERS.iter().position(|p| *p == name)?;
+    Some(Slot {
+        index,
+        trust: trust(name),
+    })
+}
+
+/// A name the built-in layouts may use.
+fn layout_name(name: &str) -> Option<Slot> {
+    placeholder(name).or_else(|| {
+        let i = LAYOUT_NAMES.iter().position(|p| *p == name)?;
+        Some(Slot {
+            index: PLACEHOLDERS.len() + i,
+            trust: trust(name),
+        })
+    })
+}
+
+/// The slot of a layout name (`SLOTS` for none).
+fn slot_of(name: &str) -> usize {
+    layout_name(name).map_or(SLOTS, |s| s.index)
 }
 
 /// How the e-mails look.
@@ -163,15 +216,15 @@ impl TemplateSet {
         html: Option<&str>,
         text: Option<&str>,
     ) -> Result<Self, (&'static str, TemplateError)> {
-        let one = |part: &'static str, src: Option<&str>| {
-            src.map(|s| Template::compile(s, &is_placeholder))
+        let one = |part: &'static str, src: Option<&str>, mode| {
+            src.map(|s| Template::compile(s, mode, &placeholder))
                 .transpose()
                 .map_err(|e| (part, e))
         };
         Ok(Self {
-            subject: one("subject", subject)?,
-            html: one("html", html)?,
-            text: one("text", text)?,
+            subject: one("subject", subject, Mode::Text)?,
+            html: one("html", html, Mode::Html)?,
+            text: one("text", text, Mode::Text)?,
         })
     }
 }
@@ -215,6 +268,49 @@ pub struct Rendered {
     pub text: String,
 }
 
+/// One locale's built-in wording, compiled.
+#[derive(Clone, Debug, Default)]
+struct Wording {
+    /// Per kind, in [`EmailKind::ALL`] order: subject, preheader, heading, intro, button,
+    /// code intro, outro.
+    kinds: Vec<[Template; 7]>,
+    /// Greeting, link fallback, "sent to", help.
+    common: [Template; 4],
+    factor_totp: &'static str,
+    factor_phone: &'static str,
+    factor_webauthn: &'static str,
+}
+
+impl Wording {
+    fn compile(locale: &'static str) -> Self {
+        // The wording is ours and covered by tests: a failure would be a build defect, shown
+        // as an empty string rather than a panic on a request path.
+        let t = |src: &str| Template::compile(src, Mode::Text, &placeholder).unwrap_or_default();
+        let c = common(locale);
+        Self {
+            kinds: EmailKind::ALL
+                .iter()
+                .map(|k| {
+                    let w = kind_strings(locale, *k);
+                    [
+                        t(w.subject),
+                        t(w.preheader),
+                        t(w.heading),
+                        t(w.intro),
+                        t(w.button),
+                        t(w.code_intro),
+                        t(w.outro),
+                    ]
+                })
+                .collect(),
+            common: [t(c.greeting), t(c.link_fallback), t(c.sent_to), t(c.help)],
+            factor_totp: c.factor_totp,
+            factor_phone: c.factor_phone,
+            factor_webauthn: c.factor_webauthn,
+        }
+    }
+}
+
 /// Renders e-mails with one branding and set of overrides (compile once, render many).
 #[derive(Clone, Debug)]
 pub struct EmailRenderer {
@@ -223,6 +319,8 @@ pub struct EmailRenderer {
     html_layout: Template,
     text_layout: Template,
     button_text: &'static str,
+    /// In [`super::LOCALES`] order.
+    wording: Vec<Wording>,
 }
 
 const HTML_LAYOUT: &str = include_str!("layout.html");
@@ -247,6 +345,14 @@ pub struct Recipient<'a> {
     pub factor_type: &'a str,
 }
 
+/// The layouts, compiled (an error here is a defect in our own layout files).
+fn compile_layouts() -> Result<(Template, Template), TemplateError> {
+    Ok((
+        Template::compile(HTML_LAYOUT, Mode::Html, &layout_name)?,
+        Template::compile(TEXT_LAYOUT, Mode::Text, &layout_name)?,
+    ))
+}
+
 impl EmailRenderer {
     /// A renderer for `branding` (validated) and `templates`.
     ///
@@ -259,11 +365,9 @@ impl EmailRenderer {
 
     /// A renderer for a branding the caller has validated.
     pub(crate) fn build(branding: Branding, templates: EmailTemplates) -> Self {
-        let any = |_: &str| true;
-        // The layouts are ours and covered by tests; a failure here is a build defect, shown
-        // as an empty layout rather than a panic on a request path.
-        let html_layout = Template::compile(HTML_LAYOUT, &any).unwrap_or_default();
-        let text_layout = Template::compile(TEXT_LAYOUT, &any).unwrap_or_default();
+        // The layouts are ours and covered by tests (`layouts_compile_with_context_checks`);
+        // a failure here is a build defect, shown as an empty layout rather than a panic.
+        let (html_layout, text_layout) = compile_layouts().unwrap_or_default();
         let button_text = branding.text_on_brand();
         Self {
             branding,
@@ -271,6 +375,7 @@ impl EmailRenderer {
             html_layout,
             text_layout,
             button_text,
+            wording: super::LOCALES.into_iter().map(Wording::compile).collect(),
         }
     }
 
@@ -289,11 +394,16 @@ impl EmailRenderer {
         locale: &'static str,
     ) -> Rendered {
         let b = &self.branding;
-        let c = common(locale);
+        let locale_index = super::LOCALES
+            .iter()
+            .position(|l| *l == locale)
+            .unwrap_or(0);
+        let empty = Wording::default();
+        let w = self.wording.get(locale_index).unwrap_or(&empty);
         let factor = match recipient.factor_type {
-            "totp" => c.factor_totp,
-            "phone" => c.factor_phone,
-            "webauthn" => c.factor_webauthn,
+            "totp" => w.factor_totp,
+            "phone" => w.factor_phone,
+            "webauthn" => w.factor_webauthn,
             other => other,
         };
         let link = match (email.kind, &email.link) {
@@ -301,77 +411,103 @@ impl EmailRenderer {
             (EmailKind::Welcome, None) => b.app_url.as_str(),
             _ => "",
         };
-        let mut vars = Vars::new();
-        for (k, v) in [
-            ("app_name", b.app_name.as_str()),
-            ("app_url", b.app_url.as_str()),
-            ("brand_color", b.brand_color.as_str()),
-            ("email", recipient.email),
-            ("factor", factor),
-            ("footer", b.footer.as_str()),
-            ("kind", email.kind.name()),
-            ("lang", locale),
-            ("link", link),
-            ("logo_url", b.logo_url.as_str()),
-            ("name", recipient.name),
-            ("new_email", recipient.new_email),
-            ("old_email", recipient.old_email),
-            ("old_phone", recipient.old_phone),
-            ("otp", email.otp.as_str()),
-            ("provider", recipient.provider),
-            (
-                "support_contact",
-                b.support_url
-                    .strip_prefix("mailto:")
-                    .unwrap_or(&b.support_url),
-            ),
-            ("support_url", b.support_url.as_str()),
-            ("to", email.to.as_str()),
-            (
-                "to_new_address",
-                if email.to_new_address { "true" } else { "" },
-            ),
-        ] {
-            vars.set(k, v);
+        // In PLACEHOLDERS order, then LAYOUT_NAMES.
+        let mut vars: [&str; SLOTS] = [""; SLOTS];
+        let base = [
+            b.app_name.as_str(),
+            b.app_url.as_str(),
+            b.brand_color.as_str(),
+            recipient.email,
+            factor,
+            b.footer.as_str(),
+            email.kind.name(),
+            locale,
+            link,
+            b.logo_url.as_str(),
+            recipient.name,
+            recipient.new_email,
+            recipient.old_email,
+            recipient.old_phone,
+            email.otp.as_str(),
+            recipient.provider,
+            b.support_url
+                .strip_prefix("mailto:")
+                .unwrap_or(&b.support_url),
+            b.support_url.as_str(),
+            email.to.as_str(),
+            if email.to_new_address { "true" } else { "" },
+        ];
+        for (slot, v) in vars.iter_mut().zip(base) {
+            *slot = v;
         }
-        let words = kind_strings(locale, email.kind);
-        let text_of = |src: &str| -> String {
-            Template::compile(src, &is_placeholder)
-                .map(|t| t.render(&vars, Mode::Text))
-                .unwrap_or_default()
-        };
+        let kind_index = EmailKind::ALL
+            .iter()
+            .position(|k| *k == email.kind)
+            .unwrap_or(0);
+        let no_kind: [Template; 7] = Default::default();
+        let words = w.kinds.get(kind_index).unwrap_or(&no_kind);
+        let [
+            subject_t,
+            preheader,
+            heading,
+            intro,
+            button,
+            code_intro,
+            outro,
+        ] = words;
         let subject = match self
             .templates
             .part(email.kind, locale, |s| s.subject.as_ref())
         {
-            Some(t) => t.render(&vars, Mode::Text),
-            None => text_of(words.subject),
+            Some(t) => t.render(&vars),
+            None => subject_t.render(&vars),
         };
         let subject = one_line(&subject);
-        let mut layout_vars = vars.clone();
-        for (k, src) in [
-            ("t_preheader", words.preheader),
-            ("t_heading", words.heading),
-            ("t_intro", words.intro),
-            ("t_button", words.button),
-            ("t_code_intro", words.code_intro),
-            ("t_outro", words.outro),
-            ("t_greeting", c.greeting),
-            ("t_link_fallback", c.link_fallback),
-            ("t_sent_to", c.sent_to),
-            ("t_help", c.help),
-        ] {
-            layout_vars.set(k, text_of(src));
-        }
-        layout_vars.set("t_subject", subject.as_str());
-        layout_vars.set("button_text_color", self.button_text);
-        let html = match self.templates.part(email.kind, locale, |s| s.html.as_ref()) {
-            Some(t) => t.render(&vars, Mode::Html),
-            None => self.html_layout.render(&layout_vars, Mode::Html),
+        let overridden_html = self.templates.part(email.kind, locale, |s| s.html.as_ref());
+        let overridden_text = self.templates.part(email.kind, locale, |s| s.text.as_ref());
+        // The built-in wording, rendered as text (escaped once, by the HTML layout).
+        let needs_layout = overridden_html.is_none() || overridden_text.is_none();
+        let texts: [String; 10] = if needs_layout {
+            let [greeting, link_fallback, sent_to, help] = &w.common;
+            [
+                preheader,
+                heading,
+                intro,
+                button,
+                code_intro,
+                outro,
+                greeting,
+                link_fallback,
+                sent_to,
+                help,
+            ]
+            .map(|t| t.render(&vars))
+        } else {
+            Default::default()
         };
-        let text = match self.templates.part(email.kind, locale, |s| s.text.as_ref()) {
-            Some(t) => t.render(&vars, Mode::Text),
-            None => tidy_text(&self.text_layout.render(&layout_vars, Mode::Text)),
+        let mut layout_vars = vars;
+        for (i, text) in texts.iter().enumerate() {
+            if let Some(slot) = layout_vars.get_mut(PLACEHOLDERS.len() + i) {
+                *slot = text.as_str();
+            }
+        }
+        if let Some(slot) = layout_vars.get_mut(slot_of("t_subject")) {
+            *slot = subject.as_str();
+        }
+        if let Some(slot) = layout_vars.get_mut(slot_of("button_text_color")) {
+            *slot = self.button_text;
+        }
+        let html = match overridden_html {
+            Some(t) => t.render(&vars),
+            None => {
+                let mut out = String::with_capacity(HTML_LAYOUT.len() + 1024);
+                self.html_layout.render_into(&layout_vars, &mut out);
+                out
+            }
+        };
+        let text = match overridden_text {
+            Some(t) => t.render(&vars),
+            None => tidy_text(&self.text_layout.render(&layout_vars)),
         };
         Rendered {
             subject,
@@ -519,6 +655,58 @@ mod tests {
         assert!(
             de.html.starts_with("<a href="),
             "html falls back to the kind-wide override"
+        );
+    }
+
+    #[test]
+    fn layouts_compile_with_context_checks() {
+        let (html, text) = compile_layouts().unwrap();
+        assert!(html.uses(slot_of("link")) && text.uses(slot_of("t_intro")));
+        assert_eq!(slot_of("t_preheader"), PLACEHOLDERS.len());
+        assert_eq!(slot_of("button_text_color"), SLOTS - 1);
+        assert_eq!(slot_of("nope"), SLOTS);
+    }
+
+    #[test]
+    fn html_overrides_are_checked_for_their_context() {
+        for (src, why) in [
+            (
+                "<a href=\"{{ email }}\">x</a>",
+                "cannot start a URL attribute",
+            ),
+            ("<p style=\"color:{{ name }}\">x</p>", "style attribute"),
+            ("<a href={{ link }}>x</a>", "unquoted"),
+        ] {
+            let (part, err) = TemplateSet::compile(None, Some(src), None).unwrap_err();
+            assert_eq!(part, "html");
+            assert!(err.problem.contains(why), "{src}: {}", err.problem);
+        }
+        // Text parts and subjects are not HTML: the same source is fine there.
+        assert!(
+            TemplateSet::compile(Some("<a href={{ email }}>"), None, Some("{{ email }}")).is_ok()
+        );
+        let mut t = EmailTemplates::new();
+        t.insert(
+            EmailKind::Magiclink,
+            None,
+            TemplateSet::compile(
+                None,
+                Some("<a href=\"{{ link }}\">go</a> <a href=\"https://x.test/?u={{ email }}\">me</a>"),
+                None,
+            )
+            .unwrap(),
+        );
+        let r = EmailRenderer::new(Branding::default(), t).unwrap();
+        let who = Recipient {
+            email: "a&b=c@example.com",
+            ..Recipient::default()
+        };
+        let out = r.render(&planned(EmailKind::Magiclink), &who, "en");
+        assert!(
+            out.html
+                .ends_with("<a href=\"https://x.test/?u=a%26b%3Dc%40example.com\">me</a>"),
+            "{}",
+            out.html
         );
     }
 
