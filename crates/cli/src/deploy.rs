@@ -2,12 +2,15 @@
 //! migrations against a database, and `doctor`, which probes every hook URL with signed
 //! requests that have no side effects and explains what is wrong.
 
+use std::path::Path;
+
 use portcullis_core::uuid_v4;
-use portcullis_pgwire::blocking::Client;
+use portcullis_pgclient::{Client, ConnectUrl, scram_verifier};
 use portcullis_webhooks::SecretSet;
 use serde_json::{Value, json};
 
-use crate::{Args, OsRandom, now};
+use crate::config_toml::HookBlock;
+use crate::{DbArg, OsRandom, SecretArg, new_secret, now};
 
 /// The hooks: route, `supabase/config.toml` table (None: not in the CLI yet), GoTrue env prefix.
 pub(crate) const HOOKS: [(&str, Option<&str>, &str); 7] = [
@@ -53,50 +56,95 @@ pub(crate) const MIGRATIONS: [(&str, &str); 3] = [
 ];
 const UNINSTALL: &str = include_str!("../../../supabase/uninstall.sql");
 
-/// `portcullis hooks config --url BASE [--secret-env VAR]`
-pub(crate) fn config(args: &Args) -> Result<(), String> {
-    let base = args
-        .flag("url")
-        .ok_or("--url is required (the function's URL)")?;
+/// An HTTP agent that reports every status (doctor and send read error bodies) and gives up
+/// after 10 s.
+pub(crate) fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::config::Config::builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(10)))
+            .build(),
+    )
+}
+
+/// `portcullis hooks config --url BASE [--secret-env VAR] [--write FILE]`
+pub(crate) fn config(base: &str, var: &str, write: Option<&Path>) -> Result<(), String> {
     let base = base.trim_end_matches('/');
     if !(base.starts_with("https://")
         || base.starts_with("http://localhost")
         || base.starts_with("http://127.0.0.1")
         || base.starts_with("http://host.docker.internal"))
     {
-        return Err("Supabase Auth accepts https:// hook URLs (http:// only for localhost)".into());
+        return Err(
+            "--url: Supabase Auth accepts https:// hook URLs (http:// only for localhost)".into(),
+        );
     }
-    let var = args.flag("secret-env").unwrap_or("PORTCULLIS_HOOK_SECRETS");
     let generated = match std::env::var(var) {
         Ok(v) if !v.is_empty() => {
             SecretSet::parse(&v).map_err(|e| format!("{var}: {e}"))?;
             None
         }
-        _ => {
-            let mut key = vec![0u8; 32];
-            portcullis_core::SecureRandom::fill(&OsRandom, &mut key).map_err(|e| e.to_string())?;
-            let s =
-                portcullis_webhooks::SigningSecret::from_bytes(key).map_err(|e| e.to_string())?;
-            Some(s.to_config_text().expose().clone())
-        }
+        _ => Some(new_secret()?),
     };
-    println!(
-        "# supabase/config.toml (Supabase Auth reads the secret from the environment: `env({var})`)"
+    let blocks: Vec<HookBlock<'_>> = HOOKS
+        .iter()
+        .filter_map(|(path, table, _)| {
+            table.map(|t| HookBlock {
+                table: t,
+                uri: format!("{base}/{path}"),
+                secrets: format!("env({var})"),
+            })
+        })
+        .collect();
+    let after_user_created = format!(
+        "# after-user-created is not in supabase/config.toml yet; self-hosted GoTrue:\n# GOTRUE_HOOK_AFTER_USER_CREATED_ENABLED=true\n# GOTRUE_HOOK_AFTER_USER_CREATED_URI={base}/after-user-created\n# GOTRUE_HOOK_AFTER_USER_CREATED_SECRETS=${var}"
     );
-    for (path, table, _) in HOOKS {
-        match table {
-            Some(t) => println!(
-                "\n[auth.hook.{t}]\nenabled = true\nuri = \"{base}/{path}\"\nsecrets = \"env({var})\""
-            ),
-            None => println!(
-                "\n# after-user-created is not in supabase/config.toml yet; self-hosted GoTrue:\n# GOTRUE_HOOK_AFTER_USER_CREATED_ENABLED=true\n# GOTRUE_HOOK_AFTER_USER_CREATED_URI={base}/{path}\n# GOTRUE_HOOK_AFTER_USER_CREATED_SECRETS=${var}"
-            ),
+    match write {
+        Some(file) => {
+            let existing = match std::fs::read_to_string(file) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(e) => return Err(format!("{}: {e}", file.display())),
+            };
+            let (merged, report) =
+                crate::config_toml::merge(&existing, "portcullis-hooks", &blocks)
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+            if merged != existing {
+                let tmp = file.with_extension("toml.portcullis-tmp");
+                std::fs::write(&tmp, &merged).map_err(|e| format!("{}: {e}", tmp.display()))?;
+                std::fs::rename(&tmp, file).map_err(|e| format!("{}: {e}", file.display()))?;
+            }
+            println!("# {}", file.display());
+            for a in &report.added {
+                println!("added {a}");
+            }
+            for k in &report.kept {
+                println!("kept  {k}");
+            }
+            for w in &report.warnings {
+                println!("WARNING {w}");
+            }
+            println!("\n{after_user_created}");
+        }
+        None => {
+            println!(
+                "# supabase/config.toml (Supabase Auth reads the secret from the environment: `env({var})`)"
+            );
+            for b in &blocks {
+                println!(
+                    "\n[auth.hook.{}]\nenabled = true\nuri = \"{}\"\nsecrets = \"{}\"",
+                    b.table, b.uri, b.secrets
+                );
+            }
+            println!("\n{after_user_created}");
+            println!(
+                "\n# The function must run with JWT verification off (Supabase Auth sends no Authorization header):"
+            );
+            println!("[functions.portcullis-hooks]\nverify_jwt = false");
+            println!("\n# Or merge these into your file, keeping what is already there:");
+            println!("#   portcullis hooks config --url {base} --write supabase/config.toml");
         }
     }
-    println!(
-        "\n# The function must run with JWT verification off (Supabase Auth sends no Authorization header):"
-    );
-    println!("# [functions.portcullis-hooks]\n# verify_jwt = false");
     println!("\n# Secrets: the same value on both sides.");
     match &generated {
         Some(secret) => {
@@ -118,72 +166,54 @@ pub(crate) fn config(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-fn db_url(args: &Args) -> Result<String, String> {
-    if let Some(u) = args.flag("db-url") {
-        return Ok(u.to_owned());
+/// `portcullis db migrate [--enable-login]`
+pub(crate) fn migrate(db: &DbArg, enable_login: bool) -> Result<(), String> {
+    let url = db.read()?;
+    let mut c = Client::connect(&url)?;
+    for (name, sql) in MIGRATIONS {
+        c.execute(sql).map_err(|e| format!("{name}: {e}"))?;
+        println!("applied {name}");
     }
-    let var = args.flag("db-url-env").unwrap_or("DATABASE_URL");
-    std::env::var(var).map_err(|_| format!("--db-url, --db-url-env or ${var} is required"))
+    let versions = c.query(
+        "select string_agg(version, ', ' order by version) from portcullis.migrations",
+        &[],
+    )?;
+    let versions = versions
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next().flatten())
+        .unwrap_or_default();
+    println!("portcullis.migrations: {versions}");
+    if !enable_login {
+        println!(
+            "(the functions connect as portcullis_fn: run again with --enable-login to give it a password, or use SUPABASE_DB_URL)"
+        );
+        return Ok(());
+    }
+    let mut bytes = [0u8; 24];
+    portcullis_core::SecureRandom::fill(&OsRandom, &mut bytes).map_err(|e| e.to_string())?;
+    let password = portcullis_core::encoding::hex(&bytes);
+    // The server gets a SCRAM verifier, never the password: nothing for its logs or
+    // pg_stat_statements to keep.
+    c.execute(&format!(
+        "alter role portcullis_fn login password '{}'",
+        scram_verifier(&password)
+    ))?;
+    let u = ConnectUrl::parse(&url).map_err(|e| e.to_string())?;
+    println!("\nportcullis_fn can log in now. The functions' database URL (a secret; shown once):");
+    println!(
+        "PORTCULLIS_DB_URL='{}'",
+        u.with_credentials("portcullis_fn", &password)
+    );
+    Ok(())
 }
 
-/// `portcullis db migrate|uninstall --db-url URL [--enable-login]`
-pub(crate) fn db(action: &str, args: &Args) -> Result<(), String> {
-    let url = db_url(args)?;
-    let mut c = Client::connect(&url)?;
-    match action {
-        "migrate" => {
-            for (name, sql) in MIGRATIONS {
-                c.execute(sql).map_err(|e| format!("{name}: {e}"))?;
-                println!("applied {name}");
-            }
-            let versions = c.query(
-                "select string_agg(version, ', ' order by version) from portcullis.migrations",
-                &[],
-            )?;
-            let versions = versions
-                .into_iter()
-                .next()
-                .and_then(|r| r.into_iter().next().flatten())
-                .unwrap_or_default();
-            println!("portcullis.migrations: {versions}");
-            if args.has("enable-login") {
-                let mut bytes = [0u8; 24];
-                portcullis_core::SecureRandom::fill(&OsRandom, &mut bytes)
-                    .map_err(|e| e.to_string())?;
-                let password = portcullis_core::encoding::hex(&bytes);
-                c.execute(&format!(
-                    "alter role portcullis_fn login password '{password}'"
-                ))?;
-                let u = portcullis_pgwire::ConnectUrl::parse(&url).map_err(|e| e.to_string())?;
-                let host = if u.host.contains(':') {
-                    format!("[{}]", u.host)
-                } else {
-                    u.host.clone()
-                };
-                let query = url
-                    .split_once('?')
-                    .map(|(_, q)| format!("?{q}"))
-                    .unwrap_or_default();
-                println!(
-                    "\nportcullis_fn can log in now. The functions' database URL (a secret; shown once):"
-                );
-                println!(
-                    "PORTCULLIS_DB_URL='postgres://portcullis_fn:{password}@{host}:{}/{}{query}'",
-                    u.port, u.config.database
-                );
-            } else {
-                println!(
-                    "(the functions connect as portcullis_fn: run again with --enable-login to give it a password, or use SUPABASE_DB_URL)"
-                );
-            }
-        }
-        "uninstall" => {
-            c.execute(UNINSTALL)
-                .map_err(|e| format!("uninstall.sql: {e}"))?;
-            println!("removed schema portcullis and role portcullis_fn");
-        }
-        other => return Err(format!("unknown db action `{other}` (migrate | uninstall)")),
-    }
+/// `portcullis db uninstall`
+pub(crate) fn uninstall(db: &DbArg) -> Result<(), String> {
+    let mut c = Client::connect(&db.read()?)?;
+    c.execute(UNINSTALL)
+        .map_err(|e| format!("uninstall.sql: {e}"))?;
+    println!("removed schema portcullis and role portcullis_fn");
     Ok(())
 }
 
@@ -256,19 +286,10 @@ fn diagnose(status: u16, body: &str) -> (bool, String) {
 }
 
 /// `portcullis doctor --url BASE (--secret S | --secret-env VAR)`
-pub(crate) fn doctor(args: &Args) -> Result<(), String> {
-    let base = args
-        .flag("url")
-        .ok_or("--url is required")?
-        .trim_end_matches('/')
-        .to_owned();
-    let secrets = SecretSet::parse(&args.secret()?).map_err(|e| format!("secret: {e}"))?;
-    let agent = ureq::Agent::new_with_config(
-        ureq::config::Config::builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(std::time::Duration::from_secs(10)))
-            .build(),
-    );
+pub(crate) fn doctor(base: &str, secret: &SecretArg) -> Result<(), String> {
+    let base = base.trim_end_matches('/').to_owned();
+    let secrets = secret.read()?;
+    let agent = agent();
     let mut failed = 0;
     for (path, _, _) in HOOKS {
         let body = probe(path)?.to_string();
@@ -311,8 +332,7 @@ mod tests {
 
     #[test]
     fn the_embedded_migrations_are_exactly_the_directory() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../supabase/migrations");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../supabase/migrations");
         let mut files: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .flatten()

@@ -1,45 +1,27 @@
 //! `portcullis`: the command line for people deploying Portcullis.
 //!
-//! ```text
-//! portcullis hooks secret                          print a new `v1,whsec_…` hook secret
-//! portcullis hooks sign --secret S [--id I] [--timestamp T] < body
-//!                                                  print Standard Webhooks headers for a body
-//! portcullis hooks sign --secret S --batch         JSON lines {id,timestamp,body} -> {signature}
-//! portcullis hooks send <hook> --url BASE (--secret S | --secret-env VAR) [--body FILE]
-//!                   [--user-id UUID] [--email E]   send a signed sample (or FILE) to a hook
-//! portcullis hooks policy FILE                     check a policy (TOML or JSON) and print it
-//!                                                  as the one-line JSON PORTCULLIS_HOOKS_POLICY takes
-//! portcullis hooks config --url URL [--secret-env VAR]
-//!                                                  supabase/config.toml blocks + secret commands
-//! portcullis db migrate|uninstall --db-url URL     apply or remove the migrations (TLS per sslmode)
-//! portcullis doctor --url URL --secret-env VAR     probe every hook, explain misconfiguration
-//! ```
-//! Secrets are read from arguments or the environment and are never printed back, except by
-//! `hooks secret`, whose whole job is to print a new one.
+//! Commands (`portcullis --help`, `portcullis <command> --help` for each, with examples):
+//! `hooks secret | sign | send | policy | config`, `db migrate | uninstall`, `doctor`,
+//! `completions`. Arguments are parsed by `clap` (derive); errors name the argument.
+//!
+//! Secrets are read from arguments or named environment variables (`--secret-env VAR`, which
+//! keeps them out of the shell history and `ps`) and are never printed back, except by
+//! `hooks secret` and `hooks config`, whose job is to print a new one.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod config_toml;
 mod deploy;
-mod http;
 
 use std::io::{BufRead, Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use portcullis_core::{RandomError, SecureRandom, UnixTime, uuid_v4};
 use portcullis_webhooks::{SecretSet, SigningSecret};
 use serde_json::{Value, json};
-
-const USAGE: &str = "usage:
-  portcullis hooks secret
-  portcullis hooks sign --secret SECRET [--id ID] [--timestamp UNIX] < body
-  portcullis hooks sign --secret SECRET --batch < json-lines
-  portcullis hooks send HOOK --url BASE_URL (--secret SECRET | --secret-env VAR) [--body FILE] [--user-id UUID] [--email ADDRESS]
-  portcullis hooks policy FILE
-  portcullis hooks config --url FUNCTION_URL [--secret-env VAR]
-  portcullis db (migrate [--enable-login] | uninstall) (--db-url URL | --db-url-env VAR)
-  portcullis doctor --url FUNCTION_URL (--secret SECRET | --secret-env VAR)
-HOOK (samples): custom-access-token | before-user-created | send-email | password-verification-attempt";
 
 /// The operating system's CSPRNG.
 pub(crate) struct OsRandom;
@@ -57,88 +39,282 @@ pub(crate) fn now() -> UnixTime {
     UnixTime::from_secs(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
-/// Parsed `--flag value` options after the positional words.
-pub(crate) struct Args {
-    words: Vec<String>,
-    flags: Vec<(String, Option<String>)>,
+/// Deploy and operate Portcullis, the auth edge functions for Supabase projects.
+#[derive(Parser)]
+#[command(name = "portcullis", version, propagate_version = true)]
+#[command(after_help = "Examples:
+  portcullis hooks config --url https://<ref>.supabase.co/functions/v1/portcullis-hooks
+  portcullis db migrate --db-url-env DATABASE_URL --enable-login
+  portcullis doctor --url https://<ref>.supabase.co/functions/v1/portcullis-hooks --secret-env PORTCULLIS_HOOK_SECRETS")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-impl Args {
-    fn parse(raw: impl Iterator<Item = String>) -> Result<Self, String> {
-        let mut words = Vec::new();
-        let mut flags = Vec::new();
-        let mut raw = raw.peekable();
-        while let Some(arg) = raw.next() {
-            if let Some(name) = arg.strip_prefix("--") {
-                let value = match raw.peek() {
-                    Some(v) if !v.starts_with("--") => raw.next(),
-                    _ => None,
-                };
-                flags.push((name.to_owned(), value));
-            } else {
-                words.push(arg);
-            }
-        }
-        Ok(Self { words, flags })
-    }
+#[derive(Subcommand)]
+enum Command {
+    /// Supabase Auth hooks: secrets, signed requests, policies, config.toml blocks.
+    #[command(subcommand)]
+    Hooks(Hooks),
+    /// Apply or remove the database migrations (schema `portcullis`, role `portcullis_fn`).
+    #[command(subcommand)]
+    Db(Db),
+    /// Probe every hook of a deployment with signed, side-effect-free requests and explain
+    /// what is misconfigured.
+    #[command(after_help = "Examples:
+  portcullis doctor --url https://<ref>.supabase.co/functions/v1/portcullis-hooks --secret-env PORTCULLIS_HOOK_SECRETS
+  portcullis doctor --url http://127.0.0.1:54330/portcullis-hooks --secret-env DEV_SECRET")]
+    Doctor {
+        /// The function's base URL (…/functions/v1/portcullis-hooks).
+        #[arg(long, value_name = "URL")]
+        url: String,
+        #[command(flatten)]
+        secret: SecretArg,
+    },
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  portcullis completions bash > ~/.local/share/bash-completion/completions/portcullis
+  portcullis completions zsh > \"${fpath[1]}/_portcullis\"")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
 
-    pub(crate) fn flag(&self, name: &str) -> Option<&str> {
-        self.flags
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| v.as_deref())
-    }
+#[derive(Subcommand)]
+enum Hooks {
+    /// Print a new `v1,whsec_…` hook secret (32 random bytes).
+    #[command(after_help = "Examples:
+  export PORTCULLIS_HOOK_SECRETS=\"$(portcullis hooks secret)\"")]
+    Secret,
+    /// Print Standard Webhooks headers for a body read from standard input.
+    #[command(after_help = "Examples:
+  echo '{}' | portcullis hooks sign --secret-env PORTCULLIS_HOOK_SECRETS
+  portcullis hooks sign --secret-env S --batch < requests.jsonl   # {id,timestamp,body} per line")]
+    Sign {
+        #[command(flatten)]
+        secret: SecretArg,
+        /// The webhook-id (default: a new UUID).
+        #[arg(long, conflicts_with = "batch")]
+        id: Option<String>,
+        /// The webhook-timestamp in unix seconds (default: now).
+        #[arg(long, value_name = "UNIX", conflicts_with = "batch")]
+        timestamp: Option<i64>,
+        /// Sign JSON lines `{"id","timestamp","body"}` from standard input, one signature per line.
+        #[arg(long)]
+        batch: bool,
+    },
+    /// Send a signed sample request (or a body from a file) to one hook and print the answer.
+    #[command(after_help = "Examples:
+  portcullis hooks send custom-access-token --url http://127.0.0.1:54330/portcullis-hooks --secret-env S
+  portcullis hooks send send-email --url https://<ref>.supabase.co/functions/v1/portcullis-hooks --secret-env S --email you@example.com")]
+    Send {
+        /// The hook's sample payload.
+        hook: SampleHook,
+        /// The function's base URL.
+        #[arg(long, value_name = "URL")]
+        url: String,
+        #[command(flatten)]
+        secret: SecretArg,
+        /// Send this file's bytes instead of the sample.
+        #[arg(long, value_name = "FILE")]
+        body: Option<PathBuf>,
+        /// The sample user's id (default: a new UUID).
+        #[arg(long, value_name = "UUID")]
+        user_id: Option<String>,
+        /// The sample user's e-mail address.
+        #[arg(long, value_name = "ADDRESS", default_value = "ada@example.com")]
+        email: String,
+    },
+    /// Check a policy (TOML or JSON) with the functions' own compiler and print the one-line
+    /// JSON to deploy as PORTCULLIS_HOOKS_POLICY.
+    #[command(after_help = "Examples:
+  portcullis hooks policy hooks-policy.toml
+  supabase secrets set PORTCULLIS_HOOKS_POLICY=\"$(portcullis hooks policy hooks-policy.toml)\"")]
+    Policy {
+        /// The policy file.
+        file: PathBuf,
+    },
+    /// Print (or merge into a file) the `[auth.hook.*]` blocks for a deployment URL, and the
+    /// secret commands for Supabase and Cloudflare.
+    #[command(after_help = "Examples:
+  portcullis hooks config --url https://<ref>.supabase.co/functions/v1/portcullis-hooks
+  portcullis hooks config --url https://<ref>.supabase.co/functions/v1/portcullis-hooks --write supabase/config.toml
 
-    pub(crate) fn has(&self, name: &str) -> bool {
-        self.flags.iter().any(|(n, _)| n == name)
-    }
+With --write, blocks already in the file (an existing [auth.hook.send_email], say) are
+reported and kept as they are; only missing ones are added.")]
+    Config {
+        /// The function's base URL (https://, or http:// for local hosts).
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// The environment variable that holds the hook secret.
+        #[arg(long, value_name = "VAR", default_value = "PORTCULLIS_HOOK_SECRETS")]
+        secret_env: String,
+        /// Merge the blocks into this supabase/config.toml instead of printing them.
+        #[arg(long, value_name = "FILE")]
+        write: Option<PathBuf>,
+    },
+}
 
-    pub(crate) fn secret(&self) -> Result<String, String> {
-        if let Some(s) = self.flag("secret") {
-            return Ok(s.to_owned());
+#[derive(Subcommand)]
+enum Db {
+    /// Apply the migrations (idempotent). TLS follows the URL's `sslmode` (libpq semantics;
+    /// `require` by default off loopback).
+    #[command(after_help = "Examples:
+  portcullis db migrate --db-url-env DATABASE_URL
+  portcullis db migrate --db-url 'postgres://postgres@db.<ref>.supabase.co:5432/postgres?sslmode=verify-full&sslrootcert=prod-ca-2021.crt' --enable-login")]
+    Migrate {
+        #[command(flatten)]
+        db: DbArg,
+        /// Give `portcullis_fn` LOGIN and a new random password (sent as a SCRAM verifier) and
+        /// print its PORTCULLIS_DB_URL.
+        #[arg(long)]
+        enable_login: bool,
+    },
+    /// Remove every Portcullis object; refuses (and changes nothing) when other objects depend
+    /// on them.
+    #[command(after_help = "Examples:
+  portcullis db uninstall --db-url-env DATABASE_URL")]
+    Uninstall {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+/// Where the hook secret comes from.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct SecretArg {
+    /// The hook secret (`v1,whsec_…`, `|`-separated for rotation). Prefer --secret-env.
+    #[arg(long, value_name = "SECRET")]
+    secret: Option<String>,
+    /// Read the hook secret from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    secret_env: Option<String>,
+}
+
+impl SecretArg {
+    pub(crate) fn read(&self) -> Result<SecretSet, String> {
+        let (text, from) = match (&self.secret, &self.secret_env) {
+            (Some(s), _) => (s.clone(), "--secret".to_owned()),
+            (None, Some(var)) => (
+                std::env::var(var)
+                    .map_err(|_| format!("--secret-env: environment variable {var} is not set"))?,
+                format!("--secret-env {var}"),
+            ),
+            (None, None) => return Err("--secret or --secret-env is required".into()),
+        };
+        // The parser's errors describe the format, never the value.
+        SecretSet::parse(&text).map_err(|e| format!("{from}: {e}"))
+    }
+}
+
+/// Where the database URL comes from.
+#[derive(Args)]
+pub(crate) struct DbArg {
+    /// The database URL (a secret: prefer --db-url-env).
+    #[arg(long, value_name = "URL", conflicts_with = "db_url_env")]
+    db_url: Option<String>,
+    /// Read the database URL from this environment variable.
+    #[arg(long, value_name = "VAR", default_value = "DATABASE_URL")]
+    db_url_env: String,
+}
+
+impl DbArg {
+    pub(crate) fn read(&self) -> Result<String, String> {
+        match &self.db_url {
+            Some(u) => Ok(u.clone()),
+            None => std::env::var(&self.db_url_env).map_err(|_| {
+                format!(
+                    "--db-url or --db-url-env is required (environment variable {} is not set)",
+                    self.db_url_env
+                )
+            }),
         }
-        if let Some(var) = self.flag("secret-env") {
-            return std::env::var(var)
-                .map_err(|_| format!("environment variable {var} is not set"));
+    }
+}
+
+/// Hooks with a sample payload.
+#[derive(Clone, Copy, ValueEnum)]
+enum SampleHook {
+    CustomAccessToken,
+    BeforeUserCreated,
+    SendEmail,
+    PasswordVerificationAttempt,
+}
+
+impl SampleHook {
+    fn path(self) -> &'static str {
+        match self {
+            Self::CustomAccessToken => "custom-access-token",
+            Self::BeforeUserCreated => "before-user-created",
+            Self::SendEmail => "send-email",
+            Self::PasswordVerificationAttempt => "password-verification-attempt",
         }
-        Err("--secret or --secret-env is required".into())
     }
 }
 
 fn main() -> ExitCode {
-    let args = match Args::parse(std::env::args().skip(1)) {
-        Ok(a) => a,
-        Err(e) => return fail(&e),
-    };
-    let words: Vec<&str> = args.words.iter().map(String::as_str).collect();
-    let result = match words.as_slice() {
-        ["hooks", "secret"] => hook_secret(),
-        ["hooks", "sign"] => sign(&args),
-        ["hooks", "send", hook] => send(hook, &args),
-        ["hooks", "policy", file] => policy(file),
-        ["hooks", "config"] => deploy::config(&args),
-        ["db", action] => deploy::db(action, &args),
-        ["doctor"] => deploy::doctor(&args),
-        _ => Err(USAGE.to_owned()),
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Hooks(Hooks::Secret) => hook_secret(),
+        Command::Hooks(Hooks::Sign {
+            secret,
+            id,
+            timestamp,
+            batch,
+        }) => sign(&secret, id, timestamp, batch),
+        Command::Hooks(Hooks::Send {
+            hook,
+            url,
+            secret,
+            body,
+            user_id,
+            email,
+        }) => send(
+            hook,
+            &url,
+            &secret,
+            body.as_deref(),
+            user_id.as_deref(),
+            &email,
+        ),
+        Command::Hooks(Hooks::Policy { file }) => policy(&file),
+        Command::Hooks(Hooks::Config {
+            url,
+            secret_env,
+            write,
+        }) => deploy::config(&url, &secret_env, write.as_deref()),
+        Command::Db(Db::Migrate { db, enable_login }) => deploy::migrate(&db, enable_login),
+        Command::Db(Db::Uninstall { db }) => deploy::uninstall(&db),
+        Command::Doctor { url, secret } => deploy::doctor(&url, &secret),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "portcullis",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
+        Err(e) => {
+            eprintln!("portcullis: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-fn fail(message: &str) -> ExitCode {
-    eprintln!("portcullis: {message}");
-    ExitCode::FAILURE
-}
-
 /// Checks a policy document with the same compiler the functions use and prints it as JSON.
-fn policy(file: &str) -> Result<(), String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+fn policy(file: &std::path::Path) -> Result<(), String> {
+    let name = file.display();
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{name}: {e}"))?;
     let value: Value = if text.trim_start().starts_with('{') {
-        serde_json::from_str(&text).map_err(|e| format!("{file}: JSON: {e}"))?
+        serde_json::from_str(&text).map_err(|e| format!("{name}: JSON: {e}"))?
     } else {
-        basic_toml::from_str(&text).map_err(|e| format!("{file}: TOML: {e}"))?
+        basic_toml::from_str(&text).map_err(|e| format!("{name}: TOML: {e}"))?
     };
     let json = value.to_string();
     let mut host = portcullis_core::MapEnv::default();
@@ -146,22 +322,31 @@ fn policy(file: &str) -> Result<(), String> {
         "disposable_domains.txt",
         include_str!("../../hooks/data/disposable_domains.txt"),
     );
-    portcullis_hooks::HooksPolicy::parse(&json, &host).map_err(|e| format!("{file}: {e}"))?;
+    portcullis_hooks::HooksPolicy::parse(&json, &host).map_err(|e| format!("{name}: {e}"))?;
     println!("{json}");
     Ok(())
 }
 
-fn hook_secret() -> Result<(), String> {
+pub(crate) fn new_secret() -> Result<String, String> {
     let mut key = vec![0u8; 32];
     OsRandom.fill(&mut key).map_err(|e| e.to_string())?;
     let secret = SigningSecret::from_bytes(key).map_err(|e| e.to_string())?;
-    println!("{}", secret.to_config_text().expose());
+    Ok(secret.to_config_text().expose().clone())
+}
+
+fn hook_secret() -> Result<(), String> {
+    println!("{}", new_secret()?);
     Ok(())
 }
 
-fn sign(args: &Args) -> Result<(), String> {
-    let secrets = SecretSet::parse(&args.secret()?).map_err(|e| format!("secret: {e}"))?;
-    if args.has("batch") {
+fn sign(
+    secret: &SecretArg,
+    id: Option<String>,
+    timestamp: Option<i64>,
+    batch: bool,
+) -> Result<(), String> {
+    let secrets = secret.read()?;
+    if batch {
         let stdin = std::io::stdin();
         let mut out = std::io::stdout().lock();
         for line in stdin.lock().lines() {
@@ -191,14 +376,11 @@ fn sign(args: &Args) -> Result<(), String> {
     std::io::stdin()
         .read_to_end(&mut body)
         .map_err(|e| e.to_string())?;
-    let id = match args.flag("id") {
-        Some(id) => id.to_owned(),
+    let id = match id {
+        Some(id) => id,
         None => uuid_v4(&OsRandom).map_err(|e| e.to_string())?,
     };
-    let ts = match args.flag("timestamp") {
-        Some(t) => UnixTime::from_secs(t.parse().map_err(|_| "--timestamp must be unix seconds")?),
-        None => now(),
-    };
+    let ts = timestamp.map_or_else(now, UnixTime::from_secs);
     let headers = json!({
         "webhook-id": id,
         "webhook-timestamp": ts.secs().to_string(),
@@ -209,7 +391,12 @@ fn sign(args: &Args) -> Result<(), String> {
 }
 
 /// A payload like the one Supabase Auth sends to `hook`, for a made-up user.
-fn sample(hook: &str, now: UnixTime, user_id: Option<&str>, email: &str) -> Result<Value, String> {
+fn sample(
+    hook: SampleHook,
+    now: UnixTime,
+    user_id: Option<&str>,
+    email: &str,
+) -> Result<Value, String> {
     let user_id = match user_id {
         Some(id) => id.to_owned(),
         None => uuid_v4(&OsRandom).map_err(|e| e.to_string())?,
@@ -218,11 +405,11 @@ fn sample(hook: &str, now: UnixTime, user_id: Option<&str>, email: &str) -> Resu
     let metadata = json!({
         "uuid": uuid_v4(&OsRandom).map_err(|e| e.to_string())?,
         "time": "2026-11-23T12:00:00.000000Z",
-        "name": if hook == "custom-access-token" { "customize-access-token" } else { hook },
+        "name": match hook { SampleHook::CustomAccessToken => "customize-access-token", other => other.path() },
         "ip_address": "127.0.0.1"
     });
-    match hook {
-        "custom-access-token" => Ok(json!({
+    Ok(match hook {
+        SampleHook::CustomAccessToken => json!({
             "metadata": metadata,
             "user_id": user_id,
             "authentication_method": "password",
@@ -235,8 +422,8 @@ fn sample(hook: &str, now: UnixTime, user_id: Option<&str>, email: &str) -> Resu
                 "app_metadata": {"provider": "email", "providers": ["email"], "role": "admin", "org_id": "org_1"},
                 "user_metadata": {"name": "Ada", "email_verified": true}
             }
-        })),
-        "before-user-created" => Ok(json!({
+        }),
+        SampleHook::BeforeUserCreated => json!({
             "metadata": metadata,
             "user": {
                 "id": user_id, "aud": "", "role": "", "email": email, "phone": "",
@@ -244,8 +431,8 @@ fn sample(hook: &str, now: UnixTime, user_id: Option<&str>, email: &str) -> Resu
                 "identities": [], "created_at": "0001-01-01T00:00:00Z", "updated_at": "0001-01-01T00:00:00Z",
                 "is_anonymous": false
             }
-        })),
-        "send-email" => Ok(json!({
+        }),
+        SampleHook::SendEmail => json!({
             "metadata": metadata,
             "user": {
                 "id": user_id, "aud": "authenticated", "role": "authenticated", "email": email, "phone": "",
@@ -260,43 +447,104 @@ fn sample(hook: &str, now: UnixTime, user_id: Option<&str>, email: &str) -> Resu
                 "site_url": "http://127.0.0.1:54321/auth/v1", "token_new": "", "token_hash_new": "",
                 "old_email": "", "old_phone": "", "provider": "", "factor_type": ""
             }
-        })),
-        "password-verification-attempt" => Ok(json!({
+        }),
+        SampleHook::PasswordVerificationAttempt => json!({
             "metadata": metadata, "user_id": user_id, "valid": false
-        })),
-        other => Err(format!("unknown hook `{other}`\n{USAGE}")),
-    }
+        }),
+    })
 }
 
-fn send(hook: &str, args: &Args) -> Result<(), String> {
-    let secrets = SecretSet::parse(&args.secret()?).map_err(|e| format!("secret: {e}"))?;
-    let base = args.flag("url").ok_or("--url is required")?;
+fn send(
+    hook: SampleHook,
+    base: &str,
+    secret: &SecretArg,
+    body_file: Option<&std::path::Path>,
+    user_id: Option<&str>,
+    email: &str,
+) -> Result<(), String> {
+    let secrets = secret.read()?;
     let now = now();
-    let body = match args.flag("body") {
-        Some(path) => std::fs::read(path).map_err(|e| format!("{path}: {e}"))?,
+    let body = match body_file {
+        Some(path) => std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?,
         None => {
-            let email = args.flag("email").unwrap_or("ada@example.com");
-            serde_json::to_vec(&sample(hook, now, args.flag("user-id"), email)?)
-                .map_err(|e| e.to_string())?
+            serde_json::to_vec(&sample(hook, now, user_id, email)?).map_err(|e| e.to_string())?
         }
     };
     let id = uuid_v4(&OsRandom).map_err(|e| e.to_string())?;
-    let url = format!("{}/{hook}", base.trim_end_matches('/'));
-    let headers = [
-        ("content-type", "application/json".to_owned()),
-        ("webhook-id", id.clone()),
-        ("webhook-timestamp", now.secs().to_string()),
-        ("webhook-signature", secrets.sign(&id, now, &body)),
-    ];
-    let response = http::post(&url, &headers, &body)?;
-    println!("HTTP {}", response.status);
-    match serde_json::from_slice::<Value>(&response.body) {
+    let url = format!("{}/{}", base.trim_end_matches('/'), hook.path());
+    let mut response = deploy::agent()
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &id)
+        .header("webhook-timestamp", &now.secs().to_string())
+        .header("webhook-signature", &secrets.sign(&id, now, &body))
+        .send(&body[..])
+        .map_err(|e| format!("{url}: {e}"))?;
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    println!("HTTP {status}");
+    match serde_json::from_str::<Value>(&text) {
         Ok(v) => println!("{v:#}"),
-        Err(_) => println!("{}", String::from_utf8_lossy(&response.body)),
+        Err(_) => println!("{text}"),
     }
-    if response.status == 200 {
+    if status == 200 {
         Ok(())
     } else {
-        Err(format!("the hook answered {}", response.status))
+        Err(format!("the hook answered {status}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn errors_name_the_argument() {
+        let err = Cli::try_parse_from(["portcullis", "doctor", "--url", "https://x"])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("--secret"), "{err}");
+        let err = Cli::try_parse_from([
+            "portcullis",
+            "hooks",
+            "send",
+            "send-fax",
+            "--url",
+            "x",
+            "--secret",
+            "s",
+        ])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(
+            err.contains("send-fax") && err.contains("custom-access-token"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_secret_variable_is_named_and_no_value_is_echoed() {
+        let arg = SecretArg {
+            secret: None,
+            secret_env: Some("PORTCULLIS_TEST_UNSET_VARIABLE".into()),
+        };
+        let err = arg.read().err().unwrap_or_default();
+        assert!(err.contains("PORTCULLIS_TEST_UNSET_VARIABLE"), "{err}");
+        let arg = SecretArg {
+            secret: Some("v1,whsec_not-base64-!!".into()),
+            secret_env: None,
+        };
+        let err = arg.read().err().unwrap_or_default();
+        assert!(
+            err.starts_with("--secret:") && !err.contains("not-base64"),
+            "{err}"
+        );
     }
 }

@@ -1,16 +1,16 @@
 //! A real PostgreSQL server for tests (initdb + pg_ctl on a free loopback port, SCRAM
-//! passwords), and a blocking client over our own wire-protocol crate.
+//! passwords), and a blocking client (portcullis-pgclient: tokio-postgres with rustls).
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use portcullis_pgwire::blocking::Client;
+use portcullis_pgclient::Client;
 
 use crate::util::{
     Result, free_port, is_root, note, output, random_hex, run, say, temp_dir, which,
 };
 
-/// A blocking Postgres session (the wire crate's blocking client).
+/// A blocking Postgres session.
 pub struct Pg(Client);
 
 impl Pg {
@@ -49,8 +49,18 @@ pub struct TestPostgres {
     as_postgres: bool,
     pub port: u16,
     password: String,
-    /// Only TLS connections are accepted (self-signed certificate `server.crt`).
-    tls: bool,
+    /// TLS: off, optional (both accepted), or required.
+    tls: Tls,
+}
+
+/// What a test server accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    Off,
+    /// Plain text and TLS (certificate from a throw-away CA).
+    Optional,
+    /// TLS only.
+    Only,
 }
 
 fn bindir() -> Result<PathBuf> {
@@ -96,16 +106,21 @@ fn bindir() -> Result<PathBuf> {
 
 impl TestPostgres {
     pub fn start() -> Result<Self> {
-        Self::start_with(false)
+        Self::start_with(Tls::Off)
     }
 
     /// A server that accepts TLS connections only, with a certificate for `localhost` /
     /// 127.0.0.1 signed by a throw-away CA (see [`TestPostgres::certificate`]).
     pub fn start_tls() -> Result<Self> {
-        Self::start_with(true)
+        Self::start_with(Tls::Only)
     }
 
-    fn start_with(tls: bool) -> Result<Self> {
+    /// A server that accepts both plain and TLS connections ([`TestPostgres::verified_url`]).
+    pub fn start_tls_optional() -> Result<Self> {
+        Self::start_with(Tls::Optional)
+    }
+
+    fn start_with(tls: Tls) -> Result<Self> {
         let bindir = bindir()?;
         let as_postgres = is_root();
         let dir = temp_dir("portcullis-pg")?;
@@ -151,7 +166,7 @@ impl TestPostgres {
             "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c password_encryption=scram-sha-256 -c max_connections=200",
             pg.dir.display()
         );
-        if tls {
+        if tls != Tls::Off {
             // A throw-away CA and a server certificate it signs (web PKI rules refuse a
             // self-signed CA certificate used as the server's own).
             let openssl = |args: &[&str]| {
@@ -212,11 +227,12 @@ impl TestPostgres {
             for f in ["server.key", "server.crt"] {
                 std::fs::copy(pg.dir.join(f), data.join(f)).map_err(|e| e.to_string())?;
             }
-            std::fs::write(
-                data.join("pg_hba.conf"),
-                "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject\n",
-            )
-            .map_err(|e| e.to_string())?;
+            let hba = if tls == Tls::Only {
+                "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject\n"
+            } else {
+                "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+            };
+            std::fs::write(data.join("pg_hba.conf"), hba).map_err(|e| e.to_string())?;
             if as_postgres {
                 run(Command::new("chown")
                     .args(["postgres:postgres"])
@@ -228,6 +244,10 @@ impl TestPostgres {
                 .arg("600")
                 .arg(data.join("server.key")))?;
             opts.push_str(" -c ssl=on");
+            if tls == Tls::Only {
+                // Every statement is logged: the CLI suite checks that no password reaches it.
+                opts.push_str(" -c log_statement=all");
+            }
         }
         run(pg
             .tool("pg_ctl")
@@ -238,6 +258,18 @@ impl TestPostgres {
             .args(["-w", "-t", "60", "-o", &opts, "start"])
             .stdout(std::process::Stdio::null()))?;
         Ok(pg)
+    }
+
+    /// Restarts the server (fast shutdown: open connections are cut), same settings.
+    pub fn restart(&self) -> Result {
+        run(self
+            .tool("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", "fast", "-w", "-t", "60", "restart"])
+            .arg("-l")
+            .arg(self.dir.join("server.log"))
+            .stdout(std::process::Stdio::null()))
     }
 
     fn tool(&self, name: &str) -> Command {
@@ -255,7 +287,11 @@ impl TestPostgres {
         format!(
             "postgres://{user}:{password}@127.0.0.1:{}/postgres{}",
             self.port,
-            if self.tls { "?sslmode=require" } else { "" }
+            if self.tls == Tls::Only {
+                "?sslmode=require"
+            } else {
+                "?sslmode=disable"
+            }
         )
     }
 
