@@ -1,8 +1,9 @@
-// Host plumbing shared by every Portcullis Supabase shim: where the database is and how to
-// listen. No Portcullis logic lives here; it all runs in Rust.
+// Deno / Supabase Edge Runtime plumbing shared by every Portcullis shim: the environment, the
+// database, where to listen. No Portcullis logic lives here; it all runs in Rust.
+import type { Query } from "./adapter.ts";
+import { postgresQuery, target } from "./pg.ts";
 
-/** The SQL seam's JavaScript side: text parameters in, rows of text (or null) out. */
-export type Query = (sql: string, params: (string | null)[]) => Promise<(string | null)[][]>;
+export type { Query } from "./adapter.ts";
 
 declare global {
   // Set by dev/serve.ts to an in-process PGlite database before a shim is imported.
@@ -10,21 +11,35 @@ declare global {
   var portcullisDatabase: Query | undefined;
 }
 
+const log = (level: "warn" | "error", code: string, message: string) =>
+  console[level](JSON.stringify({ level, code, message }));
+
 /**
- * The database for this deployment: the in-process dev database when one is installed,
- * else postgres.js over PORTCULLIS_DB_URL (least-privilege role) or SUPABASE_DB_URL. The driver
- * is loaded on the first query, so functions that never query pay nothing at cold start.
+ * The database for this deployment: the in-process dev database when one is installed, else
+ * postgres.js over PORTCULLIS_DB_URL (the least-privilege role) or, with a warning,
+ * SUPABASE_DB_URL (the superuser). TLS follows the URL's `sslmode` (default `require` off
+ * loopback, `verify-full` when a CA is given: `sslrootcert=` or PORTCULLIS_DB_CA as PEM). The
+ * driver is loaded on the first query, so functions that never query pay nothing at start.
  */
 export function openDatabase(): Query | undefined {
   if (globalThis.portcullisDatabase) return globalThis.portcullisDatabase;
-  const url = Deno.env.get("PORTCULLIS_DB_URL") ?? Deno.env.get("SUPABASE_DB_URL");
-  if (!url) return undefined;
+  let url = Deno.env.get("PORTCULLIS_DB_URL");
+  if (!url) {
+    url = Deno.env.get("SUPABASE_DB_URL");
+    if (!url) return undefined;
+    log(
+      "warn",
+      "superuser_database_url",
+      "PORTCULLIS_DB_URL is not set: using SUPABASE_DB_URL, which logs in as the superuser. " +
+        "Run `portcullis db migrate --enable-login` and set PORTCULLIS_DB_URL to connect as portcullis_fn.",
+    );
+  }
+  // Checked now: a bad URL or CA file is a start-up error, not a failure on the first query.
+  const t = target(url, (path) => Deno.readTextFileSync(path), Deno.env.get("PORTCULLIS_DB_CA"));
   let pool: Promise<Query> | undefined;
   const connect = async (): Promise<Query> => {
     const { default: postgres } = await import("npm:postgres@3.4.9");
-    // Unnamed statements only (prepare: false): works through transaction-mode poolers.
-    const sql = postgres(url, { max: 4, prepare: false, idle_timeout: 30, connect_timeout: 5, onnotice: () => {} });
-    return async (text, params) => (await sql.unsafe(text, params).values()) as (string | null)[][];
+    return postgresQuery(postgres, t, { max: 4, idle_timeout: 30, connect_timeout: 2 }).query;
   };
   return async (text, params) => (await (pool ??= connect()))(text, params);
 }

@@ -1,10 +1,22 @@
 // Supabase Edge Function: Portcullis hooks (Supabase Auth HTTP hooks).
 // Loads the Rust/Wasm module, hands it the environment and the database, serves requests.
 // All behaviour lives in crates/hooks-service; see README.md for deployment.
-import { HooksFunction, initSync } from "./wasm/portcullis_hooks.js";
+import * as wasm from "./wasm/portcullis_hooks.js";
+import { Served } from "../_shared/adapter.ts";
 import { loadWasm, openDatabase, serveOptions } from "../_shared/runtime.ts";
 
-initSync({ module: await loadWasm(import.meta.url, "./wasm/portcullis_hooks_bg.wasm") });
-const hooks = new HooksFunction((name: string) => Deno.env.get(name), openDatabase());
+wasm.initSync({ module: await loadWasm(import.meta.url, "./wasm/portcullis_hooks_bg.wasm") });
+const query = openDatabase();
+const hooks = new Served(
+  {
+    create: (env, hasDb) => new wasm.HooksFunction(env, hasDb),
+    poll: wasm.poll,
+    setHost: wasm.setHost,
+    settle: wasm.settle,
+    reset: wasm.__wbg_reset_state,
+  },
+  (name) => Deno.env.get(name),
+  query !== undefined,
+);
 
-Deno.serve(serveOptions(), (request) => hooks.fetch(request));
+Deno.serve(serveOptions(), (request) => hooks.fetch(request, query));

@@ -1,5 +1,5 @@
 //! RFC 3339 times, CIDR ranges, IP addresses, domains, phones, source paths, secrets and
-//! Postgres URLs never panic on any text.
+//! Postgres URLs and API base URLs never panic on any text.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -21,7 +21,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = portcullis_hooks::payload::normalize_phone(text);
     let _ = portcullis_hooks::path::SourcePath::parse(text);
     let _ = portcullis_webhooks::SecretSet::parse(text);
-    let _ = portcullis_pgwire::ConnectUrl::parse(text);
+    let _ = portcullis_pgclient::ConnectUrl::parse(text);
+    let _ = portcullis_core::check_base_url(text);
     let _ = portcullis_core::sql::quote_ident_path(text);
     let _ = portcullis_core::encoding::base64_decode(text);
     let _ = portcullis_core::encoding::base64url_decode(text);

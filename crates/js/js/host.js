@@ -1,21 +1,6 @@
 // Host helpers for the Rust adapter: each call crosses the JS/Wasm boundary once. No logic
 // beyond shaping data.
 
-/**
- * `method \n url \n name \n value \n …` for the named headers only. Iterating a Headers object
- * sorts and combines it (Fetch spec) and costs several microseconds; functions name the few
- * headers they read, and nothing else (cookies included) is copied into Wasm.
- */
-export function requestHead(request, names) {
-  const headers = request.headers;
-  let head = request.method + "\n" + request.url + "\n";
-  for (const name of names) {
-    const value = headers.get(name);
-    if (value !== null) head += name + "\n" + value + "\n";
-  }
-  return head;
-}
-
 /** A Response from a status, `name \n value \n …` headers and body bytes (a view of Wasm
  * memory: the Response constructor copies BufferSource bodies, per the Fetch spec). */
 export function makeResponse(status, head, body) {

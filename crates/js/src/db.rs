@@ -3,7 +3,8 @@
 use js_sys::Array;
 use portcullis_core::{Db, DbError, Row, Statement};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
+
+use crate::task::HostFuture;
 
 /// Calls `query(sql, params) => Promise<(string|null)[][]>`; a rejection carrying a
 /// five-character `code` is a server error (SQLSTATE), any other is "unavailable".
@@ -62,7 +63,7 @@ impl Db for JsDb {
                 &params,
             )
             .map_err(|e| to_db_error(&e))?;
-        let result = JsFuture::from(js_sys::Promise::resolve(&promise))
+        let result = HostFuture::new(&promise)
             .await
             .map_err(|e| to_db_error(&e))?;
         let rows: Array = result

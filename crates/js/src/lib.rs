@@ -1,46 +1,57 @@
-//! The JavaScript-host adapter: runs a [`Function`] in any Fetch-API runtime (Deno and the
-//! Supabase Edge Runtime through a wasm-bindgen shim; workerd through `portcullis-worker`).
+//! The JavaScript-host adapter: runs a [`Function`] in any Fetch-API runtime — Deno and the
+//! Supabase Edge Runtime, and workerd (Cloudflare Workers) — behind one small JS shim
+//! (`functions/_shared/adapter.ts`).
 //!
 //! # Design
-//! - Converts `Request`/`Response` with one boundary crossing for the head
-//!   ([`requestHead`](../js/host.js)) and one for the body, bounding the body before it is
-//!   read.
-//! - Provides the capabilities a function's [`Context`] needs: [`JsClock`] (`Date.now()`),
-//!   [`JsRandom`] (`crypto.getRandomValues`), [`ConsoleLog`] (JSON lines on the console),
-//!   [`JsDb`] (a JS query function the shim passes in) and [`JsEnv`] (a JS getter).
-//! - [`JsApp`] is the whole per-function surface; [`export_function!`] turns it into a
-//!   wasm-bindgen class with `new(env, query)` and `fetch(request)`.
+//! - **The shim does the I/O, Rust does the work, in one crossing.** The shim reads the few
+//!   headers a function declares ([`Function::HEADERS`]) and the body (bounded) and calls
+//!   [`JsApp::handle`] once with the method, URL, headers and body. Rust answers with a Fetch
+//!   `Response` built in one call back into JS (`makeResponse`).
+//! - **No promise when none is needed.** `handle` polls the request's future at once; a
+//!   request that needs no I/O (the custom-access-token hook without a lookup, say) is answered
+//!   synchronously. A request that waits (database, providers) gets a task id: the shim awaits
+//!   it and polls the task again whenever its waker fires ([`poll`]); a promise Rust awaits is
+//!   tracked by the shim, which reports its outcome ([`settle`], [`HostFuture`]). This small
+//!   executor replaces `wasm-bindgen-futures`: every entry into Wasm is a call from the shim,
+//!   inside its `try`, so a trap is always seen, and no Rust closure outlives an instance.
+//! - **A trap re-creates the instance.** After a Wasm trap (a panic under `panic = "abort"`,
+//!   or a bug) the module's memory cannot be trusted: the shim answers every request that
+//!   instance was serving with a 500, re-instantiates the module (wasm-bindgen's
+//!   `__wbg_reset_state`), builds the function again and serves on.
+//! - Capabilities: [`JsClock`] (`Date.now()`), [`JsRandom`] (`crypto.getRandomValues`),
+//!   [`ConsoleLog`], [`JsDb`] (a query function the shim passes in: postgres.js, PGlite),
+//!   [`JsOutbound`] (`fetch`) and [`JsEnv`] (a JS getter).
 //!
 //! # Threat model
-//! - No request path panics: every JS failure becomes a 500 JSON answer and a log line.
+//! - No request path panics by design (lints and fuzzing); if one does, see above.
 //! - Oversized bodies are refused from `Content-Length` before reading, and streamed bodies
-//!   are cut off at the limit.
+//!   are cut off at the limit, by the shim; [`JsApp::handle`] checks the size again.
+//! - Nothing but the declared headers crosses into Wasm (cookies, authorization of other
+//!   functions stay out).
 
 mod db;
 mod host;
 mod outbound;
+mod task;
 
 use std::rc::Rc;
 
-use js_sys::{Promise, Uint8Array};
 use portcullis_core::{ConfigError, Db};
 use portcullis_service::{
     Context, Function, Level, Log, Method, Request, Response, Status, error_response,
     payload_too_large,
 };
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 pub use db::JsDb;
 pub use host::{AssetSource, ConsoleLog, JsClock, JsEnv, JsRandom};
 pub use outbound::JsOutbound;
+pub use task::{HostFuture, poll, set_host, settle};
 
 #[wasm_bindgen(module = "/js/host.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = requestHead)]
-    fn request_head(request: &web_sys::Request, names: &js_sys::Array) -> String;
     #[wasm_bindgen(js_name = makeResponse, catch)]
-    fn make_response(status: u16, head: &str, body: &[u8]) -> Result<web_sys::Response, JsValue>;
+    fn make_response(status: u16, head: &str, body: &[u8]) -> Result<JsValue, JsValue>;
 }
 
 fn internal_error() -> Response {
@@ -60,95 +71,30 @@ fn describe(e: &JsValue) -> String {
         .unwrap_or_else(|| "unknown JavaScript error".into())
 }
 
-/// Converts a Fetch `Request`, reading at most `max_body` bytes. `Err` is the response to
-/// send instead (413 or 400).
-///
-/// # Errors
-/// The ready-made error response.
-pub async fn to_request(
-    request: &web_sys::Request,
-    headers: &js_sys::Array,
-    max_body: usize,
-    log: &dyn Log,
-) -> Result<Request, Response> {
-    let head = request_head(request, headers);
-    let mut lines = head.split('\n');
-    let (Some(method), Some(url)) = (lines.next(), lines.next()) else {
-        return Err(internal_error());
-    };
-    // Keep only path and query: the authority is the platform's, not ours to trust.
+/// A request from the shim's parts: only path and query of the URL are kept (the authority
+/// is the platform's, not ours to trust); `head` is `name \n value \n …`.
+#[must_use]
+pub fn to_request(method: &str, url: &str, head: &str, body: Vec<u8>) -> Request {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let target = after_scheme
         .find('/')
         .and_then(|i| after_scheme.get(i..))
         .unwrap_or("/");
     let mut out = Request::new(Method::parse(method), target);
-    let mut declared: Option<usize> = None;
+    let mut lines = head.split('\n');
     while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
-        if name.eq_ignore_ascii_case("content-length") {
-            declared = value.trim().parse().ok();
-        }
         out.headers.append(name, value);
     }
-    if declared.is_some_and(|n| n > max_body) {
-        return Err(payload_too_large(max_body));
-    }
-    match read_body(request, max_body, declared.is_some()).await {
-        Ok(Some(body)) => {
-            out.body = body;
-            Ok(out)
-        }
-        Ok(None) => Err(payload_too_large(max_body)),
-        Err(e) => {
-            log.log(Level::Error, "request_body_unreadable", &describe(&e));
-            Err(error_response(
-                Status::BAD_REQUEST,
-                "bad_request",
-                "the request body could not be read",
-            ))
-        }
-    }
+    out.body = body;
+    out
 }
 
-/// Reads the body; `Ok(None)` when it exceeds `max`.
-async fn read_body(
-    request: &web_sys::Request,
-    max: usize,
-    length_known: bool,
-) -> Result<Option<Vec<u8>>, JsValue> {
-    if length_known {
-        // The runtime enforces Content-Length, which we already bounded. (Not touching
-        // `request.body` here spares Deno materialising a stream.)
-        let buf = JsFuture::from(request.array_buffer()?).await?;
-        let bytes = Uint8Array::new(&buf).to_vec();
-        return Ok((bytes.len() <= max).then_some(bytes));
-    }
-    let Some(stream) = request.body() else {
-        return Ok(Some(Vec::new()));
-    };
-    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let mut body = Vec::new();
-    loop {
-        let chunk: web_sys::ReadableStreamReadResult =
-            JsFuture::from(reader.read()).await?.unchecked_into();
-        if chunk.get_done().unwrap_or(true) {
-            return Ok(Some(body));
-        }
-        let bytes = Uint8Array::new(&chunk.get_value());
-        if body.len() + bytes.length() as usize > max {
-            let _ = reader.cancel();
-            return Ok(None);
-        }
-        body.extend_from_slice(&bytes.to_vec());
-    }
-}
-
-/// Converts a response into a Fetch `Response`.
+/// Converts a response into a Fetch `Response` (one call into JS).
 ///
 /// # Errors
 /// When the runtime refuses to build the response.
-pub fn to_web_response(response: &Response) -> Result<web_sys::Response, JsValue> {
-    let mut head = String::with_capacity(128);
+pub fn to_web_response(response: &Response) -> Result<JsValue, JsValue> {
+    let mut head = String::with_capacity(96);
     for (name, value) in response.headers.iter() {
         head.push_str(name);
         head.push('\n');
@@ -158,41 +104,11 @@ pub fn to_web_response(response: &Response) -> Result<web_sys::Response, JsValue
     make_response(response.status.as_u16(), &head, &response.body)
 }
 
-/// The headers the adapter reads for `F`: its own plus `content-length` (for the body limit).
-/// Build it once per instance and pass it to [`respond`].
-#[must_use]
-pub fn header_names<F: Function>() -> js_sys::Array {
-    std::iter::once("content-length")
-        .chain(F::HEADERS.iter().copied())
-        .map(JsValue::from_str)
-        .collect()
-}
-
-/// Runs one request through `function`, never failing: any adapter error becomes a 500
-/// answer and a log line.
-pub async fn respond<F: Function, D: Db>(
-    function: &F,
-    headers: &js_sys::Array,
-    db: &D,
-    log: &dyn Log,
-    request: web_sys::Request,
-) -> Result<web_sys::Response, JsValue> {
-    let response = match to_request(&request, headers, function.max_body_bytes(), log).await {
-        Ok(req) => {
-            let ctx = Context {
-                clock: &JsClock,
-                random: &JsRandom,
-                db,
-                http: &JsOutbound,
-                log,
-            };
-            function.handle(&ctx, req).await
-        }
-        Err(answer) => answer,
-    };
-    to_web_response(&response).or_else(|e| {
+/// [`to_web_response`], falling back to a plain 500 (logged) when the runtime refuses.
+fn web_response(response: &Response, log: &dyn Log) -> JsValue {
+    to_web_response(response).unwrap_or_else(|e| {
         log.log(Level::Error, "response_conversion_failed", &describe(&e));
-        to_web_response(&internal_error())
+        to_web_response(&internal_error()).unwrap_or(JsValue::NULL)
     })
 }
 
@@ -212,8 +128,6 @@ pub fn check_database<F: Function>(function: &F, has_db: bool, how_to: &str) -> 
 
 struct Inner<F> {
     function: F,
-    headers: js_sys::Array,
-    db: JsDb,
     log: ConsoleLog,
 }
 
@@ -224,16 +138,12 @@ pub struct JsApp<F> {
 }
 
 impl<F: Function + 'static> JsApp<F> {
-    /// Builds the function from `env` (`(name) => string | undefined`) and an optional
-    /// query function (`(sql, params) => Promise<(string|null)[][]>`).
+    /// Builds the function from `env` (`(name) => string | undefined`). `has_db` says whether
+    /// the shim can reach a database (it passes a query function with each request).
     ///
     /// # Errors
     /// A JavaScript `Error` whose message names the misconfigured variable.
-    pub fn new(
-        env: js_sys::Function,
-        query: Option<js_sys::Function>,
-        assets: AssetSource,
-    ) -> Result<Self, JsError> {
+    pub fn new(env: js_sys::Function, has_db: bool, assets: AssetSource) -> Result<Self, JsError> {
         let log = ConsoleLog::new(F::NAME);
         let function = F::from_env(&JsEnv::new(env, assets)).map_err(|e: ConfigError| {
             log.log(Level::Error, "config_invalid", &e.to_string());
@@ -241,39 +151,88 @@ impl<F: Function + 'static> JsApp<F> {
         })?;
         check_database(
             &function,
-            query.is_some(),
-            "set PORTCULLIS_DB_URL or SUPABASE_DB_URL",
+            has_db,
+            "set PORTCULLIS_DB_URL (Supabase) or bind HYPERDRIVE (Cloudflare)",
         )
-        .map_err(|m| JsError::new(&m))?;
+        .map_err(|m| {
+            log.log(Level::Error, "config_invalid", &m);
+            JsError::new(&m)
+        })?;
         Ok(Self {
-            inner: Rc::new(Inner {
-                function,
-                headers: header_names::<F>(),
-                db: JsDb::new(query),
-                log,
-            }),
+            inner: Rc::new(Inner { function, log }),
         })
     }
 
-    /// Answers one request; the promise always resolves to a `Response`.
-    pub fn fetch(&self, request: web_sys::Request) -> Promise {
+    /// The request headers the shim must pass (lowercase), `content-length` first.
+    #[must_use]
+    pub fn header_names(&self) -> js_sys::Array {
+        std::iter::once("content-length")
+            .chain(F::HEADERS.iter().copied())
+            .map(JsValue::from_str)
+            .collect()
+    }
+
+    /// The body limit the shim enforces while reading.
+    #[must_use]
+    pub fn max_body(&self) -> usize {
+        self.inner.function.max_body_bytes()
+    }
+
+    /// The answer to a body over [`JsApp::max_body`] (the shim stops reading).
+    #[must_use]
+    pub fn too_large(&self) -> JsValue {
+        web_response(
+            &payload_too_large(self.inner.function.max_body_bytes()),
+            &self.inner.log,
+        )
+    }
+
+    /// Answers one request: a `Response`, or a task id (a number) to [`poll`] when it waits
+    /// for I/O. `query` reaches the database for this request (`None`: no database).
+    pub fn handle(
+        &self,
+        method: &str,
+        url: &str,
+        head: &str,
+        body: Vec<u8>,
+        query: Option<js_sys::Function>,
+    ) -> JsValue {
+        let request = to_request(method, url, head, body);
         let inner = Rc::clone(&self.inner);
-        wasm_bindgen_futures::future_to_promise(async move {
-            respond(
-                &inner.function,
-                &inner.headers,
-                &inner.db,
-                &inner.log,
-                request,
-            )
-            .await
-            .map(JsValue::from)
+        task::run(async move {
+            let log = inner.log;
+            let response = respond(&inner.function, &JsDb::new(query), &log, request).await;
+            web_response(&response, &log)
         })
     }
 }
 
-/// Exports a [`Function`] to JavaScript as a class: `new Name(env, query?)` and
-/// `name.fetch(request)`. `$assets` provides the function's data assets ([`AssetSource`]).
+/// Runs one request through `function` with the JS host's capabilities.
+pub async fn respond<F: Function, D: Db>(
+    function: &F,
+    db: &D,
+    log: &dyn Log,
+    request: Request,
+) -> Response {
+    let limit = function.max_body_bytes();
+    if request.body.len() > limit {
+        return payload_too_large(limit);
+    }
+    let ctx = Context {
+        clock: &JsClock,
+        random: &JsRandom,
+        db,
+        http: &JsOutbound,
+        log,
+    };
+    function.handle(&ctx, request).await
+}
+
+/// Exports a [`Function`] to JavaScript as a class for the shared shim
+/// (`functions/_shared/adapter.ts`): `new Name(env, hasDb)`, `headerNames()`, `maxBody()`,
+/// `tooLarge()`, `handle(method, url, head, body, query?)`, plus the free functions `poll(id)`,
+/// `setHost(wake, track)` and `settle(ticket, ok, value)`.
+/// `$assets` provides the function's data assets ([`AssetSource`]).
 #[macro_export]
 macro_rules! export_function {
     ($js_name:ident, $function:ty, $assets:expr) => {
@@ -283,23 +242,66 @@ macro_rules! export_function {
 
         #[::wasm_bindgen::prelude::wasm_bindgen]
         impl $js_name {
-            /// Reads the configuration through `env` (`(name) => string | undefined`); `query`
-            /// (`(sql, params) => Promise<(string|null)[][]>`) reaches the database.
+            /// Reads the configuration through `env` (`(name) => string | undefined`);
+            /// `has_db`: a database query function comes with each request.
             ///
             /// # Errors
             /// An `Error` naming the misconfigured variable.
             #[::wasm_bindgen::prelude::wasm_bindgen(constructor)]
             pub fn new(
                 env: ::js_sys::Function,
-                query: Option<::js_sys::Function>,
+                has_db: bool,
             ) -> Result<$js_name, ::wasm_bindgen::JsError> {
-                $crate::JsApp::new(env, query, $assets).map(Self)
+                $crate::JsApp::new(env, has_db, $assets).map(Self)
             }
 
-            /// Answers one request.
-            pub fn fetch(&self, request: ::web_sys::Request) -> ::js_sys::Promise {
-                self.0.fetch(request)
+            /// The request headers to pass to `handle`.
+            #[::wasm_bindgen::prelude::wasm_bindgen(js_name = headerNames)]
+            pub fn header_names(&self) -> ::js_sys::Array {
+                self.0.header_names()
             }
+
+            /// The body limit in bytes.
+            #[::wasm_bindgen::prelude::wasm_bindgen(js_name = maxBody)]
+            pub fn max_body(&self) -> usize {
+                self.0.max_body()
+            }
+
+            /// The 413 answer.
+            #[::wasm_bindgen::prelude::wasm_bindgen(js_name = tooLarge)]
+            pub fn too_large(&self) -> ::wasm_bindgen::JsValue {
+                self.0.too_large()
+            }
+
+            /// A `Response`, or a task id to `poll` when the request waits for I/O.
+            pub fn handle(
+                &self,
+                method: &str,
+                url: &str,
+                head: &str,
+                body: Vec<u8>,
+                query: Option<::js_sys::Function>,
+            ) -> ::wasm_bindgen::JsValue {
+                self.0.handle(method, url, head, body, query)
+            }
+        }
+
+        /// Polls task `id`: its `Response` once done, else `undefined`.
+        #[::wasm_bindgen::prelude::wasm_bindgen]
+        pub fn poll(id: u32) -> ::wasm_bindgen::JsValue {
+            $crate::poll(id)
+        }
+
+        /// Sets the shim's `wake(id)` and `track(promise, ticket)`.
+        #[::wasm_bindgen::prelude::wasm_bindgen(js_name = setHost)]
+        pub fn set_host(wake: ::js_sys::Function, track: ::js_sys::Function) {
+            $crate::set_host(wake, track)
+        }
+
+        /// The outcome of a tracked promise.
+        #[::wasm_bindgen::prelude::wasm_bindgen]
+        pub fn settle(ticket: u32, ok: bool, value: ::wasm_bindgen::JsValue) {
+            $crate::settle(ticket, ok, value)
         }
     };
 }

@@ -3,7 +3,8 @@
 use js_sys::{Array, Uint8Array};
 use portcullis_core::{Outbound, OutboundError, OutboundRequest, OutboundResponse};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
+
+use crate::task::HostFuture;
 
 #[wasm_bindgen(module = "/js/host.js")]
 extern "C" {
@@ -39,7 +40,7 @@ impl Outbound for JsOutbound {
             &request.body,
             request.timeout_ms,
         );
-        let result = JsFuture::from(promise)
+        let result = HostFuture::new(&promise)
             .await
             .map_err(|e| OutboundError::Network {
                 detail: e.as_string().unwrap_or_else(|| "fetch failed".into()),
@@ -66,6 +67,6 @@ impl Outbound for JsOutbound {
     }
 
     async fn wait(&self, ms: u32) {
-        let _ = JsFuture::from(wait_ms(ms)).await;
+        let _ = HostFuture::new(&wait_ms(ms)).await;
     }
 }

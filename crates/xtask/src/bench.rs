@@ -200,7 +200,7 @@ impl Bench {
                 let (dir, modules, bindings) = match imp {
                     Impl::Ours => (
                         self.dir.join("workerd-ours"),
-                        "(name = \"index.js\", esModule = embed \"index.js\"), (name = \"index_bg.wasm\", wasm = embed \"index_bg.wasm\")",
+                        "(name = \"index.js\", esModule = embed \"index.js\"), (name = \"wasm/portcullis_hooks_bg.wasm\", wasm = embed \"wasm/portcullis_hooks_bg.wasm\")",
                         format!(
                             "(name = \"PORTCULLIS_HOOK_SECRETS\", text = {}), (name = \"PORTCULLIS_HOOKS_POLICY\", text = {})",
                             capnp_string(SECRET),
@@ -698,11 +698,10 @@ fn prepare(tools: &Tools, dir: &Path) -> Result {
     )
     .map_err(|e| e.to_string())?;
     let ours = dir.join("workerd-ours");
-    std::fs::create_dir_all(&ours).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(ours.join("wasm")).map_err(|e| e.to_string())?;
     let hooks = wasm::function("hooks")?;
-    for f in ["index.js", "index_bg.wasm"] {
-        std::fs::copy(hooks.worker_dir().join("build").join(f), ours.join(f))
-            .map_err(|e| format!("{f}: {e}"))?;
+    for f in ["index.js", "wasm/portcullis_hooks_bg.wasm"] {
+        std::fs::copy(hooks.worker_dir().join(f), ours.join(f)).map_err(|e| format!("{f}: {e}"))?;
     }
     Ok(())
 }

@@ -34,7 +34,7 @@ fn dev_secret() -> Result<String> {
 pub fn command(_args: &[String]) -> Result {
     let tools = Tools::ensure()?;
     let hooks = wasm::function("hooks")?;
-    let size = wasm::build_deno(&tools, hooks)?;
+    let size = wasm::build_module(&tools, hooks)?;
     wasm::check_budgets(&[size])?;
     run(Command::new("cargo")
         .current_dir(root())

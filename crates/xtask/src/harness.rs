@@ -116,3 +116,51 @@ pub fn wrangler_dev(
         log,
     })
 }
+
+/// Bare `workerd serve` of a Worker whose modules are in `dir` (`modules`: name, file, kind
+/// `esModule` or `wasm`), with text `bindings`.
+pub fn workerd_bare(
+    tools: &Tools,
+    name: &str,
+    dir: &Path,
+    modules: &[(&str, &str)],
+    bindings: &[(&str, &str)],
+    logs: &Path,
+) -> Result<Served> {
+    let port = free_port()?;
+    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let modules: Vec<String> = modules
+        .iter()
+        .map(|(m, kind)| format!("(name = {}, {kind} = embed {})", quote(m), quote(m)))
+        .collect();
+    let bindings: Vec<String> = bindings
+        .iter()
+        .map(|(k, v)| format!("(name = {}, text = {})", quote(k), quote(v)))
+        .collect();
+    let config = format!(
+        "using Workerd = import \"/workerd/workerd.capnp\";\n\
+         const config :Workerd.Config = (\n  services = [(name = \"main\", worker = .worker)],\n  \
+         sockets = [(name = \"http\", address = \"127.0.0.1:{port}\", http = (), service = \"main\")],\n);\n\
+         const worker :Workerd.Worker = (\n  modules = [{}],\n  compatibilityDate = \"2026-11-01\",\n  bindings = [{}],\n);\n",
+        modules.join(", "),
+        bindings.join(", ")
+    );
+    let path = dir.join(format!("{name}.capnp"));
+    std::fs::write(&path, config).map_err(|e| e.to_string())?;
+    let log = logs.join(format!("{name}-workerd.log"));
+    let mut cmd = tools.command("workerd");
+    cmd.arg("serve").arg(&path);
+    let mut service = Service::spawn(&format!("{name} on workerd"), &mut cmd, &log)?;
+    wait_for_port(
+        port,
+        Duration::from_secs(60),
+        &mut service.child,
+        &service.name,
+    )
+    .map_err(|e| format!("{e}\n{}", tail(&log, 30)))?;
+    Ok(Served {
+        service,
+        base_url: format!("http://127.0.0.1:{port}"),
+        log,
+    })
+}

@@ -129,6 +129,8 @@ pub fn command(args: &[String]) -> Result {
             "xtask",
             "--exclude",
             "portcullis",
+            "--exclude",
+            "portcullis-pgclient",
             "--",
             "-D",
             "warnings",
@@ -148,18 +150,28 @@ pub fn command(args: &[String]) -> Result {
     let sizes = wasm::build_all(&tools)?;
     wasm::check_budgets(&sizes)?;
 
-    say("starting PostgreSQL");
-    let pg = TestPostgres::start()?;
+    say("starting PostgreSQL (plain text and TLS)");
+    let pg = TestPostgres::start_tls_optional()?;
     crate::db::migration_suite(&pg)
         .map_err(|e| format!("{e}\nserver log:\n{}", tail(&pg.log(), 20)))?;
     let fn_url = crate::db::prepare_function_role(&pg)?;
+    // Deno connects with TLS and checks the certificate (verify-full against the test CA);
+    // wrangler's local Hyperdrive connects in plain text, as it does to a local database.
+    let verified_url = fn_url.replace("127.0.0.1", "localhost").replace(
+        "sslmode=disable",
+        &format!(
+            "sslmode=verify-full&sslrootcert={}",
+            pg.certificate().display()
+        ),
+    );
 
     let logs = temp_dir("portcullis-test-logs")?;
     let hooks = wasm::function("hooks")?;
     let (fakes, fakes_url) = provider_fakes(&tools, &logs)?;
     let env = hooks_env(&fn_url, &fakes_url)?;
+    let deno_env = hooks_env(&verified_url, &fakes_url)?;
     say("serving hooks on Deno and on workerd");
-    let deno = harness::deno(&tools, hooks, &env, &logs)?;
+    let deno = harness::deno(&tools, hooks, &deno_env, &logs)?;
     let worker = harness::workerd(&tools, hooks, &env, Some(&fn_url), &logs)?;
     note(format!("Deno: {}", deno.base_url));
     note(format!("workerd: {}", worker.base_url));
@@ -184,7 +196,73 @@ pub fn command(args: &[String]) -> Result {
                 tail(&served.log, 40)
             ));
         }
+        if runtime == "deno" {
+            // The Deno function's pool is still connected: every connection it made is encrypted.
+            let mut admin = pg.connect()?;
+            let tls = admin.column(
+                "select count(*) filter (where s.ssl)::text || '/' || count(*)::text
+             from pg_stat_activity a join pg_stat_ssl s using (pid)
+             where a.usename = 'portcullis_fn' and a.application_name = 'postgres.js'",
+            )?;
+            match tls.first().and_then(|t| t.split_once('/')) {
+                Some((encrypted, all)) if encrypted == all && all != "0" => {
+                    note(format!(
+                        "Deno's connections to PostgreSQL: {encrypted} of {all} use TLS (verify-full)"
+                    ));
+                }
+                other => failures.push(format!("Deno must connect with TLS: {other:?}")),
+            }
+        }
     }
+    for (runtime, served) in [("deno", &deno), ("workerd", &worker)] {
+        say(format!(
+            "fault: PostgreSQL restarted under load on /send-email ({runtime})"
+        ));
+        if let Err(e) = fault_test(&tools, &pg, &served.base_url) {
+            failures.push(format!(
+                "fault test on {runtime}: {e}\nserver log:\n{}",
+                tail(&served.log, 20)
+            ));
+        }
+    }
+    say("the functions' PostgreSQL path refuses servers that would get the password");
+    let status = tools
+        .deno_test("tests/pg-guard.test.ts")
+        .env("PORTCULLIS_BASE_URL", &deno.base_url)
+        .env("PORTCULLIS_TEST_SECRETS", TEST_SECRETS)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        failures.push("PostgreSQL guard (tests/pg-guard.test.ts)".to_owned());
+    }
+    say("trap recovery: the shared shim on Deno (in process) and workerd");
+    let testbed = wasm::build_testbed(&tools)?;
+    let testbed_worker = harness::workerd_bare(
+        &tools,
+        "testbed",
+        &testbed.join("worker"),
+        &[
+            ("index.js", "esModule"),
+            ("portcullis_js_testbed_bg.wasm", "wasm"),
+        ],
+        &[],
+        &logs,
+    )?;
+    let status = tools
+        .deno_test("tests/trap.test.ts")
+        .env("PORTCULLIS_TESTBED_DIR", &testbed)
+        .env("PORTCULLIS_TESTBED_WORKER_URL", &testbed_worker.base_url)
+        .env("PORTCULLIS_BASE_URL", &deno.base_url)
+        .env("PORTCULLIS_TEST_SECRETS", TEST_SECRETS)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        failures.push(format!(
+            "trap recovery; workerd log:\n{}",
+            tail(&testbed_worker.log, 30)
+        ));
+    }
+    drop(testbed_worker);
     say("Standard Webhooks oracle (npm standardwebhooks both ways)");
     let status = tools
         .deno_test("tests/oracle.test.ts")
@@ -204,6 +282,9 @@ pub fn command(args: &[String]) -> Result {
     drop(deno);
     drop(worker);
     drop(fakes);
+    if let Err(e) = fuzz(&tools) {
+        failures.push(format!("fuzzing: {e}"));
+    }
     if !failures.is_empty() {
         return Err(format!("failed:\n- {}", failures.join("\n- ")));
     }
@@ -263,7 +344,7 @@ fn cli_suite(deno_url: &str, worker_url: &str) -> Result {
         ));
     }
     let (ok, out) = run_cli(&["db", "migrate", "--db-url", &url, "--enable-login"], &[])?;
-    if !ok || !out.contains("20261124000000") {
+    if !ok || !out.contains("20261201000000") {
         return Err(format!("db migrate:\n{out}"));
     }
     let fn_url = out
@@ -273,6 +354,28 @@ fn cli_suite(deno_url: &str, worker_url: &str) -> Result {
         .ok_or_else(|| format!("no PORTCULLIS_DB_URL printed:\n{out}"))?;
     let mut f = crate::pg::Pg::connect(fn_url)?;
     f.query("select count(*)::text from portcullis.email_outbox", &[])?;
+    // The new password reached the server as a SCRAM verifier only: not in its statement log.
+    let password = fn_url
+        .split_once("portcullis_fn:")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .map(|(p, _)| p.to_owned())
+        .ok_or("no password in PORTCULLIS_DB_URL")?;
+    let log = std::fs::read_to_string(pg.log()).map_err(|e| e.to_string())?;
+    if password.len() < 32
+        || log.contains(&password)
+        || !log.contains("password 'SCRAM-SHA-256$4096:")
+    {
+        return Err(format!(
+            "db migrate --enable-login must send a SCRAM verifier, not the password (statement log:\n{})",
+            log.lines()
+                .filter(|l| l.contains("portcullis_fn"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ));
+    }
+    if !fn_url.contains("sslmode=require") {
+        return Err(format!("the printed URL must spell out sslmode: {fn_url}"));
+    }
     let (ok, out) = run_cli(&["db", "migrate", "--db-url", &url], &[])?;
     if !ok {
         return Err(format!("db migrate (again):\n{out}"));
@@ -300,6 +403,83 @@ fn cli_suite(deno_url: &str, worker_url: &str) -> Result {
             return Err(format!("hooks config lacks `{want}`:\n{out}"));
         }
     }
+    // Every command's --help exits 0 with examples; --version; errors name the argument.
+    for cmd in [
+        &[][..],
+        &["hooks"],
+        &["hooks", "secret"],
+        &["hooks", "sign"],
+        &["hooks", "send"],
+        &["hooks", "policy"],
+        &["hooks", "config"],
+        &["db"],
+        &["db", "migrate"],
+        &["db", "uninstall"],
+        &["doctor"],
+        &["completions"],
+    ] {
+        let mut args: Vec<&str> = cmd.to_vec();
+        args.push("--help");
+        let (ok, out) = run_cli(&args, &[])?;
+        let wants_examples =
+            cmd.len() != 1 || matches!(cmd.first(), Some(&"doctor" | &"completions"));
+        if !ok || (wants_examples && !out.contains("Examples:")) {
+            return Err(format!("portcullis {} --help:\n{out}", cmd.join(" ")));
+        }
+    }
+    let (ok, out) = run_cli(&["--version"], &[])?;
+    if !ok || !out.starts_with("portcullis ") {
+        return Err(format!("portcullis --version:\n{out}"));
+    }
+    let (ok, out) = run_cli(&["doctor", "--url", "https://x.test"], &[])?;
+    if ok || !out.contains("--secret") {
+        return Err(format!("a missing argument must be named:\n{out}"));
+    }
+    let (ok, out) = run_cli(&["completions", "bash"], &[])?;
+    if !ok || !out.contains("portcullis") {
+        return Err(format!("completions bash:\n{out}"));
+    }
+    // config.toml: ours and a user's file merged by `hooks config --write` both parse with
+    // the real Supabase CLI; the user's own send_email hook is reported and kept.
+    supabase_cli_parses(&root())?;
+    let project = temp_dir("portcullis-user-project")?;
+    std::fs::create_dir_all(project.join("supabase")).map_err(|e| e.to_string())?;
+    let user_config = project.join("supabase/config.toml");
+    std::fs::write(
+        &user_config,
+        "# A user's project\nproject_id = \"acme-notes\"\n\n[api]\nport = 54321\n\n[auth]\nsite_url = \"http://127.0.0.1:3000\"\n\n\
+         [auth.hook.send_email]\nenabled = true\nuri = \"https://mail.dreamlit.example/hook\"\nsecrets = \"env(DREAMLIT_SECRET)\"\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let (ok, out) = run_cli(
+        &[
+            "hooks",
+            "config",
+            "--url",
+            base,
+            "--write",
+            &user_config.to_string_lossy(),
+        ],
+        &[("PORTCULLIS_HOOK_SECRETS", TEST_SECRETS)],
+    )?;
+    let merged = std::fs::read_to_string(&user_config).map_err(|e| e.to_string())?;
+    if !ok
+        || !out.contains(
+            "kept  [auth.hook.send_email] (already configured: https://mail.dreamlit.example/hook)",
+        )
+        || !out.contains("added [auth.hook.custom_access_token]")
+        || !merged.contains("uri = \"https://mail.dreamlit.example/hook\"")
+        || !merged.contains(&format!("uri = \"{base}/password-verification-attempt\""))
+        || merged.contains(&format!("{base}/send-email"))
+        || !merged.starts_with("# A user's project\n")
+    {
+        return Err(format!("hooks config --write:\n{out}\n{merged}"));
+    }
+    supabase_cli_parses(&project)?;
+    note(
+        "the Supabase CLI parses our config.toml and a user's file merged by `hooks config --write` (their send_email hook kept)",
+    );
+    let _ = std::fs::remove_dir_all(&project);
     // doctor: six hooks verify with the shared secret; before-user-created has its own secret
     // in the test deployment, which doctor must diagnose as a secret mismatch.
     for url in [deno_url, worker_url] {
@@ -317,6 +497,148 @@ fn cli_suite(deno_url: &str, worker_url: &str) -> Result {
         note(format!(
             "doctor {url}: 6 ok, before-user-created secret mismatch diagnosed"
         ));
+    }
+    Ok(())
+}
+
+/// `supabase status` in `dir` (the real CLI, offline): it reads `supabase/config.toml` before it
+/// fails on the missing Docker engine, so a config error shows up as one.
+fn supabase_cli_parses(dir: &std::path::Path) -> Result {
+    let tools = Tools::ensure()?;
+    // The CLI validates the secrets of enabled hooks, reading `env(…)` from its environment.
+    let out = tools
+        .command("supabase")
+        .current_dir(dir)
+        .args(["status", "--debug"])
+        .env("PORTCULLIS_HOOK_SECRETS", TEST_SECRETS)
+        // The user's own send_email hook in the merged test project.
+        .env("DREAMLIT_SECRET", TEST_SIGNUP_SECRET)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parsed = !text.contains("failed to read config")
+        && !text.contains("CliConfigParseError")
+        && text.to_lowercase().contains("docker");
+    if parsed {
+        Ok(())
+    } else {
+        Err(format!(
+            "the Supabase CLI did not accept {}/supabase/config.toml:\n{}",
+            dir.display(),
+            text.lines().rev().take(15).collect::<Vec<_>>().join("\n")
+        ))
+    }
+}
+
+/// `tests/fault.ts` drives /send-email while PostgreSQL restarts three seconds in.
+fn fault_test(tools: &Tools, pg: &TestPostgres, base_url: &str) -> Result {
+    let started = |pg: &TestPostgres| -> Result<Vec<String>> {
+        pg.connect()?
+            .column("select pg_postmaster_start_time()::text")
+    };
+    let before = started(pg)?;
+    let load = tools
+        .deno()
+        .args([
+            "run",
+            "--allow-net",
+            "--allow-env",
+            "--allow-read",
+            "--no-prompt",
+            "tests/fault.ts",
+        ])
+        .env("PORTCULLIS_BASE_URL", base_url)
+        .env("PORTCULLIS_ADMIN_DB_URL", pg.superuser_url())
+        .env("PORTCULLIS_TEST_SECRETS", TEST_SECRETS)
+        .env("PORTCULLIS_FAULT_SECONDS", "10")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let restarted = pg.restart();
+    let out = load.wait_with_output().map_err(|e| e.to_string())?;
+    restarted?;
+    let summary = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if started(pg)? == before {
+        return Err("PostgreSQL was not restarted".into());
+    }
+    if !out.status.success() {
+        return Err(summary);
+    }
+    note(format!("fault test: {summary}"));
+    Ok(())
+}
+
+/// Seconds each fuzz target runs in `cargo xtask test` (`PORTCULLIS_FUZZ_SECONDS` overrides).
+const FUZZ_SECONDS: u32 = 20;
+
+/// Every fuzz target for a bounded time, starting from the committed corpus (`fuzz/corpus/`,
+/// grown by these runs) and seeds. A crash fails the suite and leaves the input in
+/// `fuzz/artifacts/`.
+fn fuzz(tools: &Tools) -> Result {
+    let cargo_fuzz = tools.cargo_fuzz()?;
+    let seconds: u32 = std::env::var("PORTCULLIS_FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(FUZZ_SECONDS);
+    let dir = root().join("fuzz");
+    let list = crate::util::output(
+        Command::new(&cargo_fuzz)
+            .current_dir(&dir)
+            .env("RUSTUP_TOOLCHAIN", "nightly")
+            .arg("list"),
+    )?;
+    let targets: Vec<&str> = list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    say(format!(
+        "fuzzing: {} targets, {seconds} s each (cargo-fuzz, nightly)",
+        targets.len()
+    ));
+    for t in &targets {
+        let corpus = dir.join("corpus").join(t);
+        std::fs::create_dir_all(&corpus).map_err(|e| e.to_string())?;
+        let mut cmd = Command::new(&cargo_fuzz);
+        cmd.current_dir(&dir)
+            .env("RUSTUP_TOOLCHAIN", "nightly")
+            .args(["run", t])
+            .arg(&corpus);
+        let seeds = dir.join("seeds").join(t);
+        if seeds.is_dir() {
+            cmd.arg(&seeds);
+        }
+        cmd.args([
+            "--",
+            &format!("-max_total_time={seconds}"),
+            "-rss_limit_mb=2048",
+            "-print_final_stats=1",
+        ]);
+        let out = cmd.output().map_err(|e| e.to_string())?;
+        let log = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            return Err(format!(
+                "{t} failed:\n{}",
+                log.lines()
+                    .rev()
+                    .take(30)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ));
+        }
+        let runs = log
+            .lines()
+            .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
+            .map_or("?", str::trim);
+        note(format!("fuzz {t}: {runs} runs in {seconds} s, no crash"));
     }
     Ok(())
 }

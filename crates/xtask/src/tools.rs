@@ -1,14 +1,15 @@
 //! Everything the builds and tests need, installed when missing: the wasm32 target, the pinned
-//! wasm-bindgen CLI and worker-build (cargo, into .portcullis/cargo), and Deno, wrangler,
-//! workerd, binaryen and Node 22 (npm, into .portcullis/tools, from a committed lockfile).
+//! wasm-bindgen CLI (cargo, into .portcullis/cargo), and Deno, wrangler, workerd, esbuild,
+//! binaryen, the Supabase CLI, postgres.js and Node 22 (npm, into .portcullis/tools, from a
+//! committed lockfile).
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use crate::util::{Result, note, output, root, run, say, state, tool_env};
 
-/// worker-build must match the `worker` crate's minor version.
-const WORKER_BUILD_VERSION: &str = "0.8.7";
+/// cargo-fuzz, pinned.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 pub struct Tools {
     node_modules_bin: PathBuf,
@@ -45,12 +46,6 @@ impl Tools {
             "wasm-bindgen-cli",
             &bindgen,
             &format!("wasm-bindgen {bindgen}"),
-        )?;
-        tools.ensure_cargo_tool(
-            "worker-build",
-            "worker-build",
-            WORKER_BUILD_VERSION,
-            WORKER_BUILD_VERSION,
         )?;
         tools.ensure_npm_tools()?;
         Ok(Self {
@@ -115,6 +110,40 @@ impl Tools {
             ]))
     }
 
+    /// The nightly toolchain (on this kind of machine's image) and cargo-fuzz, for the bounded
+    /// fuzz runs. Returns the cargo-fuzz binary.
+    pub fn cargo_fuzz(&self) -> Result<PathBuf> {
+        let toolchains = output(Command::new("rustup").args(["toolchain", "list"]))?;
+        if !toolchains.lines().any(|l| l.starts_with("nightly")) {
+            say("installing the nightly toolchain (rustup; for cargo-fuzz)");
+            run(Command::new("rustup").args([
+                "toolchain",
+                "install",
+                "nightly",
+                "--profile",
+                "minimal",
+            ]))?;
+        }
+        let bin = self.cargo_bin.join("cargo-fuzz");
+        if !bin.exists() {
+            say("installing cargo-fuzz (cargo install; a few minutes, once)");
+            run(Command::new("cargo")
+                .current_dir(std::env::temp_dir())
+                .args([
+                    "+nightly",
+                    "install",
+                    "--quiet",
+                    "--locked",
+                    "--root",
+                    &state("cargo").to_string_lossy(),
+                    "cargo-fuzz",
+                    "--version",
+                    &format!("={CARGO_FUZZ_VERSION}"),
+                ]))?;
+        }
+        Ok(bin)
+    }
+
     fn ensure_npm_tools(&self) -> Result {
         let src = root().join("crates/xtask/tools");
         let dst = state("tools");
@@ -128,7 +157,7 @@ impl Tools {
             return Ok(());
         }
         say(
-            "installing Deno, wrangler/workerd, binaryen, playwright-core and Node 22 from npm into .portcullis/tools",
+            "installing Deno, wrangler/workerd, binaryen, playwright-core, the Supabase CLI and Node 22 from npm into .portcullis/tools",
         );
         std::fs::create_dir_all(&dst).map_err(|e| e.to_string())?;
         for f in ["package.json", "package-lock.json"] {

@@ -1,10 +1,13 @@
-//! Builds each function for both runtimes and checks its Wasm size budget.
+//! Builds each function for both runtimes and checks its size budgets.
 //!
-//! - Supabase (Deno): `cargo build` the `<fn>-deno` crate for wasm32, `wasm-bindgen --target
-//!   web`, `wasm-opt -Oz`, into `functions/portcullis-<fn>/wasm/` (loaded by the shim with
-//!   `Deno.readFile`, listed in `supabase/config.toml` `static_files`).
-//! - Cloudflare: `worker-build --release` in `crates/<fn>-worker` (wasm-bindgen, wasm-opt and
-//!   esbuild pinned through `WASM_BINDGEN_BIN`, `WASM_OPT_BIN`, `ESBUILD_BIN`: no downloads).
+//! One Wasm module serves both: `cargo build` the `<fn>-wasm` crate for wasm32,
+//! `wasm-bindgen --target web --experimental-reset-state-function` (the shim re-instantiates
+//! after a trap), `wasm-opt -Oz`, into `functions/portcullis-<fn>/wasm/`.
+//! - Supabase (Deno): `functions/portcullis-<fn>/index.ts` loads it with `Deno.readFile`
+//!   (listed in `supabase/config.toml` `static_files`).
+//! - Cloudflare: esbuild bundles `functions/portcullis-<fn>/worker.ts` (the shared shim and
+//!   postgres.js for Hyperdrive) into `functions/portcullis-<fn>/worker/index.js`, next to a
+//!   copy of the module (`wrangler.toml` deploys that folder unbundled).
 
 use std::fmt;
 use std::io::Write;
@@ -22,14 +25,14 @@ pub struct Function {
     pub budget_raw: usize,
     /// Maximum Wasm size after optimisation, gzip -9 bytes.
     pub budget_gz: usize,
+    /// Maximum size of the Workers bundle's JavaScript (shim, glue, postgres.js, assets),
+    /// gzip -9 bytes.
+    pub budget_worker_js_gz: usize,
 }
 
 impl Function {
-    pub fn deno_crate(&self) -> String {
-        format!("portcullis-{}-deno", self.name)
-    }
-    pub fn worker_dir(&self) -> PathBuf {
-        root().join(format!("crates/{}-worker", self.name))
+    pub fn wasm_crate(&self) -> String {
+        format!("portcullis-{}-wasm", self.name)
     }
     pub fn js_name(&self) -> String {
         format!("portcullis_{}", self.name)
@@ -37,12 +40,13 @@ impl Function {
     pub fn shim_dir(&self) -> PathBuf {
         root().join(format!("functions/portcullis-{}", self.name))
     }
-    pub fn deno_wasm(&self) -> PathBuf {
+    pub fn wasm(&self) -> PathBuf {
         self.shim_dir()
             .join(format!("wasm/{}_bg.wasm", self.js_name()))
     }
-    pub fn worker_wasm(&self) -> PathBuf {
-        self.worker_dir().join("build/index_bg.wasm")
+    /// The Workers bundle: `index.js` and the module.
+    pub fn worker_dir(&self) -> PathBuf {
+        self.shim_dir().join("worker")
     }
 }
 
@@ -50,6 +54,7 @@ pub const FUNCTIONS: &[Function] = &[Function {
     name: "hooks",
     budget_raw: 512 * 1024,
     budget_gz: 192 * 1024,
+    budget_worker_js_gz: 96 * 1024,
 }];
 
 pub fn function(name: &str) -> Result<&'static Function> {
@@ -87,7 +92,13 @@ pub struct Size {
 }
 
 impl Size {
-    fn measure(f: &'static Function, runtime: &'static str, path: &Path) -> Result<Self> {
+    fn measure(
+        f: &'static Function,
+        runtime: &'static str,
+        path: &Path,
+        budget_raw: usize,
+        budget_gz: usize,
+    ) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         gz.write_all(&bytes).map_err(|e| e.to_string())?;
@@ -97,8 +108,8 @@ impl Size {
             runtime,
             raw: bytes.len(),
             gz,
-            budget_raw: f.budget_raw,
-            budget_gz: f.budget_gz,
+            budget_raw,
+            budget_gz,
         })
     }
 
@@ -109,14 +120,18 @@ impl Size {
 
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let raw_budget = if self.budget_raw == usize::MAX {
+            "-".to_owned()
+        } else {
+            (self.budget_raw / 1024).to_string()
+        };
         write!(
             f,
-            "{} ({}): {:.1} KiB raw / {:.1} KiB gzipped (budget {} / {} KiB){}",
+            "{} ({}): {:.1} KiB raw / {:.1} KiB gzipped (budget {raw_budget} / {} KiB){}",
             self.function,
             self.runtime,
             self.raw as f64 / 1024.0,
             self.gz as f64 / 1024.0,
-            self.budget_raw / 1024,
             self.budget_gz / 1024,
             if self.within_budget() {
                 ""
@@ -127,12 +142,9 @@ impl fmt::Display for Size {
     }
 }
 
-/// Builds the Supabase (Deno) module of `f`.
-pub fn build_deno(tools: &Tools, f: &'static Function) -> Result<Size> {
-    say(format!(
-        "building {} for Supabase Edge Functions (Deno)",
-        f.name
-    ));
+/// Builds the Wasm module of `f` (both runtimes load it).
+pub fn build_module(tools: &Tools, f: &'static Function) -> Result<Size> {
+    say(format!("building the {} module (Deno and workerd)", f.name));
     run(Command::new("cargo").current_dir(root()).args([
         "build",
         "--quiet",
@@ -140,11 +152,11 @@ pub fn build_deno(tools: &Tools, f: &'static Function) -> Result<Size> {
         "--target",
         "wasm32-unknown-unknown",
         "-p",
-        &f.deno_crate(),
+        &f.wasm_crate(),
     ]))?;
     let input = root().join(format!(
         "target/wasm32-unknown-unknown/release/{}.wasm",
-        f.deno_crate().replace('-', "_")
+        f.wasm_crate().replace('-', "_")
     ));
     let out = f.shim_dir().join("wasm");
     let staging = f.shim_dir().join("wasm.tmp");
@@ -152,7 +164,13 @@ pub fn build_deno(tools: &Tools, f: &'static Function) -> Result<Size> {
     bindgen_web(tools, &input, &staging, &f.js_name())?;
     let _ = std::fs::remove_dir_all(&out);
     std::fs::rename(&staging, &out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let size = Size::measure(f, "Supabase/Deno", &f.deno_wasm())?;
+    let size = Size::measure(
+        f,
+        "Wasm, both runtimes",
+        &f.wasm(),
+        f.budget_raw,
+        f.budget_gz,
+    )?;
     note(size.to_string());
     Ok(size)
 }
@@ -162,7 +180,14 @@ pub fn build_deno(tools: &Tools, f: &'static Function) -> Result<Size> {
 pub fn bindgen_web(tools: &Tools, input: &Path, out_dir: &Path, out_name: &str) -> Result<PathBuf> {
     run(tools
         .command("wasm-bindgen")
-        .args(["--target", "web", "--out-name", out_name, "--out-dir"])
+        .args([
+            "--target",
+            "web",
+            "--experimental-reset-state-function",
+            "--out-name",
+            out_name,
+            "--out-dir",
+        ])
         .arg(out_dir)
         .arg(input))?;
     let bg = out_dir.join(format!("{out_name}_bg.wasm"));
@@ -176,32 +201,111 @@ pub fn bindgen_web(tools: &Tools, input: &Path, out_dir: &Path, out_name: &str) 
     Ok(bg)
 }
 
-/// Builds the Cloudflare Worker of `f` with worker-build.
+/// Bundles the Cloudflare Worker of `f` (after [`build_module`]): esbuild with the `workerd`
+/// conditions (postgres.js's Workers build), Node built-ins and the module left to the runtime.
 pub fn build_worker(tools: &Tools, f: &'static Function) -> Result<Size> {
     say(format!(
-        "building {} for Cloudflare Workers (worker-build)",
+        "bundling {} for Cloudflare Workers (esbuild)",
         f.name
     ));
+    let out = f.worker_dir();
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let wasm_name = format!("{}_bg.wasm", f.js_name());
     run(tools
-        .command("worker-build")
-        .current_dir(f.worker_dir())
-        .arg("--release")
-        .env("WASM_BINDGEN_BIN", tools.bin("wasm-bindgen"))
-        .env("WASM_OPT_BIN", tools.bin("wasm-opt"))
-        .env("ESBUILD_BIN", tools.bin("esbuild")))?;
-    // worker-build keeps the names section (--debuginfo); we ship without it.
-    let wasm = f.worker_wasm();
-    run(tools
-        .command("wasm-opt")
-        .arg("--strip-debug")
-        .args(WASM_FEATURES)
-        .arg("--enable-exception-handling")
-        .arg(&wasm)
-        .arg("-o")
-        .arg(&wasm))?;
-    let size = Size::measure(f, "Cloudflare/workerd", &wasm)?;
+        .command("esbuild")
+        .arg(f.shim_dir().join("worker.ts"))
+        .args([
+            "--bundle",
+            "--format=esm",
+            "--platform=neutral",
+            "--target=es2022",
+            "--conditions=workerd,worker,import",
+            "--main-fields=module,main",
+            "--external:node:*",
+            "--external:cloudflare:*",
+            &format!("--external:./wasm/{wasm_name}"),
+            "--minify-syntax",
+            "--log-level=warning",
+        ])
+        .arg(format!("--outfile={}", out.join("index.js").display()))
+        // postgres.js comes from the tools' node_modules.
+        .env(
+            "NODE_PATH",
+            crate::util::state("tools").join("node_modules"),
+        ))?;
+    // The bundle imports the module as ./wasm/<name>; keep that layout.
+    std::fs::create_dir_all(out.join("wasm")).map_err(|e| e.to_string())?;
+    std::fs::copy(f.wasm(), out.join("wasm").join(&wasm_name)).map_err(|e| e.to_string())?;
+    let size = Size::measure(
+        f,
+        "Workers bundle JS",
+        &out.join("index.js"),
+        usize::MAX,
+        f.budget_worker_js_gz,
+    )?;
     note(size.to_string());
     Ok(size)
+}
+
+/// Builds the adapter's test function (crates/js-testbed) into `target/testbed/`: the module
+/// for Deno, and a Worker bundle of it with the shared shim in `target/testbed/worker/`.
+pub fn build_testbed(tools: &Tools) -> Result<PathBuf> {
+    say("building the adapter testbed (trap recovery)");
+    run(Command::new("cargo").current_dir(root()).args([
+        "build",
+        "--quiet",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "portcullis-js-testbed",
+    ]))?;
+    let dir = root().join("target/testbed");
+    let _ = std::fs::remove_dir_all(&dir);
+    bindgen_web(
+        tools,
+        &root().join("target/wasm32-unknown-unknown/release/portcullis_js_testbed.wasm"),
+        &dir,
+        "portcullis_js_testbed",
+    )?;
+    let adapter = root().join("functions/_shared/adapter.ts");
+    std::fs::write(
+        dir.join("worker.ts"),
+        format!(
+            "import * as glue from \"./portcullis_js_testbed.js\";\n\
+             import wasmModule from \"./portcullis_js_testbed_bg.wasm\";\n\
+             import {{ Served }} from {:?};\n\
+             glue.initSync({{ module: wasmModule }});\n\
+             let served: Served<any> | undefined;\n\
+             export default {{\n  fetch(request: Request): Promise<Response> {{\n    \
+             served ??= new Served({{ create: (env, hasDb) => new glue.TestbedFunction(env, hasDb), \
+             poll: glue.poll, setHost: glue.setHost, settle: glue.settle, reset: glue.__wbg_reset_state }}, () => undefined, false);\n    \
+             return served.fetch(request);\n  }},\n}};\n",
+            adapter.display().to_string()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let out = dir.join("worker");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    run(tools
+        .command("esbuild")
+        .arg(dir.join("worker.ts"))
+        .args([
+            "--bundle",
+            "--format=esm",
+            "--platform=neutral",
+            "--target=es2022",
+            "--external:./portcullis_js_testbed_bg.wasm",
+            "--log-level=warning",
+        ])
+        .arg(format!("--outfile={}", out.join("index.js").display())))?;
+    std::fs::copy(
+        dir.join("portcullis_js_testbed_bg.wasm"),
+        out.join("portcullis_js_testbed_bg.wasm"),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(dir)
 }
 
 /// Fails when any module is over its budget.
@@ -236,8 +340,12 @@ pub fn command(args: &[String]) -> Result {
             .next()
             .ok_or_else(|| format!("{a} needs a function name"))?;
         match a.as_str() {
-            "--deno" => sizes.push(build_deno(&tools, function(name)?)?),
-            "--worker" => sizes.push(build_worker(&tools, function(name)?)?),
+            "--deno" => sizes.push(build_module(&tools, function(name)?)?),
+            "--worker" => {
+                let f = function(name)?;
+                sizes.push(build_module(&tools, f)?);
+                sizes.push(build_worker(&tools, f)?);
+            }
             other => return Err(format!("unknown option {other}")),
         }
         any = true;
@@ -251,7 +359,7 @@ pub fn command(args: &[String]) -> Result {
 pub fn build_all(tools: &Tools) -> Result<Vec<Size>> {
     let mut sizes = Vec::new();
     for f in FUNCTIONS {
-        sizes.push(build_deno(tools, f)?);
+        sizes.push(build_module(tools, f)?);
         sizes.push(build_worker(tools, f)?);
     }
     Ok(sizes)
