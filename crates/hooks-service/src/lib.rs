@@ -205,7 +205,7 @@ impl HooksError {
                     "method_not_allowed",
                     "hooks accept POST only",
                 );
-                r.headers.append("allow", "POST");
+                r.headers.append_static("allow", "POST");
                 r
             }
             Self::PayloadTooLarge { limit } => payload_too_large(limit),
@@ -242,7 +242,7 @@ impl HooksError {
                     "retry",
                     "the hook could not finish; retry",
                 );
-                r.headers.append("retry-after", "1");
+                r.headers.append_static("retry-after", "1");
                 r
             }
         }

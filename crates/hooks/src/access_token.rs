@@ -18,7 +18,7 @@ use portcullis_core::json::{JsonError, Object, Strict, Value};
 use portcullis_core::sql::quote_ident_path;
 
 use crate::claims::{self, Claims, SchemaViolation};
-use crate::path::{Root, SourcePath, remove_path};
+use crate::path::{Root, SourcePath};
 
 type PolicyError = JsonError;
 
@@ -118,9 +118,9 @@ impl DropTarget {
     fn apply(&self, claims: &mut Claims<'_>) -> bool {
         match self {
             Self::Claim(name) => claims.remove(name),
-            Self::Nested { top, keys } => match claims.value_mut(top) {
+            Self::Nested { top, keys } => match claims.object_mut(top) {
                 Some(doc) => {
-                    remove_path(doc, keys);
+                    doc.remove_path(keys);
                     true
                 }
                 None => false,

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use portcullis_core::json::Object;
-use portcullis_core::json::scan::{ScanError, object_members};
+use portcullis_core::json::scan::{Member, ScanError, array_items, object_members, parse_raw};
 use serde_json::Value;
 
 /// Claims GoTrue requires in the hook's answer.
@@ -210,8 +210,13 @@ pub fn check_gotrue_schema(claims: &Object) -> Result<(), SchemaViolation> {
 /// One top-level claim: the raw text received, or a value a policy produced.
 #[derive(Clone, Debug)]
 enum Claim<'a> {
+    /// Untouched: the request's own text.
     Raw(&'a str),
+    /// Parsed (read or written by the policy).
     Value(Value),
+    /// An object the policy reads or edits by path (`app_metadata.org_id`): split into its
+    /// members, each raw until touched, so the rest of it is copied through verbatim.
+    Object(Claims<'a>),
 }
 
 impl Claim<'_> {
@@ -219,6 +224,7 @@ impl Claim<'_> {
         match self {
             Self::Raw(raw) => kind_of_raw(raw),
             Self::Value(v) => kind_of_value(v),
+            Self::Object(_) => Kind::Object,
         }
     }
 }
@@ -236,11 +242,32 @@ impl<'a> Claims<'a> {
     /// # Errors
     /// When the text is not a valid JSON object.
     pub fn from_json(text: &'a str) -> Result<Self, ScanError> {
-        let mut claims = Self(Vec::with_capacity(24));
-        for (name, raw) in object_members(text)? {
-            claims.set(name, Claim::Raw(raw));
+        object_members(text).map(Self::from_members)
+    }
+
+    /// Claims from members the scanner already split (and validated). A repeated name keeps
+    /// its last value; names are compared only when a small filter says they may repeat (JSON
+    /// objects rarely repeat a key, and a search per member would be quadratic).
+    #[must_use]
+    pub fn from_members(members: Vec<Member<'a>>) -> Self {
+        let mut claims = Self(Vec::with_capacity(members.len() + 4));
+        let mut seen = [0u64; 4];
+        for (name, raw) in members {
+            let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            }) & 0xff;
+            let (word, bit) = ((h >> 6) as usize, 1u64 << (h & 63));
+            let maybe_seen = seen.get(word).is_some_and(|w| w & bit != 0);
+            if let Some(w) = seen.get_mut(word) {
+                *w |= bit;
+            }
+            if maybe_seen {
+                claims.set(name, Claim::Raw(raw));
+            } else {
+                claims.0.push((name, Claim::Raw(raw)));
+            }
         }
-        Ok(claims)
+        claims
     }
 
     /// Claims from parsed values.
@@ -291,13 +318,62 @@ impl<'a> Claims<'a> {
     pub fn value_mut(&mut self, name: &str) -> Option<&mut Value> {
         let i = self.position(name)?;
         let (_, claim) = self.0.get_mut(i)?;
-        if let Claim::Raw(raw) = claim {
-            *claim = Claim::Value(serde_json::from_str(raw).ok()?);
+        match claim {
+            Claim::Raw(raw) => *claim = Claim::Value(parse_raw(raw)?),
+            Claim::Object(o) => *claim = Claim::Value(Value::Object(o.to_object())),
+            Claim::Value(_) => {}
         }
         match claim {
             Claim::Value(v) => Some(v),
-            Claim::Raw(_) => None,
+            Claim::Raw(_) | Claim::Object(_) => None,
         }
+    }
+
+    /// The object claim `name`, split into members for reads and edits by key (`None` when
+    /// absent or not an object). Its untouched members stay raw.
+    pub fn object_mut(&mut self, name: &str) -> Option<&mut Claims<'a>> {
+        let i = self.position(name)?;
+        let (_, claim) = self.0.get_mut(i)?;
+        match claim {
+            Claim::Raw(raw) if raw.trim_start().starts_with('{') => {
+                // Validated when the request was scanned.
+                *claim = Claim::Object(Claims::from_json(raw).ok()?);
+            }
+            Claim::Value(Value::Object(o)) => {
+                *claim = Claim::Object(Claims::from_object(std::mem::take(o)));
+            }
+            _ => {}
+        }
+        match claim {
+            Claim::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The value at `keys` inside nested objects (`["billing", "plan"]`), parsed on first use;
+    /// `None` when absent.
+    pub fn path(&mut self, keys: &[String]) -> Option<&Value> {
+        let (last, init) = keys.split_last()?;
+        let mut cur = self;
+        for key in init {
+            cur = cur.object_mut(key)?;
+        }
+        cur.value(last)
+    }
+
+    /// Removes the value at `keys` inside nested objects; whether anything was there.
+    pub fn remove_path(&mut self, keys: &[String]) -> bool {
+        let Some((last, init)) = keys.split_last() else {
+            return false;
+        };
+        let mut cur = self;
+        for key in init {
+            match cur.object_mut(key) {
+                Some(next) => cur = next,
+                None => return false,
+            }
+        }
+        cur.remove(last)
     }
 
     /// Sets a claim.
@@ -322,8 +398,30 @@ impl<'a> Claims<'a> {
     /// # Errors
     /// The first [`SchemaViolation`] found (required claims first).
     pub fn check_gotrue_schema(&mut self) -> Result<(), SchemaViolation> {
-        check_required(|name| self.contains(name))?;
-        let amr_ok = self.value("amr").is_none_or(amr_items_ok);
+        // One pass marks the required claims present.
+        let mut present = 0u16;
+        for (name, _) in &self.0 {
+            if let Some(i) = REQUIRED.iter().position(|r| *r == name.as_ref()) {
+                present |= 1 << i;
+            }
+        }
+        check_required(|name| {
+            REQUIRED
+                .iter()
+                .position(|r| *r == name)
+                .is_some_and(|i| present & (1 << i) != 0)
+        })?;
+        let amr_ok = match self.position("amr").and_then(|i| self.0.get(i)) {
+            None => true,
+            // Raw: the items' first bytes tell objects and strings apart, nothing is parsed.
+            Some((_, Claim::Raw(raw))) => array_items(raw).is_some_and(|items| {
+                items
+                    .iter()
+                    .all(|i| i.starts_with('{') || i.starts_with('"'))
+            }),
+            Some((_, Claim::Value(v))) => amr_items_ok(v),
+            Some((_, Claim::Object(_))) => false,
+        };
         for (name, claim) in &self.0 {
             check_one(name, claim.kind(), || amr_ok)?;
         }
@@ -338,14 +436,15 @@ impl<'a> Claims<'a> {
             if i > 0 {
                 out.push(b',');
             }
-            // Writing JSON into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *out, name.as_ref());
+            write_key(out, name);
             out.push(b':');
             match claim {
                 Claim::Raw(raw) => out.extend_from_slice(raw.as_bytes()),
+                // Writing JSON into a Vec cannot fail.
                 Claim::Value(v) => {
                     let _ = serde_json::to_writer(&mut *out, v);
                 }
+                Claim::Object(o) => o.write_json(out),
             }
         }
         out.push(b'}');
@@ -362,16 +461,33 @@ impl<'a> Claims<'a> {
     /// Every claim as a parsed value (tests and tools).
     #[must_use]
     pub fn to_object(&self) -> Object {
-        self.0
-            .iter()
-            .filter_map(|(k, c)| {
-                let v = match c {
-                    Claim::Raw(raw) => serde_json::from_str(raw).ok()?,
-                    Claim::Value(v) => v.clone(),
-                };
-                Some((k.to_string(), v))
-            })
-            .collect()
+        // Inserts one by one: `collect()` into the map would sort and bulk-build, ~4 KiB more
+        // Wasm for no gain at these sizes.
+        let mut out = Object::new();
+        for (k, c) in &self.0 {
+            let v = match c {
+                Claim::Raw(raw) => match serde_json::from_str(raw) {
+                    Ok(v) => v,
+                    Err(_) => continue,
+                },
+                Claim::Value(v) => v.clone(),
+                Claim::Object(o) => Value::Object(o.to_object()),
+            };
+            out.insert(k.to_string(), v);
+        }
+        out
+    }
+}
+
+/// A claim name as a JSON string: as it is when it needs no escapes (the common case), else
+/// through serde_json.
+fn write_key(out: &mut Vec<u8>, name: &str) {
+    if name.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, name);
     }
 }
 
@@ -392,6 +508,24 @@ mod tests {
         .as_object()
         .cloned()
         .unwrap()
+    }
+
+    #[test]
+    fn a_repeated_claim_keeps_its_last_value_whatever_the_filter_says() {
+        // 300 distinct names (the 256-bit filter must collide) and three repeats.
+        let mut text = String::from("{");
+        for i in 0..300 {
+            text.push_str(&format!("\"c{i}\":{i},"));
+        }
+        text.push_str("\"c7\":\"x\",\"c299\":null,\"c0\":[0]}");
+        let claims = Claims::from_json(&text).unwrap();
+        assert_eq!(claims.names().count(), 300);
+        let o = claims.to_object();
+        assert_eq!(
+            (o["c7"].clone(), o["c299"].clone(), o["c0"].clone()),
+            (json!("x"), json!(null), json!([0]))
+        );
+        assert_eq!(o["c8"], json!(8));
     }
 
     #[test]

@@ -51,41 +51,26 @@ impl SourcePath {
         Ok(Self { root, keys })
     }
 
-    /// The value at this path, if present and not `null` (parses the metadata claim it reads
-    /// on first use).
+    /// The value at this path, if present and not `null` (splits the metadata claim it reads
+    /// into members and parses only the value read).
     pub fn get<'a>(
         &self,
         claims: &'a mut Claims<'_>,
         lookup: Option<&'a Object>,
     ) -> Option<&'a Value> {
         let doc = match self.root {
-            Root::AppMetadata => claims.value("app_metadata")?.as_object()?,
-            Root::UserMetadata => claims.value("user_metadata")?.as_object()?,
-            Root::Lookup => lookup?,
+            Root::AppMetadata => claims.object_mut("app_metadata")?,
+            Root::UserMetadata => claims.object_mut("user_metadata")?,
+            Root::Lookup => {
+                let (last, init) = self.keys.split_last()?;
+                let mut cur = lookup?;
+                for key in init {
+                    cur = cur.get(key)?.as_object()?;
+                }
+                return cur.get(last).filter(|v| !v.is_null());
+            }
         };
-        let (last, init) = self.keys.split_last()?;
-        let mut cur = doc;
-        for key in init {
-            cur = cur.get(key)?.as_object()?;
-        }
-        cur.get(last).filter(|v| !v.is_null())
-    }
-}
-
-/// Removes the value at `keys` inside `doc`; a no-op when absent.
-pub(crate) fn remove_path(doc: &mut Value, keys: &[String]) {
-    let Some((last, init)) = keys.split_last() else {
-        return;
-    };
-    let mut cur = doc;
-    for key in init {
-        cur = match cur.get_mut(key.as_str()) {
-            Some(next) => next,
-            None => return,
-        };
-    }
-    if let Some(o) = cur.as_object_mut() {
-        o.remove(last);
+        doc.path(&self.keys).filter(|v| !v.is_null())
     }
 }
 
@@ -130,13 +115,20 @@ mod tests {
     }
 
     #[test]
-    fn nested_removal_leaves_siblings() {
-        let mut doc = json!({"a": {"b": 1, "c": 2}});
-        remove_path(&mut doc, &["a".into(), "b".into()]);
-        assert_eq!(doc, json!({"a": {"c": 2}}));
-        remove_path(&mut doc, &["zz".into(), "b".into()]);
-        remove_path(&mut doc, &[]);
-        remove_path(&mut doc, &["a".into(), "c".into(), "deeper".into()]);
-        assert_eq!(doc, json!({"a": {"c": 2}}));
+    fn nested_removal_leaves_siblings_and_untouched_members_raw() {
+        let text = r#"{"app_metadata":{"a":{"b":1,"c":2},"keep":{"x":[1, 2]}},"sub":"u"}"#;
+        let mut claims = Claims::from_json(text).unwrap();
+        let doc = claims.object_mut("app_metadata").unwrap();
+        assert!(doc.remove_path(&["a".into(), "b".into()]));
+        assert!(!doc.remove_path(&["zz".into(), "b".into()]));
+        assert!(!doc.remove_path(&[]));
+        assert!(!doc.remove_path(&["a".into(), "c".into(), "deeper".into()]));
+        let mut out = Vec::new();
+        claims.write_json(&mut out);
+        // The edited object is rewritten member by member; the untouched one keeps its bytes.
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"app_metadata":{"a":{"c":2},"keep":{"x":[1, 2]}},"sub":"u"}"#
+        );
     }
 }

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use portcullis_core::UnixTime;
-use portcullis_core::json::scan::{object_members, raw_string};
+use portcullis_core::json::scan::{object_members_with, raw_string};
 use portcullis_core::json::{Object, Value, flag, object, text};
 
 use crate::claims::Claims;
@@ -170,8 +170,8 @@ pub fn parse_object(body: &[u8]) -> Result<Object, PayloadError> {
 /// Custom access token hook input (spec §6). Borrows the request body.
 #[derive(Clone, Debug)]
 pub struct CustomAccessTokenInput<'a> {
-    /// Common metadata.
-    pub metadata: Metadata,
+    /// Common metadata, raw (read it with [`CustomAccessTokenInput::metadata`]).
+    pub raw_metadata: Option<std::borrow::Cow<'a, str>>,
     /// The user's UUID.
     pub user_id: String,
     /// The claims GoTrue is about to sign (parsed lazily).
@@ -181,6 +181,16 @@ pub struct CustomAccessTokenInput<'a> {
 }
 
 impl<'a> CustomAccessTokenInput<'a> {
+    /// The common metadata, parsed now (the hook itself does not need it).
+    #[must_use]
+    pub fn metadata(&self) -> Metadata {
+        let value = self
+            .raw_metadata
+            .as_deref()
+            .and_then(|raw| serde_json::from_str::<Value>(raw).ok());
+        Metadata::read(value.as_ref().and_then(Value::as_object))
+    }
+
     /// Parses the hook body. One validating pass splits it into members; only `user_id`,
     /// `authentication_method` and `metadata` are decoded, the claims stay raw until a policy
     /// reads them.
@@ -192,7 +202,8 @@ impl<'a> CustomAccessTokenInput<'a> {
             line: 1,
             column: e.valid_up_to(),
         })?;
-        let members = object_members(text).map_err(|e| {
+        // One pass validates the whole body and splits the claims too.
+        let (members, claim_members) = object_members_with(text, Some("claims")).map_err(|e| {
             if text.trim_start().starts_with('{') {
                 PayloadError::Syntax {
                     line: 1,
@@ -214,12 +225,11 @@ impl<'a> CustomAccessTokenInput<'a> {
             .filter(|id| !id.is_empty())
             .ok_or(PayloadError::Shape { member: "user_id" })?
             .into_owned();
-        let claims = member("claims")
-            .and_then(|raw| Claims::from_json(raw).ok())
+        let claims = claim_members
+            .map(Claims::from_members)
             .ok_or(PayloadError::Shape { member: "claims" })?;
-        let metadata = member("metadata").and_then(|raw| serde_json::from_str::<Value>(raw).ok());
         Ok(Self {
-            metadata: Metadata::read(metadata.as_ref().and_then(Value::as_object)),
+            raw_metadata: member("metadata").map(std::borrow::Cow::Borrowed),
             user_id,
             claims,
             authentication_method: member("authentication_method")
@@ -233,7 +243,9 @@ impl<'a> CustomAccessTokenInput<'a> {
     #[must_use]
     pub fn into_owned(self) -> CustomAccessTokenInput<'static> {
         CustomAccessTokenInput {
-            metadata: self.metadata,
+            raw_metadata: self
+                .raw_metadata
+                .map(|m| std::borrow::Cow::Owned(m.into_owned())),
             user_id: self.user_id,
             claims: self.claims.into_owned(),
             authentication_method: self.authentication_method,
@@ -363,7 +375,7 @@ mod tests {
         assert_eq!(
             (
                 input.user_id.as_str(),
-                input.metadata.uuid.as_str(),
+                input.metadata().uuid.as_str(),
                 input.authentication_method.as_str()
             ),
             ("u", "x", "")

@@ -1,13 +1,28 @@
 // Host helpers for the Rust adapter: each call crosses the JS/Wasm boundary once. No logic
 // beyond shaping data.
 
+// Measured in Deno: a Response built without an init and given its headers with
+// `headers.set` costs about half as much as one built with a `headers` init object, and a
+// shared init object is slower still.
+
+/** The common answer: JSON with `cache-control: no-store`, and a status. `body` is a view of
+ * Wasm memory: the Response constructor copies BufferSource bodies, per the Fetch spec. */
+export function makeJsonResponse(status, body) {
+  const r = new Response(body, status === 200 ? undefined : { status });
+  const headers = r.headers;
+  headers.set("content-type", "application/json");
+  headers.set("cache-control", "no-store");
+  return r;
+}
+
 /** A Response from a status, `name \n value \n …` headers and body bytes (a view of Wasm
- * memory: the Response constructor copies BufferSource bodies, per the Fetch spec). */
+ * memory, copied by the constructor). */
 export function makeResponse(status, head, body) {
-  const headers = {};
+  const r = new Response(body.length === 0 ? null : body, status === 200 ? undefined : { status });
+  const headers = r.headers;
   const parts = head.split("\n");
-  for (let i = 0; i + 1 < parts.length; i += 2) headers[parts[i]] = parts[i + 1];
-  return new Response(body.length === 0 ? null : body, { status, headers });
+  for (let i = 0; i + 1 < parts.length; i += 2) headers.append(parts[i], parts[i + 1]);
+  return r;
 }
 
 /** Fills `bytes` (a view of Wasm memory) from the platform CSPRNG. */

@@ -52,6 +52,8 @@ pub use task::{HostFuture, poll, set_host, settle};
 extern "C" {
     #[wasm_bindgen(js_name = makeResponse, catch)]
     fn make_response(status: u16, head: &str, body: &[u8]) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = makeJsonResponse, catch)]
+    fn make_json_response(status: u16, body: &[u8]) -> Result<JsValue, JsValue>;
 }
 
 fn internal_error() -> Response {
@@ -72,9 +74,16 @@ fn describe(e: &JsValue) -> String {
 }
 
 /// A request from the shim's parts: only path and query of the URL are kept (the authority
-/// is the platform's, not ours to trust); `head` is `name \n value \n …`.
+/// is the platform's, not ours to trust); `head` is `name \n value \n …` with the names
+/// `declared` (the function's headers: kept as the static names they are).
 #[must_use]
-pub fn to_request(method: &str, url: &str, head: &str, body: Vec<u8>) -> Request {
+pub fn to_request(
+    method: &str,
+    url: &str,
+    head: &str,
+    body: Vec<u8>,
+    declared: &[&'static str],
+) -> Request {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let target = after_scheme
         .find('/')
@@ -83,7 +92,10 @@ pub fn to_request(method: &str, url: &str, head: &str, body: Vec<u8>) -> Request
     let mut out = Request::new(Method::parse(method), target);
     let mut lines = head.split('\n');
     while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
-        out.headers.append(name, value);
+        match declared.iter().find(|d| **d == name) {
+            Some(known) => out.headers.append_value(known, value),
+            None => out.headers.append(name, value),
+        }
     }
     out.body = body;
     out
@@ -94,6 +106,14 @@ pub fn to_request(method: &str, url: &str, head: &str, body: Vec<u8>) -> Request
 /// # Errors
 /// When the runtime refuses to build the response.
 pub fn to_web_response(response: &Response) -> Result<JsValue, JsValue> {
+    // Most answers are JSON with no-store and nothing else: their headers are a constant on
+    // the JS side (building a headers object per response costs more than the response).
+    let mut names = response.headers.iter();
+    if let (Some(("content-type", "application/json")), Some(("cache-control", "no-store")), None) =
+        (names.next(), names.next(), names.next())
+    {
+        return make_json_response(response.status.as_u16(), &response.body);
+    }
     let mut head = String::with_capacity(96);
     for (name, value) in response.headers.iter() {
         head.push_str(name);
@@ -197,7 +217,7 @@ impl<F: Function + 'static> JsApp<F> {
         body: Vec<u8>,
         query: Option<js_sys::Function>,
     ) -> JsValue {
-        let request = to_request(method, url, head, body);
+        let request = to_request(method, url, head, body, F::HEADERS);
         let inner = Rc::clone(&self.inner);
         task::run(async move {
             let log = inner.log;

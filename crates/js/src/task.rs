@@ -82,9 +82,28 @@ fn set(index: usize, slot: Slot) {
     });
 }
 
+thread_local! {
+    /// One waker per task slot, made once: slots are reused, so a request allocates none.
+    static WAKERS: RefCell<Vec<Waker>> = const { RefCell::new(Vec::new()) };
+}
+
+fn waker(id: u32) -> Waker {
+    WAKERS.with(|w| {
+        let mut wakers = w.borrow_mut();
+        while wakers.len() <= id as usize {
+            let next = u32::try_from(wakers.len()).unwrap_or(u32::MAX);
+            wakers.push(Waker::from(Arc::new(TaskWaker(next))));
+        }
+        wakers
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_else(|| Waker::from(Arc::new(TaskWaker(id))))
+    })
+}
+
 /// Polls `task` as task `id` and files it: parked when pending, freed when done.
 fn step(id: u32, mut task: Task) -> Option<JsValue> {
-    let waker = Waker::from(Arc::new(TaskWaker(id)));
+    let waker = waker(id);
     match task.as_mut().poll(&mut Context::from_waker(&waker)) {
         Poll::Ready(value) => {
             set(id as usize, Slot::Free);

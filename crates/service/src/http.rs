@@ -2,6 +2,7 @@
 //! function for header-name tables we never use; these cover what a function needs: a
 //! method, a path, case-insensitive headers and a body.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// An HTTP method.
@@ -42,9 +43,10 @@ impl Method {
     }
 }
 
-/// Header fields; names are stored lowercase and looked up case-insensitively.
+/// Header fields; names are stored lowercase and looked up case-insensitively. Static names
+/// and values (most of a response's) are kept without allocating.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Headers(Vec<(String, String)>);
+pub struct Headers(Vec<(Cow<'static, str>, Cow<'static, str>)>);
 
 impl Headers {
     /// No headers.
@@ -55,7 +57,21 @@ impl Headers {
 
     /// Adds a field (a repeated name keeps every value).
     pub fn append(&mut self, name: &str, value: impl Into<String>) {
-        self.0.push((name.to_ascii_lowercase(), value.into()));
+        self.0.push((
+            Cow::Owned(name.to_ascii_lowercase()),
+            Cow::Owned(value.into()),
+        ));
+    }
+
+    /// Adds a field whose lowercase name and value are static (no allocation).
+    pub fn append_static(&mut self, name: &'static str, value: &'static str) {
+        debug_assert!(!name.bytes().any(|b| b.is_ascii_uppercase()), "{name}");
+        self.0.push((Cow::Borrowed(name), Cow::Borrowed(value)));
+    }
+
+    /// Adds a field with a static lowercase name (the adapters' declared headers).
+    pub fn append_value(&mut self, name: &'static str, value: impl Into<String>) {
+        self.0.push((Cow::Borrowed(name), Cow::Owned(value.into())));
     }
 
     /// The first value of `name`.
@@ -64,7 +80,7 @@ impl Headers {
         self.0
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// Removes every value of `name`.
@@ -74,7 +90,7 @@ impl Headers {
 
     /// Every `(name, value)`, names lowercase.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.0.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
     }
 }
 

@@ -131,8 +131,10 @@ pub fn json_response(status: Status, body: &impl Serialize) -> Response {
 #[must_use]
 pub fn json_bytes_response(status: Status, bytes: Vec<u8>) -> Response {
     let mut response = Response::new(status);
-    response.headers.append("content-type", "application/json");
-    response.headers.append("cache-control", "no-store");
+    response
+        .headers
+        .append_static("content-type", "application/json");
+    response.headers.append_static("cache-control", "no-store");
     response.body = bytes;
     response
 }

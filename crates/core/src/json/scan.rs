@@ -67,6 +67,16 @@ impl<'a> Scanner<'a> {
         let bytes = self.text.as_bytes();
         let mut escaped = false;
         loop {
+            // Plain bytes eight at a time: most of a payload is string content.
+            while let Some(word) = bytes
+                .get(self.pos..self.pos + 8)
+                .and_then(|c| <[u8; 8]>::try_from(c).ok())
+            {
+                if may_end_plain_run(u64::from_le_bytes(word)) {
+                    break;
+                }
+                self.pos += 8;
+            }
             match bytes.get(self.pos) {
                 None => return self.error(),
                 Some(b'"') => {
@@ -236,6 +246,21 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// Whether any of the eight bytes in `w` is `"`, `\\` or a control character (below 0x20):
+/// the bytes a string scan must look at one by one. (Exact for "no such byte": a `true` only
+/// sends the scan to the byte-wise loop.)
+const fn may_end_plain_run(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const fn has_zero_byte(v: u64) -> u64 {
+        v.wrapping_sub(ONES) & !v & HIGH
+    }
+    let quote = has_zero_byte(w ^ (ONES * b'"' as u64));
+    let backslash = has_zero_byte(w ^ (ONES * b'\\' as u64));
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    (quote | backslash | control) != 0
+}
+
 fn decode_key(content: &str, escaped: bool) -> Result<Cow<'_, str>, ()> {
     if !escaped {
         return Ok(Cow::Borrowed(content));
@@ -246,6 +271,60 @@ fn decode_key(content: &str, escaped: bool) -> Result<Cow<'_, str>, ()> {
         .map_err(|_| ())
 }
 
+impl<'a> Scanner<'a> {
+    /// The members of the object at `pos` (its `{`), validated. When a member is named
+    /// `nested` and holds an object, that object's members go to `inner` (the last such
+    /// member wins), in the same pass.
+    fn members(
+        &mut self,
+        depth: usize,
+        nested: Option<&str>,
+        inner: &mut Option<Vec<Member<'a>>>,
+    ) -> Result<Vec<Member<'a>>, ScanError> {
+        let text = self.text;
+        self.eat(b'{')?;
+        let mut members = Vec::with_capacity(16);
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(members);
+        }
+        loop {
+            let key_at = self.pos;
+            let (content, escaped) = self.string()?;
+            let key = decode_key(content, escaped).map_err(|()| ScanError { offset: key_at })?;
+            self.skip_ws();
+            self.eat(b':')?;
+            self.skip_ws();
+            let start = self.pos;
+            if nested.is_some_and(|n| n == key) {
+                // The last member of that name wins, as JSON parsers let it.
+                *inner = None;
+                if self.peek() == Some(b'{') {
+                    *inner = Some(self.members(depth + 1, None, &mut None)?);
+                } else {
+                    self.value(depth)?;
+                }
+            } else {
+                self.value(depth)?;
+            }
+            members.push((key, text.get(start..self.pos).unwrap_or_default()));
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.skip_ws();
+                }
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(members);
+                }
+                _ => return self.error(),
+            }
+        }
+    }
+}
+
 /// Validates `text` as a JSON object and returns its members in document order: each key
 /// decoded, each value as the raw text of the input. Later duplicates are kept (callers
 /// decide; JSON parsers usually let the last one win).
@@ -254,44 +333,78 @@ fn decode_key(content: &str, escaped: bool) -> Result<Cow<'_, str>, ()> {
 /// [`ScanError`] when `text` is not exactly one valid JSON object (surrounding whitespace
 /// allowed).
 pub fn object_members(text: &str) -> Result<Vec<Member<'_>>, ScanError> {
+    object_members_with(text, None).map(|(members, _)| members)
+}
+
+/// [`object_members`], also splitting the value of the member named `nested` (when it is an
+/// object) in the same pass: for payloads whose interesting part is one level down.
+///
+/// # Errors
+/// As [`object_members`].
+pub fn object_members_with<'a>(
+    text: &'a str,
+    nested: Option<&str>,
+) -> Result<(Vec<Member<'a>>, Option<Vec<Member<'a>>>), ScanError> {
     let mut s = Scanner { text, pos: 0 };
     s.skip_ws();
-    s.eat(b'{')?;
-    let mut members = Vec::with_capacity(16);
-    s.skip_ws();
-    if s.peek() == Some(b'}') {
-        s.pos += 1;
-    } else {
-        loop {
-            let key_at = s.pos;
-            let (content, escaped) = s.string()?;
-            let key = decode_key(content, escaped).map_err(|()| ScanError { offset: key_at })?;
-            s.skip_ws();
-            s.eat(b':')?;
-            s.skip_ws();
-            let start = s.pos;
-            s.value(1)?;
-            members.push((key, text.get(start..s.pos).unwrap_or_default()));
-            s.skip_ws();
-            match s.peek() {
-                Some(b',') => {
-                    s.pos += 1;
-                    s.skip_ws();
-                }
-                Some(b'}') => {
-                    s.pos += 1;
-                    break;
-                }
-                _ => return s.error(),
-            }
-        }
-    }
+    let mut inner = None;
+    let members = s.members(1, nested, &mut inner)?;
     s.skip_ws();
     if s.pos == text.len() {
-        Ok(members)
+        Ok((members, inner))
     } else {
         s.error()
     }
+}
+
+/// The items of a JSON array, as raw slices (validated). `None` when `raw` is not an array.
+#[must_use]
+pub fn array_items(raw: &str) -> Option<Vec<&str>> {
+    let mut s = Scanner { text: raw, pos: 0 };
+    s.skip_ws();
+    if s.peek() != Some(b'[') {
+        return None;
+    }
+    s.pos += 1;
+    let mut items = Vec::new();
+    s.skip_ws();
+    if s.peek() == Some(b']') {
+        return Some(items);
+    }
+    loop {
+        let start = s.pos;
+        s.value(1).ok()?;
+        items.push(raw.get(start..s.pos)?);
+        s.skip_ws();
+        match s.peek() {
+            Some(b',') => {
+                s.pos += 1;
+                s.skip_ws();
+            }
+            Some(b']') => return Some(items),
+            _ => return None,
+        }
+    }
+}
+
+/// A raw JSON value as a [`serde_json::Value`], without serde_json's machinery for the common
+/// small cases (strings without escapes, `true`, `false`, `null`); the rest through
+/// serde_json.
+#[must_use]
+pub fn parse_raw(raw: &str) -> Option<serde_json::Value> {
+    let t = raw.trim();
+    match t {
+        "true" => return Some(serde_json::Value::Bool(true)),
+        "false" => return Some(serde_json::Value::Bool(false)),
+        "null" => return Some(serde_json::Value::Null),
+        _ => {}
+    }
+    if let Some(inner) = t.strip_prefix('"').and_then(|r| r.strip_suffix('"'))
+        && !inner.contains('\\')
+    {
+        return Some(serde_json::Value::String(inner.to_owned()));
+    }
+    serde_json::from_str(t).ok()
 }
 
 /// The string a raw JSON value holds, if it is a string (decoded when it has escapes).
@@ -489,6 +602,34 @@ mod tests {
     }
 
     #[test]
+    fn the_word_test_finds_every_special_byte() {
+        for special in [b'"', b'\\', 0x00, 0x1f, 0x0a] {
+            for at in 0..8 {
+                let mut w = *b"abcdefgh";
+                w[at] = special;
+                assert!(
+                    may_end_plain_run(u64::from_le_bytes(w)),
+                    "{special:#x} at {at}"
+                );
+            }
+        }
+        for plain in [
+            *b"abcdefgh",
+            *b"        ",
+            [0xc3, 0xa9, 0xe2, 0x82, 0xac, 0x7f, 0x20, 0x21],
+        ] {
+            assert!(!may_end_plain_run(u64::from_le_bytes(plain)), "{plain:?}");
+        }
+        // Every byte value, alone among plain bytes.
+        for b in 0..=255u8 {
+            let mut w = *b"xxxxxxxx";
+            w[3] = b;
+            let special = b == b'"' || b == b'\\' || b < 0x20;
+            assert_eq!(may_end_plain_run(u64::from_le_bytes(w)), special, "{b:#x}");
+        }
+    }
+
+    #[test]
     fn nesting_is_bounded_and_trailing_garbage_refused() {
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
         assert!(object_members(&deep).is_err());
@@ -507,6 +648,70 @@ mod tests {
             assert!(object_members(bad).is_err(), "{bad:?}");
         }
         assert_eq!(object_members(" {} ").unwrap().len(), 0);
+    }
+
+    #[test]
+    fn raw_values_parse_as_serde_json_does() {
+        for raw in [
+            r#""plain""#,
+            r#""esc\"aped\u00e9""#,
+            "true",
+            "false",
+            "null",
+            " 12 ",
+            "-1.5e3",
+            r#"{"a":[1,{"b":null}]}"#,
+            "[]",
+            r#""""#,
+        ] {
+            assert_eq!(
+                parse_raw(raw),
+                serde_json::from_str::<Value>(raw).ok(),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            array_items(r#" [ {"method":"password"} , "otp",[1,2] ,3] "#).unwrap(),
+            vec![r#"{"method":"password"}"#, r#""otp""#, "[1,2]", "3"]
+        );
+        assert_eq!(array_items("[]").unwrap(), Vec::<&str>::new());
+        assert!(array_items(r#"{"a":1}"#).is_none());
+        assert!(array_items("[1,").is_none());
+    }
+
+    #[test]
+    fn nested_members_come_from_the_same_pass() {
+        let text = r#"{"a":1,"claims":{"x":[1,{"y":2}],"z":"q"},"b":{"c":3}}"#;
+        let (outer, inner) = object_members_with(text, Some("claims")).unwrap();
+        assert_eq!(outer, object_members(text).unwrap());
+        let inner = inner.unwrap();
+        assert_eq!(inner, object_members(outer[1].1).unwrap());
+        assert_eq!(inner[0], (Cow::Borrowed("x"), r#"[1,{"y":2}]"#));
+        // Not an object, or absent: no inner members; invalid inside: an error.
+        assert!(
+            object_members_with(r#"{"claims":[1]}"#, Some("claims"))
+                .unwrap()
+                .1
+                .is_none()
+        );
+        assert!(
+            object_members_with(r#"{"a":1}"#, Some("claims"))
+                .unwrap()
+                .1
+                .is_none()
+        );
+        assert!(object_members_with(r#"{"claims":{"x":tru}}"#, Some("claims")).is_err());
+        assert!(
+            object_members_with(r#"{"claims":{"x":1},"claims":"y"}"#, Some("claims"))
+                .unwrap()
+                .1
+                .is_none()
+        );
+        // Nesting depth counts from the document, not the nested object.
+        let deep = format!("{{\"claims\":{}1{}}}", "[".repeat(127), "]".repeat(127));
+        assert!(
+            object_members_with(&deep, Some("claims")).is_ok() == object_members(&deep).is_ok()
+        );
     }
 
     #[test]
