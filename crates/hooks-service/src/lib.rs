@@ -24,6 +24,7 @@ mod messages;
 mod providers;
 mod send;
 
+use portcullis_core::json::scan::RawObject;
 use portcullis_core::{Db, Env, Outbound, Row};
 use portcullis_hooks::access_token::Lookup;
 use portcullis_hooks::{
@@ -606,13 +607,12 @@ impl Hooks {
     async fn after_user_created<D: Db, H: Outbound>(
         &self,
         ctx: &Context<'_, D, H>,
-        raw: &Object,
+        raw: &RawObject<'_>,
     ) -> Result<Response, HooksError> {
         let deadline = Deadline::start(ctx.clock);
         let policy = &self.config.policy.after_user_created;
-        let metadata =
-            portcullis_hooks::Metadata::read(portcullis_core::json::object(raw, "metadata"));
-        let Some(raw_user) = portcullis_core::json::object(raw, "user") else {
+        let metadata = portcullis_hooks::Metadata::read(raw.object("metadata").as_ref());
+        let Some(raw_user) = raw.object("user") else {
             ctx.log.log(
                 Level::Error,
                 "invalid_payload",
@@ -620,7 +620,7 @@ impl Hooks {
             );
             return Err(HooksError::BadPayload);
         };
-        let user = portcullis_hooks::User::read(raw_user);
+        let user = portcullis_hooks::User::read(&raw_user);
         let uuid = Self::hook_uuid(ctx, Hook::AfterUserCreated, &metadata.uuid)?;
         if !is_uuid(&user.id) {
             ctx.log.log(
@@ -638,14 +638,13 @@ impl Hooks {
             );
             HooksError::RetryLater
         };
-        if let Some(statement) = policy.provision(&user, raw_user) {
+        if let Some(statement) = policy.provision(&user, &raw_user) {
             ctx.db
                 .query(&statement)
                 .await
                 .map_err(|e| retry("provisioning", &e))?;
         }
         if policy.event {
-            let payload = serde_json::Value::Object(raw_user.clone()).to_string();
             let statement = portcullis_core::Statement::new(
                 "insert into portcullis.events (name, hook_uuid, user_id, payload) \
                  values ('user_created', $1::uuid, $2::uuid, $3::text::jsonb) \
@@ -653,7 +652,8 @@ impl Hooks {
             )
             .bind(uuid)
             .bind(user.id.as_str())
-            .bind(payload);
+            // The user object as GoTrue sent it (validated JSON; jsonb normalises it).
+            .bind(raw_user.as_str());
             ctx.db
                 .query(&statement)
                 .await

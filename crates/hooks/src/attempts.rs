@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use portcullis_core::json::{JsonError, Strict, flag, object, text};
+use portcullis_core::json::{JsonError, Strict};
 use portcullis_core::sql::Statement;
 use portcullis_core::{SecureRandom, uuid_v4};
 
@@ -62,29 +62,29 @@ impl AttemptInput {
     /// or (MFA) `factor_id` is missing.
     pub fn parse(kind: AttemptKind, body: &[u8]) -> Result<Self, PayloadError> {
         let o = parse_object(body)?;
-        let user_id = text(&o, "user_id");
-        if !is_uuid(user_id) {
+        let user_id = o.text("user_id");
+        if !is_uuid(&user_id) {
             return Err(PayloadError::Shape { member: "user_id" });
         }
-        if !o.get("valid").is_some_and(serde_json::Value::is_boolean) {
+        if !o.is_bool("valid") {
             return Err(PayloadError::Shape { member: "valid" });
         }
-        let factor_id = text(&o, "factor_id");
+        let factor_id = o.text("factor_id");
         if kind == AttemptKind::Mfa && (factor_id.is_empty() || factor_id.len() > 64) {
             return Err(PayloadError::Shape {
                 member: "factor_id",
             });
         }
         Ok(Self {
-            metadata: Metadata::read(object(&o, "metadata")),
+            metadata: Metadata::read(o.object("metadata").as_ref()),
             user_id: user_id.to_ascii_lowercase(),
             factor_id: if kind == AttemptKind::Mfa {
-                factor_id.to_owned()
+                factor_id.into_owned()
             } else {
                 String::new()
             },
-            factor_type: text(&o, "factor_type").to_owned(),
-            valid: flag(&o, "valid"),
+            factor_type: o.text("factor_type").into_owned(),
+            valid: o.flag("valid"),
         })
     }
 }

@@ -18,6 +18,7 @@
 
 use std::collections::BTreeMap;
 
+use portcullis_core::json::scan::RawObject;
 use portcullis_core::json::{JsonError, Object, Strict, Value, join};
 use portcullis_core::sql::{Statement, quote_ident_path};
 
@@ -511,7 +512,7 @@ impl AfterUserCreatedPolicy {
     /// `insert into <table> (…) values (…) on conflict do nothing` for `user` (`raw` is the
     /// payload's user object, for `created_at` and metadata values).
     #[must_use]
-    pub fn provision(&self, user: &User, raw: &Object) -> Option<Statement> {
+    pub fn provision(&self, user: &User, raw: &RawObject<'_>) -> Option<Statement> {
         let (table, columns) = self.provision.as_ref()?;
         let names: Vec<&str> = columns.iter().map(|(c, _)| c.as_str()).collect();
         let params: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
@@ -533,11 +534,7 @@ impl AfterUserCreatedPolicy {
                 Source::AppMetadata(k) => meta(user.app_metadata.as_ref(), k),
                 Source::Field("is_anonymous") => Some(user.is_anonymous.to_string()),
                 Source::Field("provider") => user.provider().map(str::to_owned),
-                Source::Field(f) => raw
-                    .get(*f)
-                    .and_then(Value::as_str)
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_owned),
+                Source::Field(f) => Some(raw.text(f).into_owned()).filter(|v| !v.is_empty()),
             };
             s = s.bind_opt(value);
         }
@@ -624,9 +621,9 @@ mod tests {
     fn provisioning_maps_columns_to_bound_values() {
         let v = json!({"event": true, "provision": {"table": "public.profiles", "columns": {"id": "id", "email": "email", "full_name": "user_metadata.full_name", "plan": "app_metadata.plan", "via": "provider"}}});
         let p = AfterUserCreatedPolicy::read(Some(strict(&v))).unwrap();
-        let raw = json!({"id": "u1", "email": "a@b.co", "user_metadata": {"full_name": "Ada"}, "app_metadata": {"plan": 3, "provider": "github"}});
-        let raw = raw.as_object().unwrap();
-        let s = p.provision(&User::read(raw), raw).unwrap();
+        let raw = json!({"id": "u1", "email": "a@b.co", "user_metadata": {"full_name": "Ada"}, "app_metadata": {"plan": 3, "provider": "github"}}).to_string();
+        let raw = RawObject::parse(&raw).unwrap();
+        let s = p.provision(&User::read(&raw), &raw).unwrap();
         assert_eq!(
             s.sql,
             "insert into \"public\".\"profiles\" (\"email\", \"full_name\", \"id\", \"plan\", \"via\") values ($1, $2, $3, $4, $5) on conflict do nothing"

@@ -5,8 +5,8 @@
 use std::fmt;
 
 use portcullis_core::UnixTime;
-use portcullis_core::json::scan::{object_members_with, raw_string};
-use portcullis_core::json::{Object, Value, flag, object, text};
+use portcullis_core::json::Object;
+use portcullis_core::json::scan::{RawObject, object_members_with, raw_string};
 
 use crate::claims::Claims;
 
@@ -23,19 +23,19 @@ pub struct Metadata {
     pub ip_address: String,
 }
 
-fn time(o: &Object, key: &str) -> Option<UnixTime> {
-    UnixTime::parse_rfc3339(text(o, key)).ok()
+fn time(o: &RawObject<'_>, key: &str) -> Option<UnixTime> {
+    UnixTime::parse_rfc3339(&o.text(key)).ok()
 }
 
 impl Metadata {
     /// Reads a `metadata` object (absent: all empty).
     #[must_use]
-    pub fn read(o: Option<&Object>) -> Self {
+    pub fn read(o: Option<&RawObject<'_>>) -> Self {
         o.map(|o| Self {
-            uuid: text(o, "uuid").to_owned(),
+            uuid: o.text("uuid").into_owned(),
             time: time(o, "time"),
-            name: text(o, "name").to_owned(),
-            ip_address: text(o, "ip_address").to_owned(),
+            name: o.text("name").into_owned(),
+            ip_address: o.text("ip_address").into_owned(),
         })
         .unwrap_or_default()
     }
@@ -73,28 +73,23 @@ pub struct User {
 impl User {
     /// Reads a user object.
     #[must_use]
-    pub fn read(o: &Object) -> Self {
+    pub fn read(o: &RawObject<'_>) -> Self {
         Self {
-            id: text(o, "id").to_owned(),
-            aud: text(o, "aud").to_owned(),
-            role: text(o, "role").to_owned(),
-            email: text(o, "email").to_owned(),
-            phone: text(o, "phone").to_owned(),
-            app_metadata: object(o, "app_metadata").cloned(),
-            user_metadata: object(o, "user_metadata").cloned(),
+            id: o.text("id").into_owned(),
+            aud: o.text("aud").into_owned(),
+            role: o.text("role").into_owned(),
+            email: o.text("email").into_owned(),
+            phone: o.text("phone").into_owned(),
+            app_metadata: o.to_object("app_metadata"),
+            user_metadata: o.to_object("user_metadata"),
             identity_providers: o
-                .get("identities")
-                .and_then(Value::as_array)
-                .map(|ids| {
-                    ids.iter()
-                        .filter_map(Value::as_object)
-                        .map(|i| text(i, "provider").to_owned())
-                        .collect()
-                })
-                .unwrap_or_default(),
-            is_anonymous: flag(o, "is_anonymous"),
-            new_email: text(o, "new_email").to_owned(),
-            new_phone: text(o, "new_phone").to_owned(),
+                .objects("identities")
+                .iter()
+                .map(|i| i.text("provider").into_owned())
+                .collect(),
+            is_anonymous: o.flag("is_anonymous"),
+            new_email: o.text("new_email").into_owned(),
+            new_phone: o.text("new_phone").into_owned(),
             created_at: time(o, "created_at"),
         }
     }
@@ -111,7 +106,7 @@ impl User {
     pub fn provider(&self) -> Option<&str> {
         self.app_metadata
             .as_ref()
-            .map(|m| text(m, "provider"))
+            .map(|m| portcullis_core::json::text(m, "provider"))
             .filter(|p| !p.is_empty())
             .or_else(|| {
                 self.identity_providers
@@ -152,18 +147,29 @@ impl fmt::Display for PayloadError {
 
 impl std::error::Error for PayloadError {}
 
-/// Parses a body as a JSON object. Error positions only: never content.
+/// Validates a body as one JSON object and splits its members (values stay raw until read).
+/// Error positions only: never content.
 ///
 /// # Errors
 /// [`PayloadError`].
-pub fn parse_object(body: &[u8]) -> Result<Object, PayloadError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(o)) => Ok(o),
-        Ok(_) => Err(PayloadError::Shape { member: "(root)" }),
-        Err(e) => Err(PayloadError::Syntax {
-            line: e.line(),
-            column: e.column(),
-        }),
+pub fn parse_object(body: &[u8]) -> Result<RawObject<'_>, PayloadError> {
+    let text = std::str::from_utf8(body).map_err(|e| PayloadError::Syntax {
+        line: 1,
+        column: e.valid_up_to(),
+    })?;
+    RawObject::parse(text).map_err(|e| syntax_or_shape(text, e.offset))
+}
+
+/// A scan failure as the error a caller sees: not an object at all, or broken JSON at `offset`.
+fn syntax_or_shape(text: &str, offset: usize) -> PayloadError {
+    if text.trim_start().starts_with('{') {
+        let before = text.get(..offset).unwrap_or(text);
+        PayloadError::Syntax {
+            line: 1 + before.matches('\n').count(),
+            column: offset - before.rfind('\n').map_or(0, |n| n + 1),
+        }
+    } else {
+        PayloadError::Shape { member: "(root)" }
     }
 }
 
@@ -187,8 +193,8 @@ impl<'a> CustomAccessTokenInput<'a> {
         let value = self
             .raw_metadata
             .as_deref()
-            .and_then(|raw| serde_json::from_str::<Value>(raw).ok());
-        Metadata::read(value.as_ref().and_then(Value::as_object))
+            .and_then(|raw| RawObject::parse(raw).ok());
+        Metadata::read(value.as_ref())
     }
 
     /// Parses the hook body. One validating pass splits it into members; only `user_id`,
@@ -203,16 +209,8 @@ impl<'a> CustomAccessTokenInput<'a> {
             column: e.valid_up_to(),
         })?;
         // One pass validates the whole body and splits the claims too.
-        let (members, claim_members) = object_members_with(text, Some("claims")).map_err(|e| {
-            if text.trim_start().starts_with('{') {
-                PayloadError::Syntax {
-                    line: 1,
-                    column: e.offset,
-                }
-            } else {
-                PayloadError::Shape { member: "(root)" }
-            }
-        })?;
+        let (members, claim_members) = object_members_with(text, Some("claims"))
+            .map_err(|e| syntax_or_shape(text, e.offset))?;
         let member = |name: &str| {
             members
                 .iter()
@@ -269,10 +267,12 @@ impl BeforeUserCreatedInput {
     /// [`PayloadError`] when it is not JSON or has no `user` object.
     pub fn parse(body: &[u8]) -> Result<Self, PayloadError> {
         let o = parse_object(body)?;
-        let user = object(&o, "user").ok_or(PayloadError::Shape { member: "user" })?;
+        let user = o
+            .object("user")
+            .ok_or(PayloadError::Shape { member: "user" })?;
         Ok(Self {
-            metadata: Metadata::read(object(&o, "metadata")),
-            user: User::read(user),
+            metadata: Metadata::read(o.object("metadata").as_ref()),
+            user: User::read(&user),
         })
     }
 }
@@ -304,8 +304,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn user(v: Value) -> User {
-        User::read(v.as_object().unwrap())
+    fn user(v: serde_json::Value) -> User {
+        User::read(&RawObject::parse(&v.to_string()).unwrap())
+    }
+
+    fn metadata(v: &serde_json::Value) -> Metadata {
+        Metadata::read(Some(&RawObject::parse(&v.to_string()).unwrap()))
     }
 
     #[test]
@@ -359,12 +363,10 @@ mod tests {
 
     #[test]
     fn metadata_time_accepts_any_offset_and_survives_garbage() {
-        let m = Metadata::read(
-            json!({"uuid": "u", "time": "2026-08-01T14:00:00.123456+02:00"}).as_object(),
-        );
+        let m = metadata(&json!({"uuid": "u", "time": "2026-08-01T14:00:00.123456+02:00"}));
         assert_eq!(m.time, Some(UnixTime::from_secs(1_785_585_600)));
         assert_eq!(m.name, "");
-        let m = Metadata::read(json!({"time": "yesterday"}).as_object());
+        let m = metadata(&json!({"time": "yesterday"}));
         assert_eq!(m.time, None);
     }
 

@@ -11,8 +11,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use portcullis_core::json::{object, text};
-
 use crate::payload::{Metadata, PayloadError, User, normalize_phone, parse_object};
 use crate::template::{Mode, Slot, Template, TemplateError};
 
@@ -77,14 +75,18 @@ impl SendSmsInput {
     /// [`PayloadError`] when it is not JSON or `user` / `sms` is missing.
     pub fn parse(body: &[u8]) -> Result<Self, PayloadError> {
         let o = parse_object(body)?;
-        let user = object(&o, "user").ok_or(PayloadError::Shape { member: "user" })?;
-        let sms = object(&o, "sms").ok_or(PayloadError::Shape { member: "sms" })?;
+        let user = o
+            .object("user")
+            .ok_or(PayloadError::Shape { member: "user" })?;
+        let sms = o
+            .object("sms")
+            .ok_or(PayloadError::Shape { member: "sms" })?;
         Ok(Self {
-            metadata: Metadata::read(object(&o, "metadata")),
-            user: User::read(user),
-            otp: text(sms, "otp").to_owned(),
-            phone: text(sms, "phone").to_owned(),
-            sms_type: text(sms, "sms_type").to_owned(),
+            metadata: Metadata::read(o.object("metadata").as_ref()),
+            user: User::read(&user),
+            otp: sms.text("otp").into_owned(),
+            phone: sms.text("phone").into_owned(),
+            sms_type: sms.text("sms_type").into_owned(),
         })
     }
 }

@@ -418,6 +418,96 @@ pub fn raw_string(raw: &str) -> Option<Cow<'_, str>> {
     }
 }
 
+/// A JSON object read lazily, for payloads: one validating pass splits the members; values
+/// stay raw text of the input until a reader asks for them, nested objects are split only
+/// when read. The tolerant accessors match [`super::text`], [`super::flag`] and
+/// [`super::object`] on a parsed [`super::Object`]: absent, `null` and wrong types read as
+/// empty, and the last of duplicate keys wins (as serde_json's map does).
+#[derive(Clone, Debug, Default)]
+pub struct RawObject<'a> {
+    text: &'a str,
+    members: Vec<Member<'a>>,
+}
+
+impl<'a> RawObject<'a> {
+    /// Validates `text` as one JSON object (surrounding whitespace allowed).
+    ///
+    /// # Errors
+    /// [`ScanError`] as [`object_members`].
+    pub fn parse(text: &'a str) -> Result<Self, ScanError> {
+        let members = object_members(text)?;
+        Ok(Self {
+            text: text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r')),
+            members,
+        })
+    }
+
+    /// A raw value of an already validated document as an object; `None` when it is not one.
+    fn of(raw: &'a str) -> Option<Self> {
+        raw.starts_with('{')
+            .then(|| object_members(raw).ok())
+            .flatten()
+            .map(|members| Self { text: raw, members })
+    }
+
+    /// The object's own text (valid JSON).
+    #[must_use]
+    pub fn as_str(&self) -> &'a str {
+        self.text
+    }
+
+    /// The raw text of the value at `key`.
+    #[must_use]
+    pub fn raw(&self, key: &str) -> Option<&'a str> {
+        self.members
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, raw)| *raw)
+    }
+
+    /// The string at `key`, or `""` when absent, `null` or not a string.
+    #[must_use]
+    pub fn text(&self, key: &str) -> Cow<'a, str> {
+        self.raw(key).and_then(raw_string).unwrap_or_default()
+    }
+
+    /// The boolean at `key`, or `false`.
+    #[must_use]
+    pub fn flag(&self, key: &str) -> bool {
+        self.raw(key) == Some("true")
+    }
+
+    /// Whether the value at `key` is a boolean.
+    #[must_use]
+    pub fn is_bool(&self, key: &str) -> bool {
+        matches!(self.raw(key), Some("true" | "false"))
+    }
+
+    /// The object at `key`, if it is one.
+    #[must_use]
+    pub fn object(&self, key: &str) -> Option<Self> {
+        self.raw(key).and_then(Self::of)
+    }
+
+    /// The object at `key` parsed into a map (for small objects read by arbitrary keys).
+    #[must_use]
+    pub fn to_object(&self, key: &str) -> Option<super::Object> {
+        self.raw(key)
+            .filter(|r| r.starts_with('{'))
+            .and_then(|r| serde_json::from_str(r).ok())
+    }
+
+    /// The items of the array at `key` that are objects.
+    #[must_use]
+    pub fn objects(&self, key: &str) -> Vec<Self> {
+        self.raw(key)
+            .and_then(array_items)
+            .map(|items| items.into_iter().filter_map(Self::of).collect())
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -725,5 +815,31 @@ mod tests {
         assert_eq!(raw_string(r#""abc""#).as_deref(), Some("abc"));
         assert_eq!(raw_string("12"), None);
         assert_eq!(m.len(), 4);
+    }
+    #[test]
+    fn raw_object_reads_like_the_tolerant_accessors() {
+        let text = r#" {"a": "x", "n": null, "b": true, "f": 1, "o": {"k": "v\u00e9", "k": "w"}, "arr": [{"p": "q"}, 1, {"p": "r"}], "a": "y"} "#;
+        let raw = RawObject::parse(text).unwrap();
+        let parsed: crate::json::Object = serde_json::from_str(text).unwrap();
+        for key in ["a", "n", "b", "f", "o", "missing"] {
+            assert_eq!(raw.text(key), crate::json::text(&parsed, key), "{key}");
+            assert_eq!(raw.flag(key), crate::json::flag(&parsed, key), "{key}");
+            assert_eq!(
+                raw.to_object(key).as_ref(),
+                crate::json::object(&parsed, key),
+                "{key}"
+            );
+        }
+        assert_eq!(raw.object("o").unwrap().text("k"), "w");
+        assert!(raw.is_bool("b") && !raw.is_bool("f"));
+        let ps: Vec<_> = raw
+            .objects("arr")
+            .iter()
+            .map(|o| o.text("p").into_owned())
+            .collect();
+        assert_eq!(ps, ["q", "r"]);
+        assert!(raw.as_str().starts_with('{') && raw.as_str().ends_with('}'));
+        assert!(RawObject::parse("[1]").is_err());
+        assert!(RawObject::parse(r#"{"a": "\ud800"}"#).is_err());
     }
 }

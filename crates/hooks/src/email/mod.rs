@@ -15,7 +15,8 @@ mod strings;
 
 use std::fmt;
 
-use portcullis_core::json::{Object, Value, object, text};
+use portcullis_core::json::Value;
+use portcullis_core::json::scan::RawObject;
 use portcullis_core::outbound::percent_encode;
 
 use crate::payload::{Metadata, PayloadError, User, parse_object};
@@ -166,8 +167,8 @@ pub struct EmailData {
 }
 
 impl EmailData {
-    fn read(o: &Object) -> Self {
-        let t = |k: &str| text(o, k).to_owned();
+    fn read(o: &RawObject<'_>) -> Self {
+        let t = |k: &str| o.text(k).into_owned();
         Self {
             token: t("token"),
             token_hash: t("token_hash"),
@@ -202,14 +203,16 @@ impl SendEmailInput {
     /// [`PayloadError`] when it is not JSON or `user` / `email_data` is missing.
     pub fn parse(body: &[u8]) -> Result<Self, PayloadError> {
         let o = parse_object(body)?;
-        let user = object(&o, "user").ok_or(PayloadError::Shape { member: "user" })?;
-        let data = object(&o, "email_data").ok_or(PayloadError::Shape {
+        let user = o
+            .object("user")
+            .ok_or(PayloadError::Shape { member: "user" })?;
+        let data = o.object("email_data").ok_or(PayloadError::Shape {
             member: "email_data",
         })?;
         Ok(Self {
-            metadata: Metadata::read(object(&o, "metadata")),
-            user: User::read(user),
-            email_data: EmailData::read(data),
+            metadata: Metadata::read(o.object("metadata").as_ref()),
+            user: User::read(&user),
+            email_data: EmailData::read(&data),
         })
     }
 }
@@ -535,17 +538,10 @@ mod tests {
 
     #[test]
     fn display_name_prefers_full_name_and_is_bounded() {
-        let u = User::read(
-            json!({"user_metadata": {"name": "Ada", "full_name": "  Ada Lovelace "}})
-                .as_object()
-                .unwrap(),
-        );
+        let read = |v: Value| User::read(&RawObject::parse(&v.to_string()).unwrap());
+        let u = read(json!({"user_metadata": {"name": "Ada", "full_name": "  Ada Lovelace "}}));
         assert_eq!(display_name(&u), "Ada Lovelace");
-        let u = User::read(
-            json!({"user_metadata": {"name": "x".repeat(500)}})
-                .as_object()
-                .unwrap(),
-        );
+        let u = read(json!({"user_metadata": {"name": "x".repeat(500)}}));
         assert_eq!(display_name(&u).len(), 80);
         assert_eq!(display_name(&User::default()), "");
     }
