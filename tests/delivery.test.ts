@@ -29,12 +29,17 @@ async function requests(match: string): Promise<Recorded[]> {
 }
 
 async function failing(provider: string, match: string, mode: string, extra: Record<string, unknown> = {}) {
-  const r = await fetch(`${FAKES}/_control/rules`, { method: "POST", body: JSON.stringify({ provider, match, mode, ...extra }) });
+  const r = await fetch(`${FAKES}/_control/rules`, {
+    method: "POST",
+    body: JSON.stringify({ provider, match, mode, ...extra }),
+  });
   await r.body?.cancel();
 }
 
 function assertConforming(reqs: Recorded[]) {
-  for (const r of reqs) assertEquals(r.problems, [], `${r.provider} ${r.path}: the request breaks the provider's API`);
+  for (const r of reqs) {
+    assertEquals(r.problems, [], `${r.provider} ${r.path}: the request breaks the provider's API`);
+  }
 }
 
 function tag(name: string): string {
@@ -60,7 +65,12 @@ function user(o: Record<string, unknown> = {}) {
 
 function emailPayload(type: string, u: Json, data: Record<string, string> = {}, hookUuid = uuid()) {
   return {
-    metadata: { uuid: hookUuid, time: new Date().toISOString(), name: "send-email", ip_address: "192.0.2.10" },
+    metadata: {
+      uuid: hookUuid,
+      time: new Date().toISOString(),
+      name: "send-email",
+      ip_address: "192.0.2.10",
+    },
     user: u,
     email_data: {
       token: "305805",
@@ -115,11 +125,20 @@ T("fakes: requests that break a provider's API are answered as the provider woul
   assertEquals(r.status, 401);
   await r.body?.cancel();
   const [rec] = await requests(to);
-  assert(rec.problems.includes("missing from") && rec.problems.some((p) => p.startsWith("authorization")), rec.problems.join());
+  assert(
+    rec.problems.includes("missing from") && rec.problems.some((p) => p.startsWith("authorization")),
+    rec.problems.join(),
+  );
   const v = await fetch(`${FAKES}/vonage/sms/json`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", "x-fake-selftest": "1" },
-    body: new URLSearchParams({ api_key: "k", api_secret: "bad", from: "x", to: "+4915100000000", text: "hi" }),
+    body: new URLSearchParams({
+      api_key: "k",
+      api_secret: "bad",
+      from: "x",
+      to: "+4915100000000",
+      text: "hi",
+    }),
   });
   assertEquals((await v.json()).messages[0].status, "4");
   const [vrec] = await requests("+4915100000000");
@@ -127,16 +146,27 @@ T("fakes: requests that break a provider's API are answered as the provider woul
   // With the right credentials, a request that breaks the API is refused as the provider would.
   const bad = await fetch(`${FAKES}/resend/emails`, {
     method: "POST",
-    headers: { authorization: `Bearer ${Deno.env.get("PORTCULLIS_RESEND_API_KEY") ?? "re_test_4Fq9xWm2Lk7Zp3Rt"}`, "content-type": "application/json", "x-fake-selftest": "1" },
+    headers: {
+      authorization: `Bearer ${Deno.env.get("PORTCULLIS_RESEND_API_KEY") ?? "re_test_4Fq9xWm2Lk7Zp3Rt"}`,
+      "content-type": "application/json",
+      "x-fake-selftest": "1",
+    },
     body: JSON.stringify({ from: "Acme <a@acme.test>", to: [to], html: "<p>x</p>" }),
   });
   assertEquals(bad.status, 422, "missing subject is a validation error, not a 200");
   await bad.body?.cancel();
-  const tw = await fetch(`${FAKES}/twilio/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json`, {
-    method: "POST",
-    headers: { authorization: `Basic ${btoa("AC0123456789abcdef0123456789abcdef:twilio-test-token-5d8e")}`, "content-type": "application/json", "x-fake-selftest": "1" },
-    body: JSON.stringify({ To: "+4915100000001", From: "+15005550006", Body: "hi" }),
-  });
+  const tw = await fetch(
+    `${FAKES}/twilio/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json`,
+    {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${btoa("AC0123456789abcdef0123456789abcdef:twilio-test-token-5d8e")}`,
+        "content-type": "application/json",
+        "x-fake-selftest": "1",
+      },
+      body: JSON.stringify({ To: "+4915100000001", From: "+15005550006", Body: "hi" }),
+    },
+  );
   assertEquals(tw.status, 400, "JSON where Twilio wants a form is refused");
   await tw.body?.cancel();
 });
@@ -145,7 +175,10 @@ T("fakes: requests that break a provider's API are answered as the provider woul
 
 T("send email: verification e-mails go to Resend with the documented request and an exact link", async () => {
   const to = `${tag("signup")}@example.com`;
-  const u = user({ email: to, user_metadata: { full_name: "Ada <script>alert(1)</script>", locale: "de-AT" } });
+  const u = user({
+    email: to,
+    user_metadata: { full_name: "Ada <script>alert(1)</script>", locale: "de-AT" },
+  });
   const payload = emailPayload("signup", u);
   assertOk(await send("/send-email", payload));
   const reqs = await requests(to);
@@ -161,12 +194,22 @@ T("send email: verification e-mails go to Resend with the documented request and
   assert(b.html.includes(`href="${link.replaceAll("&", "&amp;")}"`), "the HTML links the exact verify URL");
   assert(b.text.includes(link), "the text part has the exact verify URL");
   assert(b.html.includes("305805") && b.text.includes("305805"));
-  assert(!b.html.includes("<script>") && b.html.includes("Ada &lt;script&gt;alert(1)&lt;/script&gt;"), "display name escaped");
+  assert(
+    !b.html.includes("<script>") && b.html.includes("Ada &lt;script&gt;alert(1)&lt;/script&gt;"),
+    "display name escaped",
+  );
   assert(b.html.includes('<html lang="de"'), "locale from user_metadata.locale");
   assertMatch(reqs[0].headers["idempotency-key"], /^portcullis-email-\d+$/);
   const [row] = await outbox(payload.metadata.uuid);
   assertEquals([row.email_type, row.status, row.delivery, row.attempts], ["signup", "sent", "resend", 1]);
-  assertEquals([row.subject, row.html, row.text, row.link, row.token, row.token_hash], [null, null, null, null, null, null], "a sent row keeps no code, link or content");
+  assertEquals([row.subject, row.html, row.text, row.link, row.token, row.token_hash], [
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+  ], "a sent row keeps no code, link or content");
   assert(row.provider_message_id, "the provider's id is recorded");
 });
 
@@ -181,27 +224,60 @@ T("send email: secure e-mail change sends two e-mails with crossed tokens", asyn
   const reqs = await requests(t);
   assertConforming(reqs);
   const byTo = Object.fromEntries(reqs.map((r) => [r.recipient, r.body]));
-  assert(byTo[oldAddr].text.includes("305805") && byTo[oldAddr].text.includes("token=pkce_0a1b2c3d"), "current address: token + token_hash_new");
-  assert(byTo[newAddr].text.includes("771904") && byTo[newAddr].text.includes("token=7d8a1f0c"), "new address: token_new + token_hash");
-  assertEquals((await outbox(payload.metadata.uuid)).map((r: Json) => [r.recipient, r.status]), [[oldAddr, "sent"], [newAddr, "sent"]]);
+  assert(
+    byTo[oldAddr].text.includes("305805") && byTo[oldAddr].text.includes("token=pkce_0a1b2c3d"),
+    "current address: token + token_hash_new",
+  );
+  assert(
+    byTo[newAddr].text.includes("771904") && byTo[newAddr].text.includes("token=7d8a1f0c"),
+    "new address: token_new + token_hash",
+  );
+  assertEquals((await outbox(payload.metadata.uuid)).map((r: Json) => [r.recipient, r.status]), [[
+    oldAddr,
+    "sent",
+  ], [newAddr, "sent"]]);
 });
 
-T("send email: notifications configured for the outbox are queued, to the old address, without codes", async () => {
-  const t = tag("notify");
-  const [oldAddr, newAddr] = [`${t}-old@example.com`, `${t}-new@example.com`];
-  const payload = emailPayload("email_changed_notification", user({ email: newAddr }), { token: "", token_hash: "", old_email: oldAddr });
-  assertOk(await send("/send-email", payload));
-  assertEquals(await requests(t), [], "the outbox channel calls no provider");
-  const [row] = await outbox(payload.metadata.uuid);
-  assertEquals([row.recipient, row.status, row.delivery, row.token, row.link], [oldAddr, "queued", "outbox", null, null]);
-  assert(row.html.includes(oldAddr.replace("@", "@")) && row.text.includes(newAddr), "rendered for the consumer");
-});
+T(
+  "send email: notifications configured for the outbox are queued, to the old address, without codes",
+  async () => {
+    const t = tag("notify");
+    const [oldAddr, newAddr] = [`${t}-old@example.com`, `${t}-new@example.com`];
+    const payload = emailPayload("email_changed_notification", user({ email: newAddr }), {
+      token: "",
+      token_hash: "",
+      old_email: oldAddr,
+    });
+    assertOk(await send("/send-email", payload));
+    assertEquals(await requests(t), [], "the outbox channel calls no provider");
+    const [row] = await outbox(payload.metadata.uuid);
+    assertEquals([row.recipient, row.status, row.delivery, row.token, row.link], [
+      oldAddr,
+      "queued",
+      "outbox",
+      null,
+      null,
+    ]);
+    assert(
+      row.html.includes(oldAddr.replace("@", "@")) && row.text.includes(newAddr),
+      "rendered for the consumer",
+    );
+  },
+);
 
 T("send email: every GoTrue type renders and is accepted", async () => {
   const types = [
-    "signup", "invite", "magiclink", "recovery", "reauthentication", "password_changed_notification",
-    "phone_changed_notification", "identity_linked_notification", "identity_unlinked_notification",
-    "mfa_factor_enrolled_notification", "mfa_factor_unenrolled_notification",
+    "signup",
+    "invite",
+    "magiclink",
+    "recovery",
+    "reauthentication",
+    "password_changed_notification",
+    "phone_changed_notification",
+    "identity_linked_notification",
+    "identity_unlinked_notification",
+    "mfa_factor_enrolled_notification",
+    "mfa_factor_unenrolled_notification",
   ];
   for (const type of types) {
     const to = `${tag(type.replaceAll("_", "-"))}@example.com`;
@@ -219,12 +295,18 @@ T("send email: every GoTrue type renders and is accepted", async () => {
     // Queued rows carry the message for a consumer; the rest went to a provider (recorded).
     const sent = row.status === "queued" ? null : (await requests(to))[0];
     assertEquals(row.status, type === "password_changed_notification" ? "queued" : "sent", type);
-    const m = sent ? { subject: sent.body.subject ?? sent.body.Subject, html: sent.body.html ?? sent.body.HtmlBody } : row;
+    const m = sent
+      ? { subject: sent.body.subject ?? sent.body.Subject, html: sent.body.html ?? sent.body.HtmlBody }
+      : row;
     assert(m.subject.length > 0 && !m.subject.includes("{{"), `${type}: subject`);
     assert(m.html.includes('<html lang="fr"'), `${type}: locale`);
     assertEquals(m.html.includes("305805"), !notification, `${type}: code only in verification e-mails`);
-    if (type === "reauthentication") assertEquals(m.subject, "Your Acme Notes code: 305805", "configured subject template");
-    if (type === "identity_linked_notification") assertEquals([row.delivery, sent?.provider], ["postmark", "postmark"], "per-type channel");
+    if (type === "reauthentication") {
+      assertEquals(m.subject, "Your Acme Notes code: 305805", "configured subject template");
+    }
+    if (type === "identity_linked_notification") {
+      assertEquals([row.delivery, sent?.provider], ["postmark", "postmark"], "per-type channel");
+    }
   }
 });
 
@@ -257,7 +339,12 @@ T("send email: Resend failing (5xx) fails over to Postmark", async () => {
   assertConforming(reqs);
   assertEquals(reqs.map((r) => [r.provider, r.status]), [["resend", 503], ["postmark", 200]]);
   const pm = reqs[1].body;
-  assertEquals([pm.To, pm.From, pm.MessageStream, pm.Tag], [to, "Acme Notes <auth@acme.test>", "outbound", "invite"]);
+  assertEquals([pm.To, pm.From, pm.MessageStream, pm.Tag], [
+    to,
+    "Acme Notes <auth@acme.test>",
+    "outbound",
+    "invite",
+  ]);
   const [row] = await outbox(payload.metadata.uuid);
   assertEquals([row.status, row.delivery, row.attempts], ["sent", "postmark", 2]);
 });
@@ -272,21 +359,29 @@ T("send email: a provider refusing our credentials is skipped for the next one",
   assertEquals([row.status, row.delivery, row.attempts], ["sent", "postmark", 2]);
 });
 
-T("send SMS: Vonage credentials refused after Twilio failed: 503 error object, row failed with both reasons", async () => {
-  const number = phone();
-  await failing("twilio", number, "5xx", { times: 100 });
-  await failing("vonage", number, "auth", { times: 100 });
-  const payload = smsPayload(user({ phone: number }), { otp: "424242", phone: number });
-  assertHookError(await send("/send-sms", payload), 503);
-  const providers = (await requests(number)).map((r) => r.provider);
-  assertEquals(providers.filter((p) => p === "vonage").length, 1, "a provider refusing our credentials is not retried");
-  assert(providers.filter((p) => p === "twilio").length >= 2, "the transient one is retried");
-  const [row] = await admin`select status, last_error from portcullis.sms_outbox where hook_uuid = ${payload.metadata.uuid}`;
-  assertEquals(row.status, "failed");
-  assertMatch(row.last_error, /twilio: HTTP 503/);
-  assertMatch(row.last_error, /vonage: HTTP 200: status 4/);
-  await fetch(`${FAKES}/_control/rules`, { method: "DELETE" }).then((r) => r.body?.cancel());
-});
+T(
+  "send SMS: Vonage credentials refused after Twilio failed: 503 error object, row failed with both reasons",
+  async () => {
+    const number = phone();
+    await failing("twilio", number, "5xx", { times: 100 });
+    await failing("vonage", number, "auth", { times: 100 });
+    const payload = smsPayload(user({ phone: number }), { otp: "424242", phone: number });
+    assertHookError(await send("/send-sms", payload), 503);
+    const providers = (await requests(number)).map((r) => r.provider);
+    assertEquals(
+      providers.filter((p) => p === "vonage").length,
+      1,
+      "a provider refusing our credentials is not retried",
+    );
+    assert(providers.filter((p) => p === "twilio").length >= 2, "the transient one is retried");
+    const [row] =
+      await admin`select status, last_error from portcullis.sms_outbox where hook_uuid = ${payload.metadata.uuid}`;
+    assertEquals(row.status, "failed");
+    assertMatch(row.last_error, /twilio: HTTP 503/);
+    assertMatch(row.last_error, /vonage: HTTP 200: status 4/);
+    await fetch(`${FAKES}/_control/rules`, { method: "DELETE" }).then((r) => r.body?.cancel());
+  },
+);
 
 T("send email: a hanging provider is cut off and the other one used, inside GoTrue's budget", async () => {
   const to = `${tag("timeout")}@example.com`;
@@ -300,27 +395,30 @@ T("send email: a hanging provider is cut off and the other one used, inside GoTr
   assertEquals([row.status, row.delivery], ["sent", "postmark"]);
 });
 
-T("send email: every provider down → bounded retries, 503 error object, failure recorded; a later retry sends", async () => {
-  const to = `${tag("down")}@example.com`;
-  await failing("resend", to, "5xx", { times: 100 });
-  await failing("postmark", to, "5xx", { times: 100 });
-  const payload = emailPayload("magiclink", user({ email: to }));
-  const started = Date.now();
-  const r = await send("/send-email", payload);
-  assert(Date.now() - started < 5000, "inside GoTrue's budget");
-  assertHookError(r, 503);
-  const reqs = await requests(to);
-  assert(reqs.length >= 2 && reqs.length <= 6, `bounded retries (${reqs.length})`);
-  assert(!JSON.stringify(r.json).includes("305805"), "no code in the answer");
-  let [row] = await outbox(payload.metadata.uuid);
-  assertEquals([row.status, row.attempts], ["failed", reqs.length]);
-  assertMatch(row.last_error, /HTTP 503/);
-  // The providers recover; GoTrue retries the same call: it takes the failed row over.
-  await fetch(`${FAKES}/_control/rules`, { method: "DELETE" }).then((r) => r.body?.cancel());
-  assertOk(await send("/send-email", payload));
-  [row] = await outbox(payload.metadata.uuid);
-  assertEquals([row.status, row.attempts, row.last_error], ["sent", reqs.length + 1, null]);
-});
+T(
+  "send email: every provider down → bounded retries, 503 error object, failure recorded; a later retry sends",
+  async () => {
+    const to = `${tag("down")}@example.com`;
+    await failing("resend", to, "5xx", { times: 100 });
+    await failing("postmark", to, "5xx", { times: 100 });
+    const payload = emailPayload("magiclink", user({ email: to }));
+    const started = Date.now();
+    const r = await send("/send-email", payload);
+    assert(Date.now() - started < 5000, "inside GoTrue's budget");
+    assertHookError(r, 503);
+    const reqs = await requests(to);
+    assert(reqs.length >= 2 && reqs.length <= 6, `bounded retries (${reqs.length})`);
+    assert(!JSON.stringify(r.json).includes("305805"), "no code in the answer");
+    let [row] = await outbox(payload.metadata.uuid);
+    assertEquals([row.status, row.attempts], ["failed", reqs.length]);
+    assertMatch(row.last_error, /HTTP 503/);
+    // The providers recover; GoTrue retries the same call: it takes the failed row over.
+    await fetch(`${FAKES}/_control/rules`, { method: "DELETE" }).then((r) => r.body?.cancel());
+    assertOk(await send("/send-email", payload));
+    [row] = await outbox(payload.metadata.uuid);
+    assertEquals([row.status, row.attempts, row.last_error], ["sent", reqs.length + 1, null]);
+  },
+);
 
 T("send email: a bad address (provider 4xx) is a 400 error object and is not retried elsewhere", async () => {
   const to = `${tag("bounce")}@example.com`;
@@ -349,16 +447,29 @@ const smsOutbox = (hookUuid: string) =>
 
 T("send SMS: OTP via Twilio with the documented form request, E.164 with +", async () => {
   const number = phone();
-  const payload = smsPayload(user({ phone: number, user_metadata: { locale: "fr" } }), { otp: "123456", phone: number });
+  const payload = smsPayload(user({ phone: number, user_metadata: { locale: "fr" } }), {
+    otp: "123456",
+    phone: number,
+  });
   assertOk(await send("/send-sms", payload));
   const reqs = await requests(`+${number}`);
   assertConforming(reqs);
   assertEquals(reqs.map((r) => [r.provider, r.status]), [["twilio", 201]]);
   assertEquals(reqs[0].body.To, `+${number}`);
   assertEquals(reqs[0].body.From, "+15005550006");
-  assertEquals(reqs[0].body.Body, "123456 est votre code de vérification Acme Notes. Ne le partagez pas.\n\n@app.example.com #123456");
+  assertEquals(
+    reqs[0].body.Body,
+    "123456 est votre code de vérification Acme Notes. Ne le partagez pas.\n\n@app.example.com #123456",
+  );
   const [row] = await smsOutbox(payload.metadata.uuid);
-  assertEquals([row.sms_type, row.recipient, row.status, row.delivery, row.body, row.token], ["otp", `+${number}`, "sent", "twilio", null, null]);
+  assertEquals([row.sms_type, row.recipient, row.status, row.delivery, row.body, row.token], [
+    "otp",
+    `+${number}`,
+    "sent",
+    "twilio",
+    null,
+    null,
+  ]);
 });
 
 T("send SMS: phone change goes to the new number; Twilio down fails over to Vonage", async () => {
@@ -369,7 +480,11 @@ T("send SMS: phone change goes to the new number; Twilio down fails over to Vona
   const reqs = await requests(next);
   assertConforming(reqs);
   assertEquals(reqs.map((r) => [r.provider, r.status]), [["twilio", 503], ["vonage", 200]]);
-  assertEquals([reqs[1].body.to, reqs[1].body.from, reqs[1].body.api_secret], [next, "AcmeNotes", "[redacted]"]);
+  assertEquals([reqs[1].body.to, reqs[1].body.from, reqs[1].body.api_secret], [
+    next,
+    "AcmeNotes",
+    "[redacted]",
+  ]);
   assertEquals(await requests(current), [], "never the old number");
   const [row] = await smsOutbox(payload.metadata.uuid);
   assertEquals([row.sms_type, row.status, row.delivery, row.attempts], ["phone_change", "sent", "vonage", 2]);
@@ -403,21 +518,36 @@ async function attempt(kind: "password" | "mfa", userId: string, valid: boolean,
   return r.json;
 }
 
-T("password attempts: lock after 3 failures, refuse the right password while locked, log out after 4", async () => {
-  const id = uuid();
-  for (let i = 0; i < 2; i++) {
-    assertEquals(await attempt("password", id, false), { decision: "continue", message: "", should_logout_user: false });
-  }
-  const third = await attempt("password", id, false);
-  assertEquals(third, { decision: "reject", message: "Too many attempts. Try again in 1 minute(s).", should_logout_user: false });
-  assertEquals((await attempt("password", id, true)).decision, "reject", "a right guess during the lock is refused");
-  const fourth = await attempt("password", id, false);
-  assertEquals([fourth.decision, fourth.should_logout_user], ["reject", true]);
-  assertEquals(typeof fourth.should_logout_user, "boolean");
-  const [row] = await admin`select failures, locked_until > now() + interval '100 seconds' as doubled
+T(
+  "password attempts: lock after 3 failures, refuse the right password while locked, log out after 4",
+  async () => {
+    const id = uuid();
+    for (let i = 0; i < 2; i++) {
+      assertEquals(await attempt("password", id, false), {
+        decision: "continue",
+        message: "",
+        should_logout_user: false,
+      });
+    }
+    const third = await attempt("password", id, false);
+    assertEquals(third, {
+      decision: "reject",
+      message: "Too many attempts. Try again in 1 minute(s).",
+      should_logout_user: false,
+    });
+    assertEquals(
+      (await attempt("password", id, true)).decision,
+      "reject",
+      "a right guess during the lock is refused",
+    );
+    const fourth = await attempt("password", id, false);
+    assertEquals([fourth.decision, fourth.should_logout_user], ["reject", true]);
+    assertEquals(typeof fourth.should_logout_user, "boolean");
+    const [row] = await admin`select failures, locked_until > now() + interval '100 seconds' as doubled
                             from portcullis.verification_attempts where kind = 'password' and user_id = ${id}`;
-  assertEquals([row.failures, row.doubled], [4, true], "the lock doubles with each further failure");
-});
+    assertEquals([row.failures, row.doubled], [4, true], "the lock doubles with each further failure");
+  },
+);
 
 T("password attempts: success resets the counter", async () => {
   const id = uuid();
@@ -431,7 +561,8 @@ T("password attempts: success resets the counter", async () => {
 T("password attempts: 20 concurrent failures lose no update", async () => {
   const id = uuid();
   await Promise.all(Array.from({ length: 20 }, () => attempt("password", id, false)));
-  const [row] = await admin`select failures from portcullis.verification_attempts where kind = 'password' and user_id = ${id}`;
+  const [row] =
+    await admin`select failures from portcullis.verification_attempts where kind = 'password' and user_id = ${id}`;
   assertEquals(row.failures, 20);
 });
 
@@ -444,30 +575,41 @@ T("MFA attempts: counted per factor; the answer has no logout field", async () =
 });
 
 T("attempts: malformed payloads are refused", async () => {
-  const r = await send("/password-verification-attempt", { metadata: { uuid: uuid() }, user_id: "nope", valid: false });
+  const r = await send("/password-verification-attempt", {
+    metadata: { uuid: uuid() },
+    user_id: "nope",
+    valid: false,
+  });
   assertEquals(r.json.error?.http_code, 500);
 });
 
 // ---- after user created ----
 
-T("after user created: provisions the profile, records the event, sends one welcome e-mail, idempotently", async () => {
-  await admin`create table if not exists public.profiles (id uuid primary key, email text, full_name text, created_at timestamptz default now())`;
-  await admin`grant select, insert on public.profiles to portcullis_fn`;
-  const to = `${tag("welcome")}@example.com`;
-  const u = user({ email: to, user_metadata: { full_name: "Grace Hopper", locale: "de" } });
-  const payload = { metadata: { uuid: uuid(), time: new Date().toISOString(), name: "after-user-created" }, user: u };
-  assertOk(await send("/after-user-created", payload));
-  assertOk(await send("/after-user-created", payload));
-  const profiles = await admin`select email, full_name from public.profiles where id = ${u.id}`;
-  assertEquals(profiles.map((p: Json) => [p.email, p.full_name]), [[to, "Grace Hopper"]]);
-  const events = await admin`select name, payload->>'email' as email from portcullis.events where hook_uuid = ${payload.metadata.uuid}`;
-  assertEquals(events.map((e: Json) => [e.name, e.email]), [["user_created", to]]);
-  const reqs = await requests(to);
-  assertConforming(reqs);
-  assertEquals(reqs.length, 1, "one welcome e-mail");
-  assertEquals(reqs[0].body.subject, "Willkommen bei Acme Notes");
-  assert(reqs[0].body.html.includes('href="https://app.example.com"'), "the button opens the app");
-});
+T(
+  "after user created: provisions the profile, records the event, sends one welcome e-mail, idempotently",
+  async () => {
+    await admin`create table if not exists public.profiles (id uuid primary key, email text, full_name text, created_at timestamptz default now())`;
+    await admin`grant select, insert on public.profiles to portcullis_fn`;
+    const to = `${tag("welcome")}@example.com`;
+    const u = user({ email: to, user_metadata: { full_name: "Grace Hopper", locale: "de" } });
+    const payload = {
+      metadata: { uuid: uuid(), time: new Date().toISOString(), name: "after-user-created" },
+      user: u,
+    };
+    assertOk(await send("/after-user-created", payload));
+    assertOk(await send("/after-user-created", payload));
+    const profiles = await admin`select email, full_name from public.profiles where id = ${u.id}`;
+    assertEquals(profiles.map((p: Json) => [p.email, p.full_name]), [[to, "Grace Hopper"]]);
+    const events =
+      await admin`select name, payload->>'email' as email from portcullis.events where hook_uuid = ${payload.metadata.uuid}`;
+    assertEquals(events.map((e: Json) => [e.name, e.email]), [["user_created", to]]);
+    const reqs = await requests(to);
+    assertConforming(reqs);
+    assertEquals(reqs.length, 1, "one welcome e-mail");
+    assertEquals(reqs[0].body.subject, "Willkommen bei Acme Notes");
+    assert(reqs[0].body.html.includes('href="https://app.example.com"'), "the button opens the app");
+  },
+);
 
 T("after user created: a database failure asks GoTrue to retry (503 + retry-after)", async () => {
   const u = user({ id: uuid(), email: "" });
@@ -494,6 +636,8 @@ T("teardown", async () => {
 T("fakes: every request the function made conformed to its provider's documented API", async () => {
   const all = (await requests("")).filter((r) => r.headers["x-fake-selftest"] !== "1");
   assert(all.length > 20, `the suite made provider requests (${all.length})`);
-  const broken = all.filter((r) => r.problems.length > 0).map((r) => `${r.provider} ${r.path} ${r.recipient}: ${r.problems.join("; ")}`);
+  const broken = all.filter((r) => r.problems.length > 0).map((r) =>
+    `${r.provider} ${r.path} ${r.recipient}: ${r.problems.join("; ")}`
+  );
   assertEquals(broken, []);
 });

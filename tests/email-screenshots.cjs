@@ -72,7 +72,10 @@ async function main() {
         if (c.code) check(facts.text.includes(c.code), `${at}: the code is not visible`);
         if (c.button) {
           const b = facts.button;
-          check(b && b.width >= 44 && b.height >= 36, `${at}: button missing or too small ${JSON.stringify(b)}`);
+          check(
+            b && b.width >= 44 && b.height >= 36,
+            `${at}: button missing or too small ${JSON.stringify(b)}`,
+          );
           if (b) {
             const ratio = contrast(b.color, b.background);
             check(ratio >= 4.5, `${at}: button text contrast ${ratio.toFixed(2)} < 4.5`);

@@ -28,15 +28,28 @@ function payload(uuid: string, i: number) {
   return {
     metadata: { uuid, time: new Date().toISOString(), name: "send-email", ip_address: "192.0.2.1" },
     user: {
-      id: crypto.randomUUID(), aud: "authenticated", role: "authenticated",
-      email: `fault-${run}-${i}@example.com`, phone: "", app_metadata: { provider: "email" },
-      user_metadata: { locale: "en" }, identities: [], is_anonymous: false,
+      id: crypto.randomUUID(),
+      aud: "authenticated",
+      role: "authenticated",
+      email: `fault-${run}-${i}@example.com`,
+      phone: "",
+      app_metadata: { provider: "email" },
+      user_metadata: { locale: "en" },
+      identities: [],
+      is_anonymous: false,
     },
     email_data: {
-      token: "305805", token_hash: "7d8a1f0c2b9e4d3a5f6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b",
-      redirect_to: "", email_action_type: "password_changed_notification",
-      site_url: "https://abcdefghijklmnop.supabase.co/auth/v1", token_new: "", token_hash_new: "",
-      old_email: "", old_phone: "", provider: "", factor_type: "",
+      token: "305805",
+      token_hash: "7d8a1f0c2b9e4d3a5f6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b",
+      redirect_to: "",
+      email_action_type: "password_changed_notification",
+      site_url: "https://abcdefghijklmnop.supabase.co/auth/v1",
+      token_new: "",
+      token_hash_new: "",
+      old_email: "",
+      old_phone: "",
+      provider: "",
+      factor_type: "",
     },
   };
 }
@@ -49,7 +62,10 @@ async function one(i: number, t0: number): Promise<Outcome> {
   let detail = "";
   try {
     const r = await fetch(`${BASE}/send-email`, {
-      method: "POST", headers: signed.headers, body: signed.body, signal: AbortSignal.timeout(5000),
+      method: "POST",
+      headers: signed.headers,
+      body: signed.body,
+      signal: AbortSignal.timeout(5000),
     });
     const text = await r.text();
     detail = `${r.status} ${text.slice(0, 120)}`;
@@ -75,7 +91,9 @@ const after: Outcome[] = [];
 for (let i = 0; i < 20; i++) after.push(await one(n++, t0));
 
 const count = (k: Outcome["kind"]) => outcomes.filter((o) => o.kind === k).length;
-const accepted = outcomes.filter((o) => o.kind === "accepted").concat(after.filter((o) => o.kind === "accepted"));
+const accepted = outcomes.filter((o) => o.kind === "accepted").concat(
+  after.filter((o) => o.kind === "accepted"),
+);
 const rows = await admin`select hook_uuid::text as uuid, count(*)::int as n from portcullis.email_outbox
   where recipient like ${`fault-${run}-%`} group by hook_uuid`;
 const byUuid = new Map(rows.map((r) => [r.uuid as string, r.n as number]));

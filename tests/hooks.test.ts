@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- hook answers are arbitrary JSON
 // Black-box conformance suite for the hooks function, run against any base URL: the harness
 // runs it against the Deno-served Supabase build and the workerd-served Cloudflare build, both
 // on a real PostgreSQL. The servers run tests/fixtures/hooks-policy.json.
@@ -93,19 +94,28 @@ T("custom access token: aud as string or array, amr kept, no lookup row", async 
 });
 
 T("custom access token: per-method rules", async () => {
-  const anon = await call("/custom-access-token", sign(JSON.stringify(accessTokenPayload({ method: "anonymous", user: { locale: "fr" } }))));
+  const anon = await call(
+    "/custom-access-token",
+    sign(JSON.stringify(accessTokenPayload({ method: "anonymous", user: { locale: "fr" } }))),
+  );
   assertEquals(anon.status, 200);
   assertSchema(anon.json.claims);
   assertEquals(anon.json.claims.guest, true);
   assertEquals(anon.json.claims.user_metadata, undefined);
   assertEquals(anon.json.claims.locale, "fr");
 
-  const saml = await call("/custom-access-token", sign(JSON.stringify(accessTokenPayload({ method: "sso/saml" }))));
+  const saml = await call(
+    "/custom-access-token",
+    sign(JSON.stringify(accessTokenPayload({ method: "sso/saml" }))),
+  );
   assertHookError(saml, 403, "Single sign-on users must sign in through their company portal.");
 });
 
 T("custom access token: claims GoTrue would refuse are an error object, not a forwarded 500", async () => {
-  const r = await call("/custom-access-token", sign(JSON.stringify(accessTokenPayload({ omit: ["session_id"] }))));
+  const r = await call(
+    "/custom-access-token",
+    sign(JSON.stringify(accessTokenPayload({ omit: ["session_id"] }))),
+  );
   assertHookError(r, 500);
 });
 
@@ -119,7 +129,10 @@ T("custom access token: Go-escaped bodies verify over the raw bytes", async () =
 T("custom access token: concurrent requests through the database", async () => {
   const userId = await userWithClaims({ plan: "pro" });
   const results = await Promise.all(
-    Array.from({ length: 40 }, () => call("/custom-access-token", sign(JSON.stringify(accessTokenPayload({ userId }))))),
+    Array.from(
+      { length: 40 },
+      () => call("/custom-access-token", sign(JSON.stringify(accessTokenPayload({ userId })))),
+    ),
   );
   for (const r of results) {
     assertEquals(r.status, 200);
@@ -129,10 +142,16 @@ T("custom access token: concurrent requests through the database", async () => {
 
 // ---- before user created ----
 
-const SIGNUP = (o: Parameters<typeof signupPayload>[0]) => sign(JSON.stringify(signupPayload(o)), { secret: SIGNUP_SECRET });
+const SIGNUP = (o: Parameters<typeof signupPayload>[0]) =>
+  sign(JSON.stringify(signupPayload(o)), { secret: SIGNUP_SECRET });
 
 T("before user created: allowed sign-ups get an empty object", async () => {
-  for (const o of [{ email: "ada@example.com" }, { email: "", provider: "phone" }, { email: "ada@sub.example.org", provider: "google" }]) {
+  for (
+    const o of [{ email: "ada@example.com" }, { email: "", provider: "phone" }, {
+      email: "ada@sub.example.org",
+      provider: "google",
+    }]
+  ) {
     const r = await call("/before-user-created", SIGNUP(o));
     assertEquals([r.status, r.json], [200, {}], JSON.stringify(o));
     assertMatch(r.type, /^application\/json/);
@@ -154,7 +173,10 @@ T("before user created: each rule refuses with 403 and its message", async () =>
 });
 
 T("before user created: has its own secret", async () => {
-  const r = await post("/before-user-created", sign(JSON.stringify(signupPayload({ email: "a@example.com" })), { secret: SECRETS[0] }));
+  const r = await post(
+    "/before-user-created",
+    sign(JSON.stringify(signupPayload({ email: "a@example.com" })), { secret: SECRETS[0] }),
+  );
   assertEquals(r.status, 401);
   assertEquals((await r.json()).error, "invalid_webhook_signature");
 });
@@ -167,12 +189,24 @@ T("verification: forgers get 401 JSON with a precise code", async () => {
   const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
   const cases: [string, Record<string, string>, string][] = [
     ["no signature", { ...good.headers, "Webhook-Signature": "" }, "missing_webhook_signature"],
-    ["no id", Object.fromEntries(Object.entries(good.headers).filter(([k]) => k !== "Webhook-Id")), "missing_webhook_id"],
-    ["no timestamp", Object.fromEntries(Object.entries(good.headers).filter(([k]) => k !== "Webhook-Timestamp")), "missing_webhook_timestamp"],
+    [
+      "no id",
+      Object.fromEntries(Object.entries(good.headers).filter(([k]) => k !== "Webhook-Id")),
+      "missing_webhook_id",
+    ],
+    [
+      "no timestamp",
+      Object.fromEntries(Object.entries(good.headers).filter(([k]) => k !== "Webhook-Timestamp")),
+      "missing_webhook_timestamp",
+    ],
     ["bad timestamp", { ...good.headers, "Webhook-Timestamp": "yesterday" }, "invalid_webhook_timestamp"],
     ["stale", sign(body, { at: minutesAgo(6) }).headers, "webhook_timestamp_too_old"],
     ["future", sign(body, { at: minutesAgo(-6) }).headers, "webhook_timestamp_too_new"],
-    ["wrong secret", sign(body, { secret: "whsec_" + btoa("an-attacker-chosen-secret-of-32b") }).headers, "invalid_webhook_signature"],
+    [
+      "wrong secret",
+      sign(body, { secret: "whsec_" + btoa("an-attacker-chosen-secret-of-32b") }).headers,
+      "invalid_webhook_signature",
+    ],
     ["other id", { ...good.headers, "Webhook-Id": uuid() }, "invalid_webhook_signature"],
   ];
   for (const [name, headers, code] of cases) {
@@ -181,7 +215,11 @@ T("verification: forgers get 401 JSON with a precise code", async () => {
     assertMatch(r.headers.get("content-type") ?? "", /^application\/json/, name);
     assertEquals((await r.json()).error, code, name);
   }
-  const tampered = await fetch(`${BASE_URL}/custom-access-token`, { method: "POST", headers: good.headers, body: body.replace("aal1", "aal2") });
+  const tampered = await fetch(`${BASE_URL}/custom-access-token`, {
+    method: "POST",
+    headers: good.headers,
+    body: body.replace("aal1", "aal2"),
+  });
   assertEquals(tampered.status, 401, "tampered body");
   await tampered.body?.cancel();
 });
@@ -231,24 +269,30 @@ async function postStreamed(path: string, signed: Signed, chunk = 4096): Promise
     },
   });
   const headers = { ...signed.headers };
-  return await fetch(`${BASE_URL}${path}`, { method: "POST", headers, body: stream, duplex: "half" } as RequestInit);
+  return await fetch(
+    `${BASE_URL}${path}`,
+    { method: "POST", headers, body: stream, duplex: "half" } as RequestInit,
+  );
 }
 
-T("limits: a streamed body without Content-Length is read up to the limit, then refused with 413", async () => {
-  const small = sign(JSON.stringify(accessTokenPayload()));
-  const ok = await postStreamed("/custom-access-token", small, 100);
-  assertEquals(ok.status, 200, "a streamed body within the limit is read whole");
-  assert("claims" in (await ok.json()), "and verified over every chunk");
-  const big = sign(JSON.stringify({ pad: "x".repeat(70_000) }));
-  const r = await postStreamed("/custom-access-token", big);
-  assertEquals(r.status, 413);
-  assertEquals((await r.json()).error, "payload_too_large");
-  // Just over the limit (65536) is refused; the limit itself is not the problem.
-  const edge = sign("x".repeat(65_537));
-  const e = await postStreamed("/custom-access-token", edge, 65_536);
-  assertEquals(e.status, 413);
-  await e.body?.cancel();
-});
+T(
+  "limits: a streamed body without Content-Length is read up to the limit, then refused with 413",
+  async () => {
+    const small = sign(JSON.stringify(accessTokenPayload()));
+    const ok = await postStreamed("/custom-access-token", small, 100);
+    assertEquals(ok.status, 200, "a streamed body within the limit is read whole");
+    assert("claims" in (await ok.json()), "and verified over every chunk");
+    const big = sign(JSON.stringify({ pad: "x".repeat(70_000) }));
+    const r = await postStreamed("/custom-access-token", big);
+    assertEquals(r.status, 413);
+    assertEquals((await r.json()).error, "payload_too_large");
+    // Just over the limit (65536) is refused; the limit itself is not the problem.
+    const edge = sign("x".repeat(65_537));
+    const e = await postStreamed("/custom-access-token", edge, 65_536);
+    assertEquals(e.status, 413);
+    await e.body?.cancel();
+  },
+);
 
 T("response discipline: every verified request gets 200 + JSON, never a 4xx", async () => {
   const bodies = [

@@ -12,10 +12,28 @@ const CLI = required("PORTCULLIS_CLI");
 function randomBody(seed: number): string {
   let x = seed * 2654435761 >>> 0;
   const next = () => (x = (x ^ (x << 13)) >>> 0, x = (x ^ (x >>> 17)) >>> 0, x = (x ^ (x << 5)) >>> 0);
-  const alphabet = ['"', "\\", "{", "}", "<", ">", "&", "\u00e9", "\u4e2d", "\ud83d\ude00", "\n", " ", "a", "0", "\\u003c"];
+  const alphabet = [
+    '"',
+    "\\",
+    "{",
+    "}",
+    "<",
+    ">",
+    "&",
+    "\u00e9",
+    "\u4e2d",
+    "\ud83d\ude00",
+    "\n",
+    " ",
+    "a",
+    "0",
+    "\\u003c",
+  ];
   const len = next() % 4096;
   let s = "";
-  for (let i = 0; i < len; i++) s += next() % 3 === 0 ? alphabet[next() % alphabet.length] : String.fromCharCode(32 + (next() % 95));
+  for (let i = 0; i < len; i++) {
+    s += next() % 3 === 0 ? alphabet[next() % alphabet.length] : String.fromCharCode(32 + (next() % 95));
+  }
   return seed % 2 === 0 ? JSON.stringify({ payload: s, n: seed }) : s;
 }
 
@@ -25,11 +43,21 @@ Deno.test("library-signed random payloads are accepted by both builds", async ()
       const body = randomBody(seed);
       const secret = SECRETS[seed % SECRETS.length];
       const signed = sign(body, { secret });
-      const ok = await fetch(`${base}/custom-access-token`, { method: "POST", headers: signed.headers, body });
+      const ok = await fetch(`${base}/custom-access-token`, {
+        method: "POST",
+        headers: signed.headers,
+        body,
+      });
       assertEquals(ok.status, 200, `${base} seed ${seed}: a verified request is always answered 200`);
       await ok.body?.cancel();
-      const tampered = body.length > 0 ? body.slice(0, -1) + String.fromCharCode((body.charCodeAt(body.length - 1) + 1) % 128) : "x";
-      const bad = await fetch(`${base}/custom-access-token`, { method: "POST", headers: signed.headers, body: tampered });
+      const tampered = body.length > 0
+        ? body.slice(0, -1) + String.fromCharCode((body.charCodeAt(body.length - 1) + 1) % 128)
+        : "x";
+      const bad = await fetch(`${base}/custom-access-token`, {
+        method: "POST",
+        headers: signed.headers,
+        body: tampered,
+      });
       assertEquals(bad.status, 401, `${base} seed ${seed}: tampered body`);
       await bad.body?.cancel();
     }
@@ -58,7 +86,11 @@ Deno.test("our signatures verify in the library", async () => {
   for (const [n, item] of items.entries()) {
     const signature = JSON.parse(lines[n]).signature as string;
     assertEquals(signature.split(", ").length, SECRETS.length, "one signature per configured secret");
-    const headers = { "webhook-id": item.id, "webhook-timestamp": String(item.timestamp), "webhook-signature": signature };
+    const headers = {
+      "webhook-id": item.id,
+      "webhook-timestamp": String(item.timestamp),
+      "webhook-signature": signature,
+    };
     for (const secret of SECRETS) {
       library(secret).verify(item.body, headers);
       assertThrows(() => library(secret).verify(item.body + " ", headers));
@@ -69,7 +101,16 @@ Deno.test("our signatures verify in the library", async () => {
 
 Deno.test("the library's own vector through our signer", async () => {
   const out = await new Deno.Command(CLI, {
-    args: ["hooks", "sign", "--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "--id", "msg_p5jXN8AQM9LWM0D4loKWxJek", "--timestamp", "1614265330"],
+    args: [
+      "hooks",
+      "sign",
+      "--secret",
+      "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      "--id",
+      "msg_p5jXN8AQM9LWM0D4loKWxJek",
+      "--timestamp",
+      "1614265330",
+    ],
     stdin: "piped",
     stdout: "piped",
   }).spawn();

@@ -57,7 +57,7 @@ async function play(conn: Deno.Conn, script: Script): Promise<string> {
 /** A fake server on loopback, plain text (the guard is the same on TLS connections; the TLS
  * path is tested against the real server, and the Rust client's guard against fake TLS
  * servers in crates/pgclient/tests). */
-async function fake(script: Script): Promise<{ url: string; sent: Promise<string> }> {
+function fake(script: Script): { url: string; sent: Promise<string> } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   const sent = (async () => {
@@ -69,7 +69,7 @@ async function fake(script: Script): Promise<{ url: string; sent: Promise<string
 }
 
 async function refused(script: Script, want: string) {
-  const { url, sent } = await fake(script);
+  const { url, sent } = fake(script);
   const db = postgresQuery(postgres, target(url, () => ""), { max: 1, connect_timeout: 5 });
   let error = "";
   try {
@@ -83,13 +83,23 @@ async function refused(script: Script, want: string) {
   assert(!seen.includes(PASSWORD), "the password reached the server");
 }
 
-T("postgres.js through our socket: clear-text password requests are refused", () => refused("cleartext", "clear text"));
+T(
+  "postgres.js through our socket: clear-text password requests are refused",
+  () => refused("cleartext", "clear text"),
+);
 T("postgres.js through our socket: MD5 is refused", () => refused("md5", "MD5"));
-T("postgres.js through our socket: a login without the SCRAM server signature is refused", () =>
-  refused("skip-final", "without proving"));
+T(
+  "postgres.js through our socket: a login without the SCRAM server signature is refused",
+  () => refused("skip-final", "without proving"),
+);
 
 T("the guard itself: chunking does not matter, trust and errors pass", () => {
-  const bytes = new Uint8Array([...auth(10, new TextEncoder().encode("SCRAM-SHA-256\0\0")), ...auth(11), ...auth(12), ...auth(0)]);
+  const bytes = new Uint8Array([
+    ...auth(10, new TextEncoder().encode("SCRAM-SHA-256\0\0")),
+    ...auth(11),
+    ...auth(12),
+    ...auth(0),
+  ]);
   const whole = authWatcher();
   assertEquals(whole(bytes), "done");
   const split = authWatcher();
@@ -97,7 +107,10 @@ T("the guard itself: chunking does not matter, trust and errors pass", () => {
   for (const b of bytes) verdict = split(new Uint8Array([b])) ?? verdict;
   assertEquals(verdict, "done");
   assertEquals(authWatcher()(auth(3))?.includes("clear text"), true);
-  assertEquals(authWatcher()(new TextEncoder().encode("HTTP/1.1 200 OK\r\n"))?.includes("not the PostgreSQL protocol"), true);
+  assertEquals(
+    authWatcher()(new TextEncoder().encode("HTTP/1.1 200 OK\r\n"))?.includes("not the PostgreSQL protocol"),
+    true,
+  );
 });
 
 T("TLS settings follow sslmode: require off loopback, verify-full with a CA, disable on loopback", () => {
@@ -106,7 +119,10 @@ T("TLS settings follow sslmode: require off loopback, verify-full with a CA, dis
   assertEquals(target("postgres://u:p@db.example.com/x", read, "PEM").sslmode, "verify-full");
   assertEquals(target("postgres://u:p@db.example.com/x?sslrootcert=/ca.pem", read).ca, "PEM");
   assertEquals(target("postgres://u:p@127.0.0.1:5432/x", read).sslmode, "disable");
-  assertEquals(target("postgres://u:p@localhost/x?sslmode=verify-ca&sslrootcert=/ca.pem", read).sslmode, "verify-ca");
+  assertEquals(
+    target("postgres://u:p@localhost/x?sslmode=verify-ca&sslrootcert=/ca.pem", read).sslmode,
+    "verify-ca",
+  );
   const t = target("postgres://u:p@db.example.com/x?sslmode=require&sslrootcert=system", read);
   assert(!t.url.includes("sslmode") && !t.url.includes("sslrootcert"), t.url);
   let error = "";

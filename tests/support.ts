@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- hook answers are arbitrary JSON
 // Shared helpers for the black-box suites: configuration from the harness, signing with the
 // official Standard Webhooks library (the oracle), and GoTrue-shaped payloads.
 import nodeAssert from "node:assert/strict";
@@ -43,12 +44,23 @@ export function sign(
   };
 }
 
-export async function post(path: string, signed: Signed, extra: Record<string, string> = {}): Promise<Response> {
-  return await fetch(`${BASE_URL}${path}`, { method: "POST", headers: { ...signed.headers, ...extra }, body: signed.body });
+export async function post(
+  path: string,
+  signed: Signed,
+  extra: Record<string, string> = {},
+): Promise<Response> {
+  return await fetch(`${BASE_URL}${path}`, {
+    method: "POST",
+    headers: { ...signed.headers, ...extra },
+    body: signed.body,
+  });
 }
 
 /** POSTs and returns status, content type and parsed JSON body. */
-export async function call(path: string, signed: Signed): Promise<{ status: number; type: string; json: any }> {
+export async function call(
+  path: string,
+  signed: Signed,
+): Promise<{ status: number; type: string; json: any }> {
   const r = await post(path, signed);
   const type = r.headers.get("content-type") ?? "";
   const text = await r.text();
@@ -107,10 +119,17 @@ export function accessTokenPayload(o: {
 }
 
 /** A before-user-created payload as GoTrue builds it (user not yet stored). */
-export function signupPayload(o: { email?: string; provider?: string; anonymous?: boolean; ip?: string } = {}) {
+export function signupPayload(
+  o: { email?: string; provider?: string; anonymous?: boolean; ip?: string } = {},
+) {
   const provider = o.provider ?? "email";
   return {
-    metadata: { uuid: uuid(), time: new Date().toISOString(), name: "before-user-created", ip_address: o.ip ?? "192.0.2.10" },
+    metadata: {
+      uuid: uuid(),
+      time: new Date().toISOString(),
+      name: "before-user-created",
+      ip_address: o.ip ?? "192.0.2.10",
+    },
     user: {
       id: uuid(),
       aud: "",

@@ -15,7 +15,8 @@ glue.initSync({ module: await Deno.readFile(`${dir}/portcullis_js_testbed_bg.was
 function serve() {
   return new Served(
     {
-      create: (env: (n: string) => string | undefined, hasDb: boolean) => new glue.TestbedFunction(env, hasDb),
+      create: (env: (n: string) => string | undefined, hasDb: boolean) =>
+        new glue.TestbedFunction(env, hasDb),
       poll: glue.poll,
       setHost: glue.setHost,
       settle: glue.settle,

@@ -13,7 +13,13 @@ export interface WasmApp {
   headerNames(): string[];
   maxBody(): number;
   tooLarge(): Response;
-  handle(method: string, url: string, head: string, body: Uint8Array, query?: Query): Response | number | null;
+  handle(
+    method: string,
+    url: string,
+    head: string,
+    body: Uint8Array,
+    query?: Query,
+  ): Response | number | null;
   free(): void;
 }
 

@@ -78,7 +78,9 @@ export function authWatcher(): (chunk: Uint8Array) => string | null | "done" {
         const kind = header[0];
         const len = ((header[1] << 24) | (header[2] << 16) | (header[3] << 8) | header[4]) >>> 0;
         // R (authentication), E (error), v (protocol version), N (notice) only.
-        if (len < 4 || ![0x52, 0x45, 0x76, 0x4e].includes(kind)) return "the server's answer is not the PostgreSQL protocol";
+        if (len < 4 || ![0x52, 0x45, 0x76, 0x4e].includes(kind)) {
+          return "the server's answer is not the PostgreSQL protocol";
+        }
         left = len - 4;
         if (kind === 0x52) {
           if (left < 4) return "the server's answer is not the PostgreSQL protocol";
@@ -97,7 +99,9 @@ export function authWatcher(): (chunk: Uint8Array) => string | null | "done" {
           state = "done";
           return "done";
         }
-        if (c === 3) return "the server asked for the password in clear text; refused (the server must use SCRAM-SHA-256)";
+        if (c === 3) {
+          return "the server asked for the password in clear text; refused (the server must use SCRAM-SHA-256)";
+        }
         if (c === 5) return "the server asked for MD5 password authentication; refused (use SCRAM-SHA-256)";
         if (c === 10) saslStarted = true;
         if (c === 12) saslFinal = true;
@@ -173,7 +177,8 @@ export async function openSocket(t: DbTarget): Promise<net.Socket> {
     tcp.destroy();
     throw new Error(`the database server does not offer TLS (sslmode=${t.sslmode})`);
   }
-  const verify = t.sslmode === "verify-full" || t.sslmode === "verify-ca" || (t.sslmode === "require" && !!t.ca);
+  const verify = t.sslmode === "verify-full" || t.sslmode === "verify-ca" ||
+    (t.sslmode === "require" && !!t.ca);
   const secure = tls.connect({
     socket: tcp,
     servername: net.isIP(t.host) ? undefined : t.host,

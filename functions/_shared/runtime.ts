@@ -7,7 +7,6 @@ export type { Query } from "./adapter.ts";
 
 declare global {
   // Set by dev/serve.ts to an in-process PGlite database before a shim is imported.
-  // deno-lint-ignore no-var
   var portcullisDatabase: Query | undefined;
 }
 
@@ -38,6 +37,8 @@ export function openDatabase(): Query | undefined {
   const t = target(url, (path) => Deno.readTextFileSync(path), Deno.env.get("PORTCULLIS_DB_CA"));
   let pool: Promise<Query> | undefined;
   const connect = async (): Promise<Query> => {
+    // Inline: a deployed Supabase function has no import map of ours.
+    // deno-lint-ignore no-import-prefix
     const { default: postgres } = await import("npm:postgres@3.4.9");
     return postgresQuery(postgres, t, { max: 4, idle_timeout: 30, connect_timeout: 2 }).query;
   };

@@ -13,7 +13,10 @@ let misconfigured = false;
 
 function broken(): Response {
   return new Response(
-    JSON.stringify({ error: "function_misconfigured", message: "the function's configuration is invalid; see its logs" }),
+    JSON.stringify({
+      error: "function_misconfigured",
+      message: "the function's configuration is invalid; see its logs",
+    }),
     { status: 500, headers: { "content-type": "application/json", "cache-control": "no-store" } },
   );
 }
@@ -28,7 +31,7 @@ export default {
             create: (get, hasDb) => new wasm.HooksFunction(get, hasDb),
             poll: wasm.poll,
             setHost: wasm.setHost,
-    settle: wasm.settle,
+            settle: wasm.settle,
             reset: wasm.__wbg_reset_state,
           },
           envGetter(env),

@@ -15,7 +15,13 @@
 // Credentials come from the same variables the functions read.
 
 type Provider = "resend" | "postmark" | "twilio" | "vonage";
-interface Rule { provider: Provider; match: string; mode: "5xx" | "4xx" | "auth" | "timeout" | "slow"; times?: number; delay_ms?: number }
+interface Rule {
+  provider: Provider;
+  match: string;
+  mode: "5xx" | "4xx" | "auth" | "timeout" | "slow";
+  times?: number;
+  delay_ms?: number;
+}
 interface Recorded {
   provider: Provider;
   method: string;
@@ -46,11 +52,17 @@ function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
 
-async function readBody(req: Request, problems: string[], kind: "json" | "form"): Promise<Record<string, unknown>> {
+async function readBody(
+  req: Request,
+  problems: string[],
+  kind: "json" | "form",
+): Promise<Record<string, unknown>> {
   const type = req.headers.get("content-type") ?? "";
   const text = await req.text();
   if (kind === "json") {
-    if (!type.startsWith("application/json")) problems.push(`content-type ${type}, expected application/json`);
+    if (!type.startsWith("application/json")) {
+      problems.push(`content-type ${type}, expected application/json`);
+    }
     try {
       const v = JSON.parse(text);
       if (typeof v === "object" && v && !Array.isArray(v)) return v;
@@ -60,7 +72,9 @@ async function readBody(req: Request, problems: string[], kind: "json" | "form")
     }
     return {};
   }
-  if (!type.startsWith("application/x-www-form-urlencoded")) problems.push(`content-type ${type}, expected form encoding`);
+  if (!type.startsWith("application/x-www-form-urlencoded")) {
+    problems.push(`content-type ${type}, expected form encoding`);
+  }
   return Object.fromEntries(new URLSearchParams(text));
 }
 
@@ -74,8 +88,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // Each handler: validate, then either the failure a rule asks for or the provider's success.
 async function resend(req: Request, path: string, problems: string[]) {
-  if (path !== "/emails" || req.method !== "POST") return { status: 404, body: { name: "not_found" }, recipient: "" };
-  if (req.headers.get("authorization") !== `Bearer ${RESEND_KEY}`) problems.push("authorization is not `Bearer <api key>`");
+  if (path !== "/emails" || req.method !== "POST") {
+    return { status: 404, body: { name: "not_found" }, recipient: "" };
+  }
+  if (req.headers.get("authorization") !== `Bearer ${RESEND_KEY}`) {
+    problems.push("authorization is not `Bearer <api key>`");
+  }
   const b = await readBody(req, problems, "json");
   const to = Array.isArray(b.to) ? b.to : [b.to];
   for (const f of ["from", "to", "subject"]) if (!b[f]) problems.push(`missing ${f}`);
@@ -85,46 +103,89 @@ async function resend(req: Request, path: string, problems: string[]) {
   if (key.length > 256) problems.push("idempotency-key longer than 256");
   if (Array.isArray(b.tags)) {
     for (const t of b.tags as { name: string; value: string }[]) {
-      if (!/^[A-Za-z0-9_-]+$/.test(t.name) || !/^[A-Za-z0-9_-]+$/.test(t.value)) problems.push("tag with characters Resend refuses");
+      if (!/^[A-Za-z0-9_-]+$/.test(t.name) || !/^[A-Za-z0-9_-]+$/.test(t.value)) {
+        problems.push("tag with characters Resend refuses");
+      }
     }
   }
   const recipient = String(to[0] ?? "");
   if (problems.some((p) => p.startsWith("authorization"))) {
-    return { status: 401, body: { statusCode: 401, name: "missing_api_key", message: "Missing API key" }, recipient };
+    return {
+      status: 401,
+      body: { statusCode: 401, name: "missing_api_key", message: "Missing API key" },
+      recipient,
+    };
   }
   if (!to.every((t) => typeof t === "string" && EMAIL.test(t))) {
-    return { status: 422, body: { statusCode: 422, name: "validation_error", message: "Invalid `to` field." }, recipient };
+    return {
+      status: 422,
+      body: { statusCode: 422, name: "validation_error", message: "Invalid `to` field." },
+      recipient,
+    };
   }
-  return { status: 200, body: { id: crypto.randomUUID() }, recipient, fail4xx: { statusCode: 422, name: "validation_error", message: "Invalid `to` field." } };
+  return {
+    status: 200,
+    body: { id: crypto.randomUUID() },
+    recipient,
+    fail4xx: { statusCode: 422, name: "validation_error", message: "Invalid `to` field." },
+  };
 }
 
 async function postmark(req: Request, path: string, problems: string[]) {
-  if (path !== "/email" || req.method !== "POST") return { status: 404, body: { ErrorCode: 404 }, recipient: "" };
-  if (req.headers.get("x-postmark-server-token") !== POSTMARK_TOKEN) problems.push("x-postmark-server-token is wrong");
-  if (!(req.headers.get("accept") ?? "").includes("application/json")) problems.push("accept is not application/json");
+  if (path !== "/email" || req.method !== "POST") {
+    return { status: 404, body: { ErrorCode: 404 }, recipient: "" };
+  }
+  if (req.headers.get("x-postmark-server-token") !== POSTMARK_TOKEN) {
+    problems.push("x-postmark-server-token is wrong");
+  }
+  if (!(req.headers.get("accept") ?? "").includes("application/json")) {
+    problems.push("accept is not application/json");
+  }
   const b = await readBody(req, problems, "json");
   for (const f of ["From", "To", "Subject"]) if (!b[f]) problems.push(`missing ${f}`);
   if (!b.HtmlBody && !b.TextBody) problems.push("missing HtmlBody/TextBody");
   const recipient = String(b.To ?? "");
   if (problems.some((p) => p.startsWith("x-postmark"))) {
-    return { status: 401, body: { ErrorCode: 10, Message: "The Server Token you provided in the X-Postmark-Server-Token request header was invalid." }, recipient };
+    return {
+      status: 401,
+      body: {
+        ErrorCode: 10,
+        Message: "The Server Token you provided in the X-Postmark-Server-Token request header was invalid.",
+      },
+      recipient,
+    };
   }
-  if (!EMAIL.test(recipient)) return { status: 422, body: { ErrorCode: 300, Message: "Invalid 'To' address." }, recipient };
+  if (!EMAIL.test(recipient)) {
+    return { status: 422, body: { ErrorCode: 300, Message: "Invalid 'To' address." }, recipient };
+  }
   return {
     status: 200,
-    body: { To: recipient, SubmittedAt: new Date().toISOString(), MessageID: crypto.randomUUID(), ErrorCode: 0, Message: "OK" },
+    body: {
+      To: recipient,
+      SubmittedAt: new Date().toISOString(),
+      MessageID: crypto.randomUUID(),
+      ErrorCode: 0,
+      Message: "OK",
+    },
     recipient,
-    fail4xx: { ErrorCode: 406, Message: "You tried to send to recipient(s) that have been marked as inactive." },
+    fail4xx: {
+      ErrorCode: 406,
+      Message: "You tried to send to recipient(s) that have been marked as inactive.",
+    },
     fail4xxStatus: 422,
   };
 }
 
 async function twilio(req: Request, path: string, problems: string[]) {
   const m = path.match(/^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/);
-  if (!m || req.method !== "POST") return { status: 404, body: { code: 20404, message: "not found" }, recipient: "" };
+  if (!m || req.method !== "POST") {
+    return { status: 404, body: { code: 20404, message: "not found" }, recipient: "" };
+  }
   if (m[1] !== TWILIO_SID) problems.push(`account sid in the path is ${m[1]}`);
   const auth = req.headers.get("authorization") ?? "";
-  if (auth !== `Basic ${btoa(`${TWILIO_SID}:${TWILIO_TOKEN}`)}`) problems.push("authorization is not Basic <sid>:<token>");
+  if (auth !== `Basic ${btoa(`${TWILIO_SID}:${TWILIO_TOKEN}`)}`) {
+    problems.push("authorization is not Basic <sid>:<token>");
+  }
   const b = await readBody(req, problems, "form");
   if (!b.To) problems.push("missing To");
   if (!b.Body) problems.push("missing Body");
@@ -133,10 +194,25 @@ async function twilio(req: Request, path: string, problems: string[]) {
   if (problems.some((p) => p.startsWith("authorization"))) {
     return { status: 401, body: { code: 20003, message: "Authenticate", status: 401 }, recipient };
   }
-  if (!E164.test(recipient)) return { status: 400, body: { code: 21211, message: `The 'To' number ${recipient} is not a valid phone number.`, status: 400 }, recipient };
+  if (!E164.test(recipient)) {
+    return {
+      status: 400,
+      body: {
+        code: 21211,
+        message: `The 'To' number ${recipient} is not a valid phone number.`,
+        status: 400,
+      },
+      recipient,
+    };
+  }
   return {
     status: 201,
-    body: { sid: `SM${crypto.randomUUID().replaceAll("-", "")}`, status: "queued", to: recipient, body: b.Body },
+    body: {
+      sid: `SM${crypto.randomUUID().replaceAll("-", "")}`,
+      status: "queued",
+      to: recipient,
+      body: b.Body,
+    },
     recipient,
     fail4xx: { code: 21211, message: "The 'To' number is not a valid phone number.", status: 400 },
     fail4xxStatus: 400,
@@ -149,18 +225,41 @@ async function vonage(req: Request, path: string, problems: string[]) {
   for (const f of ["api_key", "api_secret", "from", "to", "text"]) if (!b[f]) problems.push(`missing ${f}`);
   const recipient = String(b.to ?? "");
   if (recipient.startsWith("+")) problems.push("to must not start with +");
-  if (typeof b.text === "string" && [...b.text].some((c) => c.charCodeAt(0) > 127) && b.type !== "unicode") problems.push("non-ASCII text without type=unicode");
+  if (typeof b.text === "string" && [...b.text].some((c) => c.charCodeAt(0) > 127) && b.type !== "unicode") {
+    problems.push("non-ASCII text without type=unicode");
+  }
   if (b.api_key !== VONAGE_KEY || b.api_secret !== VONAGE_SECRET) {
-    return { status: 200, body: { "message-count": "1", messages: [{ status: "4", "error-text": "Bad Credentials" }] }, recipient };
+    return {
+      status: 200,
+      body: { "message-count": "1", messages: [{ status: "4", "error-text": "Bad Credentials" }] },
+      recipient,
+    };
   }
   if (!/^[1-9][0-9]{1,14}$/.test(recipient)) {
-    return { status: 200, body: { "message-count": "1", messages: [{ status: "3", "error-text": "Invalid Message" }] }, recipient };
+    return {
+      status: 200,
+      body: { "message-count": "1", messages: [{ status: "3", "error-text": "Invalid Message" }] },
+      recipient,
+    };
   }
   return {
     status: 200,
-    body: { "message-count": "1", messages: [{ to: recipient, "message-id": crypto.randomUUID(), status: "0", "remaining-balance": "10.0", "message-price": "0.03", network: "26202" }] },
+    body: {
+      "message-count": "1",
+      messages: [{
+        to: recipient,
+        "message-id": crypto.randomUUID(),
+        status: "0",
+        "remaining-balance": "10.0",
+        "message-price": "0.03",
+        network: "26202",
+      }],
+    },
     recipient,
-    fail4xx: { "message-count": "1", messages: [{ status: "29", "error-text": "Non-Whitelisted Destination" }] },
+    fail4xx: {
+      "message-count": "1",
+      messages: [{ status: "29", "error-text": "Non-Whitelisted Destination" }],
+    },
     fail4xxStatus: 200,
   };
 }
@@ -187,16 +286,27 @@ async function handle(req: Request): Promise<Response> {
   const problems: string[] = [];
   const path = "/" + rest.join("/");
   const headers: Record<string, string> = {};
-  for (const [k, v] of req.headers) if (["idempotency-key", "user-agent", "content-type", "accept", "x-fake-selftest"].includes(k)) headers[k] = v;
+  for (const [k, v] of req.headers) {
+    if (["idempotency-key", "user-agent", "content-type", "accept", "x-fake-selftest"].includes(k)) {
+      headers[k] = v;
+    }
+  }
   // deno-lint-ignore no-explicit-any
   const answer: any = await handler(req.clone(), path, problems);
   // What each provider answers a request it cannot accept (when the handler did not already
   // answer an error, e.g. for credentials).
   const invalid: Record<Provider, [number, unknown]> = {
-    resend: [422, { statusCode: 422, name: "validation_error", message: `Invalid request: ${problems.join("; ")}` }],
+    resend: [422, {
+      statusCode: 422,
+      name: "validation_error",
+      message: `Invalid request: ${problems.join("; ")}`,
+    }],
     postmark: [422, { ErrorCode: 402, Message: `Invalid JSON or missing fields: ${problems.join("; ")}` }],
     twilio: [400, { code: 21604, message: `Invalid request: ${problems.join("; ")}`, status: 400 }],
-    vonage: [200, { "message-count": "1", messages: [{ status: "2", "error-text": `Missing params: ${problems.join("; ")}` }] }],
+    vonage: [200, {
+      "message-count": "1",
+      messages: [{ status: "2", "error-text": `Missing params: ${problems.join("; ")}` }],
+    }],
   };
   if (problems.length > 0 && answer.fail4xx) {
     [answer.status, answer.body] = invalid[provider as Provider];
@@ -215,7 +325,11 @@ async function handle(req: Request): Promise<Response> {
     out = answer.fail4xx;
   } else if (r?.mode === "auth") {
     const revoked: Record<Provider, [number, unknown]> = {
-      resend: [403, { statusCode: 403, name: "restricted_api_key", message: "This API key is restricted to only send emails" }],
+      resend: [403, {
+        statusCode: 403,
+        name: "restricted_api_key",
+        message: "This API key is restricted to only send emails",
+      }],
       postmark: [401, { ErrorCode: 10, Message: "Bad or missing Server API token." }],
       twilio: [401, { code: 20003, message: "Authenticate", status: 401 }],
       vonage: [200, { "message-count": "1", messages: [{ status: "4", "error-text": "Bad Credentials" }] }],
@@ -226,7 +340,17 @@ async function handle(req: Request): Promise<Response> {
   } else if (r?.mode === "slow") {
     await sleep(r.delay_ms ?? 300);
   }
-  recorded.push({ provider: provider as Provider, method: req.method, path, at: Date.now(), headers, body, recipient: answer.recipient, status, problems });
+  recorded.push({
+    provider: provider as Provider,
+    method: req.method,
+    path,
+    at: Date.now(),
+    headers,
+    body,
+    recipient: answer.recipient,
+    status,
+    problems,
+  });
   return json(status, out);
 }
 

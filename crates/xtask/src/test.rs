@@ -1,6 +1,6 @@
 //! `cargo xtask test`: every suite, in order, against real components.
 //!
-//! 1. fmt, clippy (native and wasm32), native unit/integration/vector tests;
+//! 1. fmt, clippy (native and wasm32), deno fmt + lint, native unit/integration/vector tests;
 //! 2. both builds of every function, with the Wasm size budgets;
 //! 3. a private PostgreSQL: migrations (idempotent, uninstall leaves nothing), least privilege;
 //! 4. the black-box HTTP suite (tests/*.test.ts) against the Deno-served Supabase build and the
@@ -135,6 +135,20 @@ pub fn command(args: &[String]) -> Result {
             "-D",
             "warnings",
         ])?;
+    }
+    if !quick {
+        say("deno fmt and lint (shims, tests, benches)");
+        let ts = ["functions/", "tests/", "bench/", "crates/js/js/"];
+        run(tools
+            .deno()
+            .current_dir(root())
+            .args(["fmt", "--check", "--quiet", "--config", "deno.json"])
+            .args(ts))?;
+        run(tools
+            .deno()
+            .current_dir(root())
+            .args(["lint", "--quiet", "--config", "deno.json"])
+            .args(ts))?;
     }
     say("native tests: units, vectors, mutations, in-process service");
     cargo(&["test", "--quiet", "--workspace"])?;
