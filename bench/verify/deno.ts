@@ -7,7 +7,11 @@ import { initSync, Verifier } from "../../target/bench/verify/portcullis_bench_v
 import { Webhook } from "standardwebhooks";
 import { input, SECRET, SIZES } from "./common.ts";
 
-initSync({ module: await Deno.readFile(new URL("../../target/bench/verify/portcullis_bench_verify_bg.wasm", import.meta.url)) });
+initSync({
+  module: await Deno.readFile(
+    new URL("../../target/bench/verify/portcullis_bench_verify_bg.wasm", import.meta.url),
+  ),
+});
 const ours = new Verifier(SECRET);
 const lib = new Webhook(SECRET.slice(3));
 
@@ -31,7 +35,9 @@ function measure(fn: () => void, rounds = 7, ms = 300): number {
 for (const size of SIZES) {
   const x = input(size);
   const date = new Date(Number(x.ts) * 1000);
-  if (!ours.verify(x.id, x.ts, x.sig, x.bytes, Date.now() / 1000)) throw new Error("ours refused a valid signature");
+  if (!ours.verify(x.id, x.ts, x.sig, x.bytes, Date.now() / 1000)) {
+    throw new Error("ours refused a valid signature");
+  }
   lib.verify(x.body, x.headers);
   const result = {
     runtime: "deno",

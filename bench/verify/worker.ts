@@ -5,7 +5,7 @@ import { initSync, Verifier } from "../../target/bench/verify/portcullis_bench_v
 // @ts-ignore: a Wasm module import, resolved by workerd.
 import wasm from "./portcullis_bench_verify_bg.wasm";
 import { Webhook } from "standardwebhooks";
-import { input, type Input, SECRET } from "./common.ts";
+import { type Input, input, SECRET } from "./common.ts";
 
 initSync({ module: wasm });
 const ours = new Verifier(SECRET);

@@ -1,18 +1,20 @@
 //! `cargo xtask bench`: the hooks function against what a team would write instead, on both
 //! runtimes, in one run on one machine. Results go to stdout and bench/results/latest.md.
 //!
+//! The comparison is one TypeScript implementation of all seven hooks (bench/ts-hooks/all.ts:
+//! `standardwebhooks` + postgres.js, the policy in bench/hooks-policy.json), served like ours:
+//! `deno run` of a `Deno.serve` script, and a Worker on the bare `workerd` binary (a generated
+//! config, so neither wrangler's Node proxy nor its bundler is measured).
+//!
 //! (a) Standard Webhooks verification µs/op at 256 B / 2 KB / 20 KB: our Wasm verifier vs the
 //!     `standardwebhooks` npm library (Deno in-process; workerd timed from the client).
-//! (b) custom-access-token under load (wrk, loopback): req/s, p50, p99; ours vs the TypeScript
-//!     hook in bench/ts-hooks (same policy, checked to produce identical claims).
+//! (b) custom-access-token and before-user-created under load (wrk, loopback): req/s, p50,
+//!     p99, after checking both answer the same.
+//! (b') every hook's handler in process on Deno (bench/hooks/inproc.ts), stub database.
 //! (c) cold start: process start → first 200, median of several starts.
 //! (d) Wasm sizes.
-//! (e) send-email (outbox) and password-verification-attempt end to end on PostgreSQL, ours vs
-//!     TypeScript + standardwebhooks + postgres.js (bench/ts-delivery): see `bench_db`.
+//! (e) the database-backed hooks end to end on PostgreSQL: see `bench_db`.
 //!     `cargo xtask bench --db` runs only this part.
-//!
-//! workerd runs as the bare `workerd` binary on a generated config, so neither wrangler's Node
-//! proxy nor its bundler is measured.
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -24,14 +26,14 @@ use std::time::{Duration, Instant};
 use portcullis_core::UnixTime;
 use portcullis_webhooks::SecretSet;
 
+use crate::harness::{self, BareWorker, Served};
 use crate::tools::Tools;
 use crate::util::{
     Result, Service, free_port, note, output, root, run, say, tail, temp_dir, wait_for_port, which,
 };
 use crate::wasm::{self, Size};
 
-const SECRET: &str = "v1,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const COMPAT_DATE: &str = "2026-11-01";
+pub(crate) const SECRET: &str = "v1,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 pub(crate) fn now() -> UnixTime {
     let secs = std::time::SystemTime::now()
@@ -100,151 +102,456 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 
 // ---- inputs ----
 
-/// A realistic custom-access-token payload (~1.3 KB), signed now.
-struct Signed {
-    id: String,
-    ts: String,
-    sig: String,
-    body: Vec<u8>,
+/// A request signed with the bench secret.
+pub(crate) struct Signed {
+    pub id: String,
+    pub ts: String,
+    pub sig: String,
+    pub body: Vec<u8>,
 }
 
-fn token_request() -> Result<Signed> {
-    let t = now();
-    let user = "8c7e6b2a-0000-4000-8000-000000000001";
-    let body = serde_json::json!({
-        "metadata": {"uuid": "6f1e0000-0000-4000-8000-00000000000a", "time": "2026-11-23T12:00:00.000000+00:00", "name": "customize-access-token", "ip_address": "192.0.2.1"},
-        "user_id": user,
-        "authentication_method": "password",
-        "claims": {
-            "iss": "https://project-ref.supabase.co/auth/v1", "aud": "authenticated",
-            "exp": t.secs() + 3600, "iat": t.secs(), "sub": user,
-            "email": "ada.lovelace@example.com", "phone": "", "role": "authenticated", "aal": "aal1",
-            "amr": [{"method": "password", "timestamp": t.secs()}],
-            "session_id": "2f1c0000-0000-4000-8000-000000000002", "is_anonymous": false,
-            "app_metadata": {"provider": "email", "providers": ["email", "google"], "role": "admin", "org_id": "org_42", "plan": "team"},
-            "user_metadata": {"name": "Ada Lovelace", "avatar_url": "https://example.com/a.png", "locale": "en-GB", "email_verified": true,
-                              "bio": "Mathematician and writer, chiefly known for her work on Charles Babbage's proposed mechanical general-purpose computer, the Analytical Engine."}
+impl Signed {
+    pub(crate) fn new(id: String, body: &serde_json::Value) -> Result<Self> {
+        let t = now();
+        let body = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+        let secrets = SecretSet::parse(SECRET).map_err(|e| e.to_string())?;
+        Ok(Self {
+            sig: secrets.sign(&id, t, &body),
+            ts: t.secs().to_string(),
+            id,
+            body,
+        })
+    }
+
+    pub(crate) fn headers(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("content-type", "application/json".to_owned()),
+            ("webhook-id", self.id.clone()),
+            ("webhook-timestamp", self.ts.clone()),
+            ("webhook-signature", self.sig.clone()),
+        ]
+    }
+}
+
+/// The hooks measured without a database.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hook {
+    AccessToken,
+    BeforeUserCreated,
+}
+
+impl Hook {
+    fn path(self) -> &'static str {
+        match self {
+            Self::AccessToken => "/custom-access-token",
+            Self::BeforeUserCreated => "/before-user-created",
         }
-    });
-    let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
-    let id = "3a1bd4a8-5b39-4a6b-9c3a-1f2e3d4c5b6a".to_owned();
-    let secrets = SecretSet::parse(SECRET).map_err(|e| e.to_string())?;
-    Ok(Signed {
-        sig: secrets.sign(&id, t, &body),
-        ts: t.secs().to_string(),
-        id,
-        body,
-    })
+    }
+
+    /// A realistic payload (custom-access-token ~1.3 KB, before-user-created ~0.6 KB), signed now.
+    fn request(self) -> Result<Signed> {
+        let t = now().secs();
+        let user = "8c7e6b2a-0000-4000-8000-000000000001";
+        let body = match self {
+            Self::AccessToken => serde_json::json!({
+                "metadata": {"uuid": "6f1e0000-0000-4000-8000-00000000000a", "time": "2026-11-23T12:00:00.000000+00:00", "name": "customize-access-token", "ip_address": "192.0.2.1"},
+                "user_id": user,
+                "authentication_method": "password",
+                "claims": {
+                    "iss": "https://project-ref.supabase.co/auth/v1", "aud": "authenticated",
+                    "exp": t + 3600, "iat": t, "sub": user,
+                    "email": "ada.lovelace@example.com", "phone": "", "role": "authenticated", "aal": "aal1",
+                    "amr": [{"method": "password", "timestamp": t}],
+                    "session_id": "2f1c0000-0000-4000-8000-000000000002", "is_anonymous": false,
+                    "app_metadata": {"provider": "email", "providers": ["email", "google"], "role": "admin", "org_id": "org_42", "plan": "team"},
+                    "user_metadata": {"name": "Ada Lovelace", "avatar_url": "https://example.com/a.png", "locale": "en-GB", "email_verified": true,
+                                      "bio": "Mathematician and writer, chiefly known for her work on Charles Babbage's proposed mechanical general-purpose computer, the Analytical Engine."}
+                }
+            }),
+            // An address that passes: every suffix of its domain is looked up.
+            Self::BeforeUserCreated => serde_json::json!({
+                "metadata": {"uuid": "6f1e0000-0000-4000-8000-00000000000b", "time": "2026-11-23T12:00:00.000000+00:00", "name": "before-user-created", "ip_address": "192.0.2.1"},
+                "user": {
+                    "id": user, "aud": "authenticated", "role": "", "email": "ada.lovelace@mail.example.org", "phone": "",
+                    "app_metadata": {"provider": "email", "providers": ["email"]},
+                    "user_metadata": {"full_name": "Ada Lovelace", "locale": "en"},
+                    "identities": [], "created_at": "2026-11-23T12:00:00Z", "updated_at": "2026-11-23T12:00:00Z", "is_anonymous": false
+                }
+            }),
+        };
+        Signed::new("3a1bd4a8-5b39-4a6b-9c3a-1f2e3d4c5b6a".to_owned(), &body)
+    }
 }
 
-fn signed_headers(s: &Signed) -> Vec<(&'static str, String)> {
-    vec![
-        ("content-type", "application/json".to_owned()),
-        ("webhook-id", s.id.clone()),
-        ("webhook-timestamp", s.ts.clone()),
-        ("webhook-signature", s.sig.clone()),
-    ]
-}
+// ---- contenders ----
 
-// ---- targets ----
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Impl {
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Impl {
     Ours,
+    /// bench/ts-hooks/all.ts with its simple template literal for e-mail.
     Ts,
+    /// The same, rendering our branded layout and text part (the same work as ours).
+    TsBranded,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Runtime {
+impl Impl {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Ours => "Portcullis (Rust/Wasm)",
+            Self::Ts => "TypeScript + standardwebhooks",
+            Self::TsBranded => "TypeScript, same e-mail work as ours",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Runtime {
     Deno,
+    /// Bare `workerd` on a generated config.
     Workerd,
+    /// `wrangler dev` (workerd behind wrangler's proxy, Hyperdrive's local mode).
+    WranglerDev,
 }
 
 impl Runtime {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Deno => "Deno",
             Self::Workerd => "workerd",
+            Self::WranglerDev => "workerd (wrangler dev)",
         }
     }
 }
 
-struct Bench {
-    tools: Tools,
-    dir: PathBuf,
-    policy: String,
-}
-
-fn capnp_string(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+pub(crate) struct Bench {
+    pub tools: Tools,
+    pub dir: PathBuf,
+    /// bench/hooks-policy.json, compacted: both sides implement it.
+    pub policy: String,
 }
 
 impl Bench {
-    /// The command that starts `imp` on `rt` listening on `port`, and the route path.
-    fn command(&self, imp: Impl, rt: Runtime, port: u16) -> Result<(Command, &'static str)> {
+    /// The command serving `imp` on `rt` at `port` (with the database `db` if given), and the
+    /// prefix its routes live under. `wrangler dev` is started by `serve`.
+    pub(crate) fn command(
+        &self,
+        imp: Impl,
+        rt: Runtime,
+        port: u16,
+        db: Option<&str>,
+    ) -> Result<(Command, &'static str)> {
+        let ours = imp == Impl::Ours;
         match rt {
             Runtime::Deno => {
-                let (script, path) = match imp {
-                    Impl::Ours => (
-                        "functions/portcullis-hooks/index.ts",
-                        "/portcullis-hooks/custom-access-token",
-                    ),
-                    Impl::Ts => ("bench/ts-hooks/deno.ts", "/custom-access-token"),
+                let (script, prefix) = if ours {
+                    ("functions/portcullis-hooks/index.ts", "/portcullis-hooks")
+                } else {
+                    ("bench/ts-hooks/deno.ts", "")
                 };
-                let mut cmd = self.tools.deno_serve(script, port);
+                let mut cmd = self.tools.deno_serve(root().join(script), port);
                 cmd.env("PORTCULLIS_HOOK_SECRETS", SECRET)
                     .env("PORTCULLIS_HOOKS_POLICY", &self.policy);
-                Ok((cmd, path))
+                if let Some(url) = db {
+                    cmd.env("PORTCULLIS_DB_URL", url);
+                }
+                Ok((cmd, prefix))
             }
             Runtime::Workerd => {
-                let (dir, modules, bindings) = match imp {
-                    Impl::Ours => (
-                        self.dir.join("workerd-ours"),
-                        "(name = \"index.js\", esModule = embed \"index.js\"), (name = \"wasm/portcullis_hooks_bg.wasm\", wasm = embed \"wasm/portcullis_hooks_bg.wasm\")",
-                        format!(
-                            "(name = \"PORTCULLIS_HOOK_SECRETS\", text = {}), (name = \"PORTCULLIS_HOOKS_POLICY\", text = {})",
-                            capnp_string(SECRET),
-                            capnp_string(&self.policy)
-                        ),
-                    ),
-                    Impl::Ts => (
-                        self.dir.join("workerd-ts"),
-                        "(name = \"worker.js\", esModule = embed \"worker.js\")",
-                        format!(
-                            "(name = \"PORTCULLIS_HOOK_SECRETS\", text = {})",
-                            capnp_string(SECRET)
-                        ),
-                    ),
+                let dir = self
+                    .dir
+                    .join(if ours { "workerd-ours" } else { "workerd-ts" });
+                let modules: &[(&str, &str)] = if ours {
+                    &[
+                        ("index.js", "esModule"),
+                        ("wasm/portcullis_hooks_bg.wasm", "wasm"),
+                    ]
+                } else {
+                    &[("worker.js", "esModule")]
                 };
-                let config = format!(
-                    "using Workerd = import \"/workerd/workerd.capnp\";\n\
-                     const config :Workerd.Config = (\n  services = [(name = \"main\", worker = .worker)],\n  \
-                     sockets = [(name = \"http\", address = \"127.0.0.1:{port}\", http = (), service = \"main\")],\n);\n\
-                     const worker :Workerd.Worker = (\n  modules = [{modules}],\n  compatibilityDate = \"{COMPAT_DATE}\",\n  bindings = [{bindings}],\n);\n"
-                );
-                let path = dir.join(format!("config-{port}.capnp"));
-                std::fs::write(&path, config).map_err(|e| e.to_string())?;
-                let mut cmd = self.tools.command("workerd");
-                cmd.arg("serve").arg(&path);
-                Ok((cmd, "/custom-access-token"))
+                let text = [
+                    ("PORTCULLIS_HOOK_SECRETS", SECRET),
+                    ("PORTCULLIS_HOOKS_POLICY", self.policy.as_str()),
+                ];
+                let w = BareWorker {
+                    name: if ours { "ours" } else { "ts" },
+                    dir: &dir,
+                    modules,
+                    text: &text,
+                    hyperdrive: db,
+                };
+                Ok((w.command(&self.tools, port)?, ""))
             }
+            Runtime::WranglerDev => Err("wrangler dev has no plain command; use serve()".into()),
         }
     }
 
-    fn start(&self, imp: Impl, rt: Runtime, log: &str) -> Result<(Service, u16, &'static str)> {
+    /// Serves `imp` on `rt`; the base URL includes the route prefix.
+    pub(crate) fn serve(&self, imp: Impl, rt: Runtime, db: Option<&str>) -> Result<Served> {
+        if rt == Runtime::WranglerDev {
+            let env = [
+                ("PORTCULLIS_HOOK_SECRETS", SECRET.to_owned()),
+                ("PORTCULLIS_HOOKS_POLICY", self.policy.clone()),
+            ];
+            return if imp == Impl::Ours {
+                harness::workerd(&self.tools, wasm::function("hooks")?, &env, db, &self.dir)
+            } else {
+                let config = root().join("bench/ts-hooks/wrangler.toml");
+                harness::wrangler_dev(
+                    &self.tools,
+                    "ts-hooks",
+                    &["-c", &config.to_string_lossy()],
+                    &env,
+                    db,
+                    &self.dir,
+                )
+            };
+        }
         let port = free_port()?;
-        let (mut cmd, path) = self.command(imp, rt, port)?;
-        let log = self.dir.join(log);
-        let mut svc = Service::spawn(log.to_string_lossy().as_ref(), &mut cmd, &log)?;
-        wait_for_port(
-            port,
-            Duration::from_secs(120),
-            &mut svc.child,
-            "bench server",
-        )
-        .map_err(|e| format!("{e}\n{}", tail(&log, 20)))?;
-        Ok((svc, port, path))
+        let (mut cmd, prefix) = self.command(imp, rt, port, db)?;
+        let name = format!("{imp:?} on {}", rt.name());
+        let log = self.dir.join(format!("{imp:?}-{rt:?}-{port}.log"));
+        let mut service = Service::spawn(&name, &mut cmd, &log)?;
+        wait_for_port(port, Duration::from_secs(120), &mut service.child, &name)
+            .map_err(|e| format!("{e}\n{}", tail(&log, 20)))?;
+        Ok(Served {
+            service,
+            base_url: format!("http://127.0.0.1:{port}{prefix}"),
+            log,
+        })
     }
+}
+
+// ---- load ----
+
+pub(crate) struct Load {
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+pub(crate) fn parse_ms(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if let Some(v) = s.strip_suffix("us") {
+        return v.parse::<f64>().ok().map(|v| v / 1000.0);
+    }
+    if let Some(v) = s.strip_suffix("ms") {
+        return v.parse().ok();
+    }
+    s.strip_suffix('s')
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|v| v * 1000.0)
+}
+
+/// Writes `requests` for `wrk` to replay: one per line, id, timestamp, signature and body.
+pub(crate) fn request_file(path: &Path, requests: impl IntoIterator<Item = Signed>) -> Result {
+    let mut out = Vec::new();
+    for s in requests {
+        let _ = write!(out, "{}\t{}\t{}\t", s.id, s.ts, s.sig);
+        out.extend_from_slice(&s.body);
+        out.push(b'\n');
+    }
+    std::fs::write(path, out).map_err(|e| e.to_string())
+}
+
+const REPLAY_LUA: &str = r#"
+local reqs, i = {}, 0
+function init(args)
+  for line in io.lines(os.getenv("BENCH_REQUESTS")) do
+    local id, ts, sig, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+    reqs[#reqs + 1] = wrk.format("POST", os.getenv("BENCH_PATH"), {
+      ["Content-Type"] = "application/json", ["webhook-id"] = id,
+      ["webhook-timestamp"] = ts, ["webhook-signature"] = sig }, body)
+  end
+end
+function request()
+  i = i % #reqs + 1
+  return reqs[i]
+end
+"#;
+
+/// `wrk -t1 -c<connections>` replaying the request file against `url` for `seconds`; any
+/// non-2xx answer fails the bench.
+pub(crate) fn wrk(
+    dir: &Path,
+    url: &str,
+    requests: &Path,
+    connections: u32,
+    seconds: u32,
+) -> Result<(Load, u64)> {
+    let script = dir.join("replay.lua");
+    std::fs::write(&script, REPLAY_LUA).map_err(|e| e.to_string())?;
+    let (origin, path) = url
+        .find("://")
+        .and_then(|s| url[s + 3..].find('/').map(|p| url.split_at(s + 3 + p)))
+        .ok_or_else(|| format!("bad url {url}"))?;
+    let out = output(
+        Command::new("wrk")
+            .args([
+                "-t1",
+                &format!("-c{connections}"),
+                &format!("-d{seconds}s"),
+                "--latency",
+                "-s",
+            ])
+            .arg(&script)
+            .arg(origin)
+            .env("BENCH_REQUESTS", requests)
+            .env("BENCH_PATH", path),
+    )?;
+    if let Some(line) = out
+        .lines()
+        .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
+    {
+        return Err(format!("wrk saw failures against {url}: {line}"));
+    }
+    let find = |prefix: &str| {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
+    };
+    let total = out
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .split_once(" requests in ")
+                .map(|(n, _)| n.trim().to_owned())
+        })
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let ms = |p| find(p).and_then(|v| parse_ms(&v)).ok_or("no latency");
+    Ok((
+        Load {
+            rps: find("Requests/sec:")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("wrk output:\n{out}"))?,
+            p50_ms: ms("50%")?,
+            p99_ms: ms("99%")?,
+        },
+        total,
+    ))
+}
+
+/// One measured figure.
+pub(crate) struct Row {
+    pub hook: &'static str,
+    pub runtime: Runtime,
+    pub imp: Impl,
+    pub load: Load,
+}
+
+/// Load on each contender (`Impl`, the hook's URL): a 3 s warm-up, then three alternating `seconds`
+/// rounds; each contender's median round (this VM jitters). `requests(n)` gives the request
+/// file for the n-th run.
+pub(crate) fn alternate(
+    dir: &Path,
+    hook: &'static str,
+    runtime: Runtime,
+    contenders: &[(Impl, String)],
+    requests: &mut dyn FnMut(u32) -> Result<PathBuf>,
+    connections: u32,
+    seconds: u32,
+) -> Result<Vec<Row>> {
+    let mut runs = 0;
+    let mut rounds: Vec<(Impl, Load)> = Vec::new();
+    for (pass, secs) in [(0, 3), (1, seconds), (2, seconds), (3, seconds)] {
+        for (imp, url) in contenders {
+            runs += 1;
+            let file = requests(runs)?;
+            let (l, _) = wrk(dir, url, &file, connections, secs)?;
+            if pass > 0 {
+                note(format!(
+                    "{hook} {} {}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+                    runtime.name(),
+                    imp.label(),
+                    l.rps,
+                    l.p50_ms,
+                    l.p99_ms
+                ));
+                rounds.push((*imp, l));
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for (imp, _) in contenders {
+        let mut mine: Vec<Load> = Vec::new();
+        for (i, l) in &rounds {
+            if i == imp {
+                mine.push(Load {
+                    rps: l.rps,
+                    p50_ms: l.p50_ms,
+                    p99_ms: l.p99_ms,
+                });
+            }
+        }
+        mine.sort_by(|x, y| x.rps.total_cmp(&y.rps));
+        let load = mine.swap_remove(mine.len() / 2);
+        rows.push(Row {
+            hook,
+            runtime,
+            imp: *imp,
+            load,
+        });
+    }
+    Ok(rows)
+}
+
+/// The table of `rows` and, per hook and runtime, our ratios to each TypeScript contender.
+pub(crate) fn render_rows(rows: &[Row]) -> String {
+    let mut r = String::new();
+    let _ = writeln!(
+        r,
+        "| hook | runtime | implementation | req/s | p50 ms | p99 ms |"
+    );
+    let _ = writeln!(r, "|---|---|---|---|---|---|");
+    for x in rows {
+        let _ = writeln!(
+            r,
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} |",
+            x.hook,
+            x.runtime.name(),
+            x.imp.label(),
+            x.load.rps,
+            x.load.p50_ms,
+            x.load.p99_ms
+        );
+    }
+    r.push('\n');
+    for x in rows.iter().filter(|x| x.imp == Impl::Ours) {
+        for peer in rows
+            .iter()
+            .filter(|p| p.imp != Impl::Ours && p.hook == x.hook && p.runtime == x.runtime)
+        {
+            let _ = writeln!(
+                r,
+                "- {} on {}: throughput **{:.2}×** {}; p99 {:.2}× its p99.",
+                x.hook,
+                x.runtime.name(),
+                x.load.rps / peer.load.rps,
+                if peer.imp == Impl::Ts {
+                    "the TypeScript hook"
+                } else {
+                    "the TypeScript hook doing the same e-mail work"
+                },
+                x.load.p99_ms / peer.load.p99_ms
+            );
+        }
+    }
+    r
+}
+
+/// The answer to one signed request, checked to be a 200 with a JSON body.
+pub(crate) fn answer(url: &str, s: &Signed) -> Result<serde_json::Value> {
+    let (port, path) = url
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|u| u.find('/').map(|p| u.split_at(p)))
+        .and_then(|(p, path)| p.parse::<u16>().ok().map(|p| (p, path)))
+        .ok_or_else(|| format!("bad url {url}"))?;
+    let (status, body) = http(port, "POST", path, &s.headers(), &s.body)?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| format!("{url}: {status}: {e}"))?;
+    if status != 200 {
+        return Err(format!("{url} answered {status}: {v}"));
+    }
+    Ok(v)
 }
 
 // ---- (a) verification ----
@@ -268,28 +575,26 @@ fn verify_deno(b: &Bench) -> Result<Vec<serde_json::Value>> {
 }
 
 fn verify_workerd(b: &Bench) -> Result<Vec<serde_json::Value>> {
-    let port = free_port()?;
-    let dir = b.dir.join("workerd-verify");
-    let config = format!(
-        "using Workerd = import \"/workerd/workerd.capnp\";\n\
-         const config :Workerd.Config = (\n  services = [(name = \"main\", worker = .worker)],\n  \
-         sockets = [(name = \"http\", address = \"127.0.0.1:{port}\", http = (), service = \"main\")],\n);\n\
-         const worker :Workerd.Worker = (\n  modules = [(name = \"worker.js\", esModule = embed \"worker.js\"), \
-         (name = \"portcullis_bench_verify_bg.wasm\", wasm = embed \"portcullis_bench_verify_bg.wasm\")],\n  \
-         compatibilityDate = \"{COMPAT_DATE}\",\n);\n"
-    );
-    std::fs::write(dir.join("config.capnp"), config).map_err(|e| e.to_string())?;
-    let log = b.dir.join("workerd-verify.log");
-    let mut svc = Service::spawn(
-        "workerd verify",
-        b.tools
-            .command("workerd")
-            .arg("serve")
-            .arg(dir.join("config.capnp")),
-        &log,
+    let served = harness::workerd_bare(
+        &b.tools,
+        &BareWorker {
+            name: "verify",
+            dir: &b.dir.join("workerd-verify"),
+            modules: &[
+                ("worker.js", "esModule"),
+                ("portcullis_bench_verify_bg.wasm", "wasm"),
+            ],
+            text: &[],
+            hyperdrive: None,
+        },
+        &b.dir,
     )?;
-    wait_for_port(port, Duration::from_secs(60), &mut svc.child, "workerd")
-        .map_err(|e| format!("{e}\n{}", tail(&log, 20)))?;
+    let port: u16 = served
+        .base_url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or("no port")?;
     let time = |imp: &str, size: usize, n: usize| -> Result<f64> {
         let t = Instant::now();
         let (status, body) = http(
@@ -335,95 +640,62 @@ fn verify_workerd(b: &Bench) -> Result<Vec<serde_json::Value>> {
     Ok(rows)
 }
 
-// ---- (b) load ----
+// ---- (b) the hooks without a database, under load ----
 
-struct Load {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-}
-
-pub(crate) fn parse_ms(s: &str) -> Option<f64> {
-    let s = s.trim();
-    if let Some(v) = s.strip_suffix("us") {
-        return v.parse::<f64>().ok().map(|v| v / 1000.0);
+fn load_without_db(b: &Bench, seconds: u32) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for rt in [Runtime::Deno, Runtime::Workerd] {
+        let ours = b.serve(Impl::Ours, rt, None)?;
+        let ts = b.serve(Impl::Ts, rt, None)?;
+        for hook in [Hook::AccessToken, Hook::BeforeUserCreated] {
+            let s = hook.request()?;
+            let (mut a, mut c) = (
+                answer(&format!("{}{}", ours.base_url, hook.path()), &s)?,
+                answer(&format!("{}{}", ts.base_url, hook.path()), &s)?,
+            );
+            for v in [&mut a, &mut c] {
+                if let Some(claims) = v.get_mut("claims").and_then(|c| c.as_object_mut()) {
+                    for k in ["exp", "iat", "amr"] {
+                        claims.remove(k);
+                    }
+                }
+            }
+            if a != c {
+                return Err(format!(
+                    "{} {}: ours and the TypeScript hook disagree:\n{a}\n{c}",
+                    rt.name(),
+                    hook.path()
+                ));
+            }
+            let file = b.dir.join("requests.tsv");
+            request_file(&file, [s])?;
+            rows.extend(alternate(
+                &b.dir,
+                hook.path(),
+                rt,
+                &[
+                    (Impl::Ours, format!("{}{}", ours.base_url, hook.path())),
+                    (Impl::Ts, format!("{}{}", ts.base_url, hook.path())),
+                ],
+                &mut |_| Ok(file.clone()),
+                32,
+                seconds,
+            )?);
+        }
     }
-    if let Some(v) = s.strip_suffix("ms") {
-        return v.parse().ok();
-    }
-    s.strip_suffix('s')
-        .and_then(|v| v.parse::<f64>().ok())
-        .map(|v| v * 1000.0)
+    Ok(rows)
 }
 
-/// Writes the signed request's body to a file; returns (file, request).
-fn signed_body_file(b: &Bench) -> Result<(PathBuf, Signed)> {
-    let s = token_request()?;
-    let body_file = b.dir.join("body.json");
-    std::fs::write(&body_file, &s.body).map_err(|e| e.to_string())?;
-    Ok((body_file, s))
-}
-
-fn wrk(b: &Bench, port: u16, path: &str, seconds: u32) -> Result<Load> {
-    let (body_file, s) = signed_body_file(b)?;
-    let script = b.dir.join("post.lua");
-    std::fs::write(
-        &script,
-        "local f = assert(io.open(os.getenv(\"BENCH_BODY\"), \"rb\"))\nwrk.body = f:read(\"*a\")\nf:close()\n\
-         wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n\
-         wrk.headers[\"webhook-id\"] = os.getenv(\"BENCH_ID\")\nwrk.headers[\"webhook-timestamp\"] = os.getenv(\"BENCH_TS\")\n\
-         wrk.headers[\"webhook-signature\"] = os.getenv(\"BENCH_SIG\")\n",
-    )
-    .map_err(|e| e.to_string())?;
-    let out = output(
-        Command::new("wrk")
-            .args(["-t1", "-c32", &format!("-d{seconds}s"), "--latency", "-s"])
-            .arg(&script)
-            .arg(format!("http://127.0.0.1:{port}{path}"))
-            .env("BENCH_BODY", &body_file)
-            .env("BENCH_ID", &s.id)
-            .env("BENCH_TS", &s.ts)
-            .env("BENCH_SIG", &s.sig),
-    )?;
-    if let Some(line) = out.lines().find(|l| l.contains("Non-2xx")) {
-        return Err(format!("wrk saw failures: {line}"));
-    }
-    let find = |prefix: &str| {
-        out.lines().find_map(|l| {
-            l.trim()
-                .strip_prefix(prefix)
-                .map(str::trim)
-                .map(str::to_owned)
-        })
-    };
-    Ok(Load {
-        rps: find("Requests/sec:")
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("wrk output:\n{out}"))?,
-        p50_ms: find("50%").and_then(|v| parse_ms(&v)).ok_or("no p50")?,
-        p99_ms: find("99%").and_then(|v| parse_ms(&v)).ok_or("no p99")?,
-    })
-}
-
-/// Sends the bench request and returns the claims, checking the answer is a 200.
-fn claims(port: u16, path: &str) -> Result<serde_json::Value> {
-    let s = token_request()?;
-    let (status, body) = http(port, "POST", path, &signed_headers(&s), &s.body)?;
-    let v: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| format!("{status}: {e}"))?;
-    if status != 200 || v.get("claims").is_none() {
-        return Err(format!("{path} answered {status}: {v}"));
-    }
-    Ok(v["claims"].clone())
-}
-
-// ---- (b') the handler in-process (Deno) ----
+// ---- (b') every handler in process (Deno) ----
 
 fn inproc(b: &Bench) -> Result<serde_json::Value> {
-    let (body_file, s) = signed_body_file(b)?;
+    let s = Hook::AccessToken.request()?;
+    let body_file = b.dir.join("access-token.json");
+    std::fs::write(&body_file, &s.body).map_err(|e| e.to_string())?;
     let out = output(
         b.tools
             .deno()
+            .current_dir(root())
             .args([
                 "run",
                 "--allow-read",
@@ -432,11 +704,7 @@ fn inproc(b: &Bench) -> Result<serde_json::Value> {
                 "bench/hooks/inproc.ts",
             ])
             .env("BENCH_BODY", &body_file)
-            .env("BENCH_ID", &s.id)
-            .env("BENCH_TS", &s.ts)
-            .env("BENCH_SIG", &s.sig)
-            .env("PORTCULLIS_HOOK_SECRETS", SECRET)
-            .env("PORTCULLIS_HOOKS_POLICY", &b.policy),
+            .env("PORTCULLIS_HOOK_SECRETS", SECRET),
     )?;
     serde_json::from_str(out.trim()).map_err(|e| format!("{e}: {out}"))
 }
@@ -444,17 +712,18 @@ fn inproc(b: &Bench) -> Result<serde_json::Value> {
 // ---- (c) cold start ----
 
 fn cold_start(b: &Bench, imp: Impl, rt: Runtime) -> Result<Vec<f64>> {
-    let s = token_request()?;
-    let headers = signed_headers(&s);
+    let s = Hook::AccessToken.request()?;
+    let headers = s.headers();
     let mut samples = Vec::new();
     for i in 0..8 {
         let port = free_port()?;
-        let (mut cmd, path) = b.command(imp, rt, port)?;
+        let (mut cmd, prefix) = b.command(imp, rt, port, None)?;
+        let path = format!("{prefix}{}", Hook::AccessToken.path());
         let log = b.dir.join("cold.log");
         let start = Instant::now();
         let mut svc = Service::spawn("cold start", &mut cmd, &log)?;
         loop {
-            if let Ok((200, _)) = http(port, "POST", path, &headers, &s.body) {
+            if let Ok((200, _)) = http(port, "POST", &path, &headers, &s.body) {
                 break;
             }
             if start.elapsed() > Duration::from_secs(60)
@@ -511,29 +780,6 @@ pub fn command(args: &[String]) -> Result {
     }
     let sizes: Vec<Size> = wasm::build_all(&tools)?;
     let dir = temp_dir("portcullis-bench")?;
-    if !root().join("bench/node_modules/postgres").exists() {
-        run(Command::new("npm").current_dir(root().join("bench")).args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-        ]))?;
-    }
-    if args.iter().any(|a| a == "--db") {
-        let rows = crate::bench_db::run(&tools, &dir, seconds)?;
-        let report = format!(
-            "Machine: {}. Command: `cargo xtask bench --db`.\n{}",
-            machine(&tools),
-            crate::bench_db::render(&rows, seconds)
-        );
-        println!("{report}");
-        let out = root().join("bench/results");
-        std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-        std::fs::write(out.join("latest-db.md"), &report).map_err(|e| e.to_string())?;
-        note("written to bench/results/latest-db.md");
-        let _ = std::fs::remove_dir_all(&dir);
-        return Ok(());
-    }
     prepare(&tools, &dir)?;
     let policy = serde_json::from_str::<serde_json::Value>(
         &std::fs::read_to_string(root().join("bench/hooks-policy.json"))
@@ -542,66 +788,31 @@ pub fn command(args: &[String]) -> Result {
     .map_err(|e| e.to_string())?
     .to_string();
     let b = Bench { tools, dir, policy };
+    let out = root().join("bench/results");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+
+    if args.iter().any(|a| a == "--db") {
+        let rows = crate::bench_db::run(&b, seconds)?;
+        let report = format!(
+            "Machine: {}. Command: `cargo xtask bench --db`.\n{}",
+            machine(&b.tools),
+            crate::bench_db::render(&rows, seconds)
+        );
+        println!("{report}");
+        std::fs::write(out.join("latest-db.md"), &report).map_err(|e| e.to_string())?;
+        note("written to bench/results/latest-db.md");
+        let _ = std::fs::remove_dir_all(&b.dir);
+        return Ok(());
+    }
 
     say("(a) verification µs/op");
     let mut verify = verify_deno(&b)?;
     verify.extend(verify_workerd(&b)?);
 
-    say("(b) custom-access-token under load");
-    let mut load = Vec::new();
-    for rt in [Runtime::Deno, Runtime::Workerd] {
-        let (ours, p_ours, path_ours) = b.start(Impl::Ours, rt, "ours.log")?;
-        let (ts, p_ts, path_ts) = b.start(Impl::Ts, rt, "ts.log")?;
-        let (a, c) = (claims(p_ours, path_ours)?, claims(p_ts, path_ts)?);
-        let strip = |mut v: serde_json::Value| {
-            for k in ["exp", "iat", "amr"] {
-                v.as_object_mut().map(|o| o.remove(k));
-            }
-            v
-        };
-        if strip(a.clone()) != strip(c.clone()) {
-            return Err(format!(
-                "{}: ours and the TypeScript hook disagree:\n{a}\n{c}",
-                rt.name()
-            ));
-        }
-        for (port, path) in [(p_ours, path_ours), (p_ts, path_ts)] {
-            let _ = wrk(&b, port, path, 3)?; // warm-up
-        }
-        // Alternate, three rounds each, and keep each side's median round: this VM jitters.
-        let mut rounds: Vec<(Impl, Load)> = Vec::new();
-        for _ in 0..3 {
-            for (imp, port, path) in [(Impl::Ours, p_ours, path_ours), (Impl::Ts, p_ts, path_ts)] {
-                let l = wrk(&b, port, path, seconds)?;
-                note(format!(
-                    "{} {}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
-                    rt.name(),
-                    if imp == Impl::Ours { "ours" } else { "TS" },
-                    l.rps,
-                    l.p50_ms,
-                    l.p99_ms
-                ));
-                rounds.push((imp, l));
-            }
-        }
-        for imp in [Impl::Ours, Impl::Ts] {
-            let mut mine: Vec<Load> = rounds
-                .iter()
-                .filter(|(i, _)| *i == imp)
-                .map(|(_, l)| Load {
-                    rps: l.rps,
-                    p50_ms: l.p50_ms,
-                    p99_ms: l.p99_ms,
-                })
-                .collect();
-            mine.sort_by(|x, y| x.rps.total_cmp(&y.rps));
-            load.push((rt, imp, mine.swap_remove(mine.len() / 2)));
-        }
-        drop(ours);
-        drop(ts);
-    }
+    say("(b) custom-access-token and before-user-created under load");
+    let load = load_without_db(&b, seconds)?;
 
-    say("(b') the handler in-process (Deno)");
+    say("(b') every hook's handler in process (Deno)");
     let handler = inproc(&b)?;
     note(handler.to_string());
 
@@ -613,14 +824,14 @@ pub fn command(args: &[String]) -> Result {
             note(format!(
                 "{} {}: median {:.0} ms",
                 rt.name(),
-                if imp == Impl::Ours { "ours" } else { "TS" },
+                imp.label(),
                 median(s.clone())
             ));
             cold.push((rt, imp, s));
         }
     }
 
-    let db_rows = crate::bench_db::run(&b.tools, &b.dir, seconds)?;
+    let db_rows = crate::bench_db::run(&b, seconds)?;
     let mut report = render(
         &machine(&b.tools),
         seconds,
@@ -632,15 +843,14 @@ pub fn command(args: &[String]) -> Result {
     );
     report.push_str(&crate::bench_db::render(&db_rows, seconds));
     println!("{report}");
-    let out = root().join("bench/results");
-    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     std::fs::write(out.join("latest.md"), &report).map_err(|e| e.to_string())?;
     note("written to bench/results/latest.md");
     let _ = std::fs::remove_dir_all(&b.dir);
     Ok(())
 }
 
-/// Builds the bench module, installs the comparison's npm packages, bundles the Workers.
+/// Builds the verification bench module, installs the comparison's npm packages, bundles the
+/// Workers.
 fn prepare(tools: &Tools, dir: &Path) -> Result {
     say("building the verification bench module and the TypeScript comparisons");
     run(Command::new("cargo").current_dir(root()).args([
@@ -659,7 +869,9 @@ fn prepare(tools: &Tools, dir: &Path) -> Result {
         &out,
         "portcullis_bench_verify",
     )?;
-    if !root().join("bench/node_modules/standardwebhooks").exists() {
+    if !root().join("bench/node_modules/standardwebhooks").exists()
+        || !root().join("bench/node_modules/postgres").exists()
+    {
         run(Command::new("npm").current_dir(root().join("bench")).args([
             "install",
             "--no-audit",
@@ -668,29 +880,27 @@ fn prepare(tools: &Tools, dir: &Path) -> Result {
         ]))?;
     }
     for (sub, entry, outfile, external) in [
-        ("workerd-ts", "bench/ts-hooks/worker.ts", "worker.js", None),
+        (
+            "workerd-ts",
+            "bench/ts-hooks/worker.ts",
+            "worker.js",
+            vec![],
+        ),
         (
             "workerd-verify",
             "bench/verify/worker.ts",
             "worker.js",
-            Some("./portcullis_bench_verify_bg.wasm"),
+            vec!["./portcullis_bench_verify_bg.wasm"],
         ),
     ] {
         let d = dir.join(sub);
         std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
-        let mut cmd = tools.command("esbuild");
-        cmd.arg(entry).args([
-            "--bundle",
-            "--format=esm",
-            "--platform=neutral",
-            "--main-fields=module,main",
-            "--log-level=warning",
-        ]);
-        cmd.arg(format!("--outfile={}", d.join(outfile).display()));
-        if let Some(ext) = external {
-            cmd.arg(format!("--external:{ext}"));
-        }
-        run(&mut cmd)?;
+        wasm::bundle_worker(
+            tools,
+            &root().join(entry),
+            &d.join(outfile),
+            external.as_slice(),
+        )?;
     }
     std::fs::copy(
         &bg,
@@ -710,7 +920,7 @@ fn render(
     machine: &str,
     seconds: u32,
     verify: &[serde_json::Value],
-    load: &[(Runtime, Impl, Load)],
+    load: &[Row],
     handler: &serde_json::Value,
     cold: &[(Runtime, Impl, Vec<f64>)],
     sizes: &[Size],
@@ -749,71 +959,32 @@ fn render(
     }
     let _ = writeln!(
         r,
-        "\n(b) custom-access-token hook under load (same policy, identical claims)\n"
+        "\n(b) the hooks without a database under load (same policy, identical answers checked first; wrk -c32)\n"
     );
-    let _ = writeln!(r, "| runtime | implementation | req/s | p50 ms | p99 ms |");
-    let _ = writeln!(r, "|---|---|---|---|---|");
-    for (rt, imp, l) in load {
-        let _ = writeln!(
-            r,
-            "| {} | {} | {:.0} | {:.2} | {:.2} |",
-            rt.name(),
-            if *imp == Impl::Ours {
-                "Portcullis (Rust/Wasm)"
-            } else {
-                "TypeScript + standardwebhooks"
-            },
-            l.rps,
-            l.p50_ms,
-            l.p99_ms
-        );
-    }
-    for rt in [Runtime::Deno, Runtime::Workerd] {
-        let get = |imp| {
-            load.iter()
-                .find(|(r2, i, _)| *r2 == rt && *i == imp)
-                .map(|(_, _, l)| l)
-        };
-        if let (Some(o), Some(t)) = (get(Impl::Ours), get(Impl::Ts)) {
+    r.push_str(&render_rows(load));
+    let _ = writeln!(
+        r,
+        "\n(b') every hook's handler without HTTP, in Deno (the real shim; a stub database answering after a promise hop), µs per request, median of 15 alternating rounds of 1,500\n"
+    );
+    let _ = writeln!(r, "| hook | Portcullis | TypeScript | TypeScript ÷ ours |");
+    let _ = writeln!(r, "|---|---|---|---|");
+    if let Some(hooks) = handler.as_object() {
+        for (hook, v) in hooks {
+            let g = |imp: &str| {
+                v.get(imp)
+                    .and_then(|x| x.get("median"))
+                    .and_then(serde_json::Value::as_f64)
+                    .unwrap_or(f64::NAN)
+            };
             let _ = writeln!(
                 r,
-                "\n{}: throughput {:.2}× the TypeScript hook; p99 {:.2}× its p99.",
-                rt.name(),
-                o.rps / t.rps,
-                o.p99_ms / t.p99_ms
+                "| {hook} | {:.1} | {:.1} | **{:.2}×** |",
+                g("ours"),
+                g("ts"),
+                g("ts") / g("ours")
             );
         }
     }
-    let h = |imp: &str, k: &str| {
-        handler
-            .get(imp)
-            .and_then(|v| v.get(k))
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(f64::NAN)
-    };
-    let _ = writeln!(
-        r,
-        "\n(b') the same handler without HTTP, in Deno, µs per request (median / min of 21 alternating rounds)\n"
-    );
-    let _ = writeln!(r, "| implementation | median | min |");
-    let _ = writeln!(r, "|---|---|---|");
-    let _ = writeln!(
-        r,
-        "| Portcullis (Rust/Wasm) | {:.1} | {:.1} |",
-        h("ours", "median"),
-        h("ours", "min")
-    );
-    let _ = writeln!(
-        r,
-        "| TypeScript + standardwebhooks | {:.1} | {:.1} |",
-        h("ts", "median"),
-        h("ts", "min")
-    );
-    let _ = writeln!(
-        r,
-        "\nIn process, the TypeScript handler takes {:.2}× our time (median).",
-        h("ts", "median") / h("ours", "median")
-    );
     let _ = writeln!(
         r,
         "\n(c) cold start: process start to first 200, ms (7 starts after a cache-filling one)\n"
@@ -827,11 +998,7 @@ fn render(
             r,
             "| {} | {} | {:.0} | {min:.0} | {max:.0} |",
             rt.name(),
-            if *imp == Impl::Ours {
-                "Portcullis"
-            } else {
-                "TypeScript"
-            },
+            imp.label(),
             median(s.clone())
         );
     }

@@ -1,25 +1,30 @@
-//! (e) The delivery hooks end to end on PostgreSQL: send-email (outbox backend) and
-//! password-verification-attempt under load, ours against the TypeScript equivalents in
-//! bench/ts-delivery (standardwebhooks + postgres.js, same table, same statement), on Deno
-//! (deno serve, postgres.js pool) and on workerd (wrangler dev, Hyperdrive local mode for both).
+//! (e) The database-backed hooks end to end on PostgreSQL: send-email (outbox backend) and
+//! password-verification-attempt under load, ours against the TypeScript hooks in
+//! bench/ts-hooks (standardwebhooks + postgres.js, the same tables), on
+//! - Deno: `deno run` of each server, a postgres.js pool of 4 on both sides;
+//! - workerd, pooled: bare `workerd` with a `HYPERDRIVE` binding pointed at a local pgbouncer
+//!   (transaction pooling), as Hyperdrive pools in production: a Worker connects per request,
+//!   the pooler keeps the server connections;
+//! - workerd under `wrangler dev`: Hyperdrive's local mode, a new server connection per request
+//!   (what a developer sees locally; not what production does).
 //!
 //! Every request is signed ahead of time with its own `metadata.uuid` (wrk replays a file of
 //! them), so each send-email call inserts a new outbox row, as in production. Attempts go to a
 //! pool of 2,000 users, nine failures to one success, so rows are updated under contention.
+//! send-email is also compared with the TypeScript hook rendering our branded layout (the
+//! same e-mail work and row size as ours).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use portcullis_core::UnixTime;
-use portcullis_webhooks::SecretSet;
-
-use crate::harness::{self, Served};
+use crate::bench::{self, Bench, Impl, Row, Runtime, Signed};
+use crate::harness::Served;
 use crate::pg::TestPostgres;
-use crate::tools::Tools;
-use crate::util::{Result, note, output, root, say};
+use crate::util::{
+    self, Result, Service, free_port, note, random_hex, say, tail, wait_for_port, which,
+};
 
-const SECRET: &str = "v1,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const REQUESTS_PER_ROUND: usize = 60_000;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -35,15 +40,6 @@ impl DbHook {
             Self::PasswordAttempt => "/password-verification-attempt",
         }
     }
-}
-
-pub struct Row {
-    pub hook: DbHook,
-    pub runtime: &'static str,
-    pub ours: bool,
-    pub rps: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
 }
 
 fn uuid(n: u128, salt: u128) -> String {
@@ -85,117 +81,18 @@ fn body(hook: DbHook, i: usize, round: u128) -> serde_json::Value {
     }
 }
 
-/// Signs `REQUESTS_PER_ROUND` distinct requests into a file wrk replays.
-fn request_file(dir: &Path, hook: DbHook, round: u128) -> Result<PathBuf> {
-    let secrets = SecretSet::parse(SECRET).map_err(|e| e.to_string())?;
-    let now = crate::bench::now();
-    let mut out = String::with_capacity(REQUESTS_PER_ROUND * 1200);
-    for i in 0..REQUESTS_PER_ROUND {
-        let body = body(hook, i, round).to_string();
-        let id = uuid(i as u128, 0x1d00 + round);
-        let sig = secrets.sign(&id, now, body.as_bytes());
-        let _ = writeln!(out, "{id}\t{}\t{sig}\t{body}", now.secs());
-    }
-    let file = dir.join(format!("requests-{hook:?}-{round}.tsv"));
-    std::fs::write(&file, out).map_err(|e| e.to_string())?;
+/// `REQUESTS_PER_ROUND` distinct signed requests in a file wrk replays.
+fn requests(dir: &Path, hook: DbHook, round: u128) -> Result<PathBuf> {
+    let file = dir.join(format!("requests-{hook:?}.tsv"));
+    let signed: Result<Vec<Signed>> = (0..REQUESTS_PER_ROUND)
+        .map(|i| Signed::new(uuid(i as u128, 0x1d00 + round), &body(hook, i, round)))
+        .collect();
+    bench::request_file(&file, signed?)?;
     Ok(file)
 }
 
-const LUA: &str = r#"
-local reqs, i = {}, 0
-function init(args)
-  for line in io.lines(os.getenv("BENCH_REQUESTS")) do
-    local id, ts, sig, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
-    reqs[#reqs + 1] = wrk.format("POST", os.getenv("BENCH_PATH"), {
-      ["Content-Type"] = "application/json", ["webhook-id"] = id,
-      ["webhook-timestamp"] = ts, ["webhook-signature"] = sig }, body)
-  end
-end
-function request()
-  i = i % #reqs + 1
-  return reqs[i]
-end
-"#;
-
-fn wrk(dir: &Path, url: &str, requests: &Path, seconds: u32) -> Result<(f64, f64, f64)> {
-    let script = dir.join("replay.lua");
-    std::fs::write(&script, LUA).map_err(|e| e.to_string())?;
-    let (origin, path) = url
-        .find("://")
-        .and_then(|s| url[s + 3..].find('/').map(|p| url.split_at(s + 3 + p)))
-        .ok_or_else(|| format!("bad url {url}"))?;
-    let out = output(
-        Command::new("wrk")
-            .args(["-t1", "-c16", &format!("-d{seconds}s"), "--latency", "-s"])
-            .arg(&script)
-            .arg(origin)
-            .env("BENCH_REQUESTS", requests)
-            .env("BENCH_PATH", path),
-    )?;
-    if let Some(line) = out.lines().find(|l| l.contains("Non-2xx")) {
-        return Err(format!("wrk saw failures against {url}: {line}"));
-    }
-    let find = |prefix: &str| {
-        out.lines()
-            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
-    };
-    let rps: f64 = find("Requests/sec:")
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| format!("wrk output:\n{out}"))?;
-    let total: f64 = out
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .split_once(" requests in ")
-                .map(|(n, _)| n.trim().to_owned())
-        })
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0.0);
-    if total > REQUESTS_PER_ROUND as f64 {
-        note(format!(
-            "{url}: {total} requests > {REQUESTS_PER_ROUND} prepared: later ones repeat (idempotent path)"
-        ));
-    }
-    let ms = |p| {
-        find(p)
-            .and_then(|v| crate::bench::parse_ms(&v))
-            .ok_or("no latency")
-    };
-    Ok((rps, ms("50%")?, ms("99%")?))
-}
-
-fn post(url: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
-    let secrets = SecretSet::parse(SECRET).map_err(|e| e.to_string())?;
-    let now: UnixTime = crate::bench::now();
-    let body = body.to_string();
-    let id = uuid(rand_u64()? as u128, 7);
-    let headers = vec![
-        ("content-type", "application/json".to_owned()),
-        ("webhook-id", id.clone()),
-        ("webhook-timestamp", now.secs().to_string()),
-        ("webhook-signature", secrets.sign(&id, now, body.as_bytes())),
-    ];
-    let (host_port, path) = url
-        .strip_prefix("http://")
-        .and_then(|u| u.find('/').map(|p| u.split_at(p)))
-        .ok_or("bad url")?;
-    let port: u16 = host_port
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .ok_or("no port")?;
-    let (status, answer) = crate::bench::http(port, "POST", path, &headers, body.as_bytes())?;
-    let v: serde_json::Value =
-        serde_json::from_slice(&answer).map_err(|e| format!("{url}: {status}: {e}"))?;
-    if status != 200 {
-        return Err(format!("{url}: {status} {v}"));
-    }
-    Ok(v)
-}
-
 fn rand_u64() -> Result<u64> {
-    let hex = crate::util::random_hex(8)?;
-    u64::from_str_radix(&hex, 16).map_err(|e| e.to_string())
+    u64::from_str_radix(&random_hex(8)?, 16).map_err(|e| e.to_string())
 }
 
 /// Both implementations must give the same answers before they are timed.
@@ -206,16 +103,18 @@ fn cross_check(ours: &str, ts: &str) -> Result {
         let user = uuid(salt, 0xc0de + answers.len() as u128);
         let mut seq = Vec::new();
         for valid in [false, false, false, false, false, true, false] {
-            let v = post(
-                &format!("{base}/password-verification-attempt"),
-                &serde_json::json!({"metadata": {"uuid": uuid(rand_u64()? as u128, 9)}, "user_id": user, "valid": valid}),
+            let s = Signed::new(
+                uuid(rand_u64()?.into(), 8),
+                &serde_json::json!({"metadata": {"uuid": uuid(rand_u64()?.into(), 9)}, "user_id": user, "valid": valid}),
             )?;
+            let v = bench::answer(&format!("{base}/password-verification-attempt"), &s)?;
             seq.push((v["decision"].clone(), v["should_logout_user"].clone()));
         }
-        let email = post(
-            &format!("{base}/send-email"),
+        let s = Signed::new(
+            uuid(rand_u64()?.into(), 8),
             &body(DbHook::SendEmail, 0, salt),
         )?;
+        let email = bench::answer(&format!("{base}/send-email"), &s)?;
         answers.push((seq, email));
     }
     if answers.first() != answers.last() {
@@ -226,109 +125,132 @@ fn cross_check(ours: &str, ts: &str) -> Result {
     Ok(())
 }
 
-pub fn run(tools: &Tools, dir: &Path, seconds: u32) -> Result<Vec<Row>> {
-    say("(e) delivery hooks on PostgreSQL: starting a private server");
+/// pgbouncer from apt in transaction mode in front of `pg`, as the OS user `postgres` when we
+/// are root (it refuses to run as root). Clients authenticate with `trust` on loopback; the
+/// pooler logs in to the server with the role's password (SCRAM).
+struct Pooler {
+    _service: Service,
+    port: u16,
+}
+
+fn pgbouncer(pg: &TestPostgres, user: &str, password: &str, dir: &Path) -> Result<Pooler> {
+    if which("pgbouncer").is_none() && !Path::new("/usr/sbin/pgbouncer").exists() {
+        say("installing pgbouncer (apt-get install pgbouncer)");
+        util::run(
+            Command::new("apt-get")
+                .args(["install", "-y", "-q", "pgbouncer"])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    }
+    let bin = which("pgbouncer").unwrap_or_else(|| PathBuf::from("/usr/sbin/pgbouncer"));
+    let port = free_port()?;
+    let d = dir.join("pgbouncer");
+    std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+    std::fs::write(d.join("users.txt"), format!("\"{user}\" \"{password}\"\n"))
+        .map_err(|e| e.to_string())?;
+    std::fs::write(
+        d.join("pgbouncer.ini"),
+        format!(
+            "[databases]\npostgres = host=127.0.0.1 port={} dbname=postgres\n\n[pgbouncer]\n\
+             listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+             auth_type = trust\nauth_file = {}\npool_mode = transaction\n\
+             default_pool_size = 8\nmax_client_conn = 2000\n",
+            pg.port,
+            d.join("users.txt").display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut cmd = if util::is_root() {
+        util::run(
+            Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&d),
+        )?;
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(&bin);
+        c
+    } else {
+        Command::new(&bin)
+    };
+    cmd.arg(d.join("pgbouncer.ini"));
+    let log = dir.join("pgbouncer.log");
+    let mut service = Service::spawn("pgbouncer", &mut cmd, &log)?;
+    wait_for_port(
+        port,
+        std::time::Duration::from_secs(30),
+        &mut service.child,
+        "pgbouncer",
+    )
+    .map_err(|e| format!("{e}\n{}", tail(&log, 20)))?;
+    Ok(Pooler {
+        _service: service,
+        port,
+    })
+}
+
+pub fn run(b: &Bench, seconds: u32) -> Result<Vec<Row>> {
+    say("(e) database-backed hooks on PostgreSQL: starting a private server and pgbouncer");
     let pg = TestPostgres::start()?;
-    let fn_url = crate::db::prepare_function_role(&pg)?;
-    let hooks = crate::wasm::function("hooks")?;
-    let env: Vec<(&str, String)> = vec![
-        ("PORTCULLIS_HOOK_SECRETS", SECRET.to_owned()),
-        ("PORTCULLIS_HOOKS_POLICY", "{}".to_owned()),
-        ("PORTCULLIS_DB_URL", fn_url.clone()),
-    ];
+    let direct = crate::db::prepare_function_role(&pg)?;
+    let password = direct
+        .strip_prefix("postgres://portcullis_fn:")
+        .and_then(|r| r.split_once('@'))
+        .map(|(p, _)| p.to_owned())
+        .ok_or("unexpected function role URL")?;
+    let pooler = pgbouncer(&pg, "portcullis_fn", &password, &b.dir)?;
+    let pooled = format!(
+        "postgres://portcullis_fn:{password}@127.0.0.1:{}/postgres?sslmode=disable",
+        pooler.port
+    );
     let mut rows = Vec::new();
     let mut round = 0u128;
-    // PORTCULLIS_BENCH_RUNTIMES=deno (or workerd) narrows a run while investigating.
+    // PORTCULLIS_BENCH_RUNTIMES=deno (or workerd, wrangler) narrows a run while investigating.
     let only = std::env::var("PORTCULLIS_BENCH_RUNTIMES")
         .unwrap_or_default()
         .to_lowercase();
-    for runtime in ["Deno", "workerd"] {
-        if !only.is_empty() && !only.contains(&runtime.to_lowercase()) {
+    for (runtime, db) in [
+        (Runtime::Deno, &direct),
+        (Runtime::Workerd, &pooled),
+        (Runtime::WranglerDev, &direct),
+    ] {
+        let key = format!("{runtime:?}").to_lowercase();
+        if !only.is_empty() && !only.split(',').any(|o| key.starts_with(o.trim())) {
             continue;
         }
-        let (ours, ts): (Served, Served) = if runtime == "Deno" {
-            let ours = harness::deno(tools, hooks, &env, dir)?;
-            let port = crate::util::free_port()?;
-            let log = dir.join("ts-delivery-deno.log");
-            let mut cmd = tools.deno_serve(root().join("bench/ts-delivery/deno.ts"), port);
-            for (k, v) in &env {
-                cmd.env(k, v);
-            }
-            let mut service = crate::util::Service::spawn("TS delivery on Deno", &mut cmd, &log)?;
-            crate::util::wait_for_port(
-                port,
-                std::time::Duration::from_secs(120),
-                &mut service.child,
-                "TS delivery on Deno",
-            )?;
-            let ts = Served {
-                service,
-                base_url: format!("http://127.0.0.1:{port}"),
-                log,
-            };
-            (ours, ts)
-        } else {
-            let ours = harness::workerd(tools, hooks, &env, Some(&fn_url), dir)?;
-            let config = root().join("bench/ts-delivery/wrangler.toml");
-            let ts = harness::wrangler_dev(
-                tools,
-                "ts-delivery",
-                &["-c", &config.to_string_lossy()],
-                &env[..1],
-                Some(&fn_url),
-                dir,
-            )?;
-            (ours, ts)
-        };
+        let ours: Served = b.serve(Impl::Ours, runtime, Some(db))?;
+        let ts: Served = b.serve(Impl::Ts, runtime, Some(db))?;
         cross_check(&ours.base_url, &ts.base_url)?;
         for hook in [DbHook::SendEmail, DbHook::PasswordAttempt] {
-            // Warm-up, then alternate three rounds each; keep each side's median round.
-            let mut results: Vec<(bool, (f64, f64, f64))> = Vec::new();
-            for (pass, secs) in [(0, 2), (1, seconds), (2, seconds), (3, seconds)] {
-                for (is_ours, served) in [(true, &ours), (false, &ts)] {
+            let mut contenders = vec![
+                (Impl::Ours, format!("{}{}", ours.base_url, hook.path())),
+                (Impl::Ts, format!("{}{}", ts.base_url, hook.path())),
+            ];
+            if hook == DbHook::SendEmail {
+                contenders.push((
+                    Impl::TsBranded,
+                    format!("{}/send-email-branded", ts.base_url),
+                ));
+            }
+            rows.extend(bench::alternate(
+                &b.dir,
+                hook.path(),
+                runtime,
+                &contenders,
+                &mut |_| {
                     round += 1;
-                    let file = request_file(dir, hook, round)?;
-                    let r = wrk(
-                        dir,
-                        &format!("{}{}", served.base_url, hook.path()),
-                        &file,
-                        secs,
-                    )?;
-                    let _ = std::fs::remove_file(&file);
-                    if pass > 0 {
-                        note(format!(
-                            "{runtime} {:?} {}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
-                            hook,
-                            if is_ours { "ours" } else { "TS" },
-                            r.0,
-                            r.1,
-                            r.2
-                        ));
-                        results.push((is_ours, r));
-                    }
-                }
-            }
-            for is_ours in [true, false] {
-                let mut mine: Vec<(f64, f64, f64)> = results
-                    .iter()
-                    .filter(|(o, _)| *o == is_ours)
-                    .map(|(_, r)| *r)
-                    .collect();
-                mine.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let (rps, p50_ms, p99_ms) = mine
-                    .get(mine.len() / 2)
-                    .copied()
-                    .ok_or("no rounds measured")?;
-                rows.push(Row {
-                    hook,
-                    runtime,
-                    ours: is_ours,
-                    rps,
-                    p50_ms,
-                    p99_ms,
-                });
-            }
+                    requests(&b.dir, hook, round)
+                },
+                16,
+                seconds,
+            )?);
         }
+        note(format!(
+            "{}: outbox rows {}",
+            runtime.name(),
+            pg.connect()?
+                .column("select count(*)::text from portcullis.email_outbox")?
+                .join("")
+        ));
     }
     Ok(rows)
 }
@@ -337,45 +259,8 @@ pub fn render(rows: &[Row], seconds: u32) -> String {
     let mut r = String::new();
     let _ = writeln!(
         r,
-        "\n(e) delivery hooks end to end on PostgreSQL 15 (wrk -c16, three alternating {seconds} s rounds after a 2 s warm-up, median round; every request signed ahead with its own metadata.uuid)\n"
+        "\n(e) database-backed hooks end to end on PostgreSQL 15 (wrk -c16, three alternating {seconds} s rounds after a 3 s warm-up, median round; every request signed ahead with its own metadata.uuid)\n"
     );
-    let _ = writeln!(
-        r,
-        "| hook | runtime | implementation | req/s | p50 ms | p99 ms |"
-    );
-    let _ = writeln!(r, "|---|---|---|---|---|---|");
-    for x in rows {
-        let _ = writeln!(
-            r,
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} |",
-            x.hook.path(),
-            x.runtime,
-            if x.ours {
-                "Portcullis (Rust/Wasm)"
-            } else {
-                "TypeScript + standardwebhooks + postgres.js"
-            },
-            x.rps,
-            x.p50_ms,
-            x.p99_ms
-        );
-    }
-    for hook in [DbHook::SendEmail, DbHook::PasswordAttempt] {
-        for runtime in ["Deno", "workerd"] {
-            let get = |ours| {
-                rows.iter()
-                    .find(|x| x.hook == hook && x.runtime == runtime && x.ours == ours)
-            };
-            if let (Some(o), Some(t)) = (get(true), get(false)) {
-                let _ = writeln!(
-                    r,
-                    "\n{} on {runtime}: throughput {:.2}× the TypeScript hook; p99 {:.2}× its p99.",
-                    hook.path(),
-                    o.rps / t.rps,
-                    o.p99_ms / t.p99_ms
-                );
-            }
-        }
-    }
+    r.push_str(&bench::render_rows(rows));
     r
 }

@@ -1,6 +1,6 @@
 //! Serves a function locally on each runtime for black-box tests, dev and benchmarks.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::tools::Tools;
@@ -13,7 +13,7 @@ pub struct Served {
     #[allow(dead_code)]
     pub service: Service,
     pub base_url: String,
-    pub log: std::path::PathBuf,
+    pub log: PathBuf,
 }
 
 /// The Supabase shim on Deno. Routes live under `/portcullis-<fn>` as in the Edge Runtime.
@@ -117,40 +117,77 @@ pub fn wrangler_dev(
     })
 }
 
-/// Bare `workerd serve` of a Worker whose modules are in `dir` (`modules`: name, file, kind
-/// `esModule` or `wasm`), with text `bindings`.
-pub fn workerd_bare(
-    tools: &Tools,
-    name: &str,
-    dir: &Path,
-    modules: &[(&str, &str)],
-    bindings: &[(&str, &str)],
-    logs: &Path,
-) -> Result<Served> {
+/// A Worker for bare `workerd serve`: its modules in `dir` (name, kind `esModule` or `wasm`),
+/// text bindings, and optionally a `HYPERDRIVE` binding (`{connectionString}`, as Hyperdrive
+/// gives it) with the network opened to loopback so the Worker can reach that database.
+pub struct BareWorker<'a> {
+    pub name: &'a str,
+    pub dir: &'a Path,
+    pub modules: &'a [(&'a str, &'a str)],
+    pub text: &'a [(&'a str, &'a str)],
+    pub hyperdrive: Option<&'a str>,
+}
+
+fn capnp_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+impl BareWorker<'_> {
+    /// Writes the configuration serving this Worker on `port`; returns its path.
+    pub fn config(&self, port: u16) -> Result<PathBuf> {
+        let q = capnp_string;
+        let modules: Vec<String> = self
+            .modules
+            .iter()
+            .map(|(m, kind)| format!("(name = {}, {kind} = embed {})", q(m), q(m)))
+            .collect();
+        let mut bindings: Vec<String> = self
+            .text
+            .iter()
+            .map(|(k, v)| format!("(name = {}, text = {})", q(k), q(v)))
+            .collect();
+        let mut services = vec!["(name = \"main\", worker = .worker)".to_owned()];
+        let mut outbound = String::new();
+        if let Some(url) = self.hyperdrive {
+            let json = serde_json::json!({ "connectionString": url }).to_string();
+            bindings.push(format!("(name = \"HYPERDRIVE\", json = {})", q(&json)));
+            services.push(
+                "(name = \"net\", network = (allow = [\"public\", \"private\", \"local\"]))"
+                    .to_owned(),
+            );
+            outbound = "  globalOutbound = \"net\",\n".to_owned();
+        }
+        let config = format!(
+            "using Workerd = import \"/workerd/workerd.capnp\";\n\
+             const config :Workerd.Config = (\n  services = [{}],\n  \
+             sockets = [(name = \"http\", address = \"127.0.0.1:{port}\", http = (), service = \"main\")],\n);\n\
+             const worker :Workerd.Worker = (\n  modules = [{}],\n  compatibilityDate = \"{COMPAT_DATE}\",\n  bindings = [{}],\n{outbound});\n",
+            services.join(", "),
+            modules.join(", "),
+            bindings.join(", ")
+        );
+        let path = self.dir.join(format!("{}-{port}.capnp", self.name));
+        std::fs::write(&path, config).map_err(|e| e.to_string())?;
+        Ok(path)
+    }
+
+    /// The `workerd serve` command for this Worker on `port`.
+    pub fn command(&self, tools: &Tools, port: u16) -> Result<std::process::Command> {
+        let mut cmd = tools.command("workerd");
+        cmd.arg("serve").arg(self.config(port)?);
+        Ok(cmd)
+    }
+}
+
+/// The compatibility date of every Worker we run (as in wrangler.toml).
+pub const COMPAT_DATE: &str = "2026-11-01";
+
+/// Bare `workerd serve` of `w`: no wrangler proxy, no bundler.
+pub fn workerd_bare(tools: &Tools, w: &BareWorker<'_>, logs: &Path) -> Result<Served> {
     let port = free_port()?;
-    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
-    let modules: Vec<String> = modules
-        .iter()
-        .map(|(m, kind)| format!("(name = {}, {kind} = embed {})", quote(m), quote(m)))
-        .collect();
-    let bindings: Vec<String> = bindings
-        .iter()
-        .map(|(k, v)| format!("(name = {}, text = {})", quote(k), quote(v)))
-        .collect();
-    let config = format!(
-        "using Workerd = import \"/workerd/workerd.capnp\";\n\
-         const config :Workerd.Config = (\n  services = [(name = \"main\", worker = .worker)],\n  \
-         sockets = [(name = \"http\", address = \"127.0.0.1:{port}\", http = (), service = \"main\")],\n);\n\
-         const worker :Workerd.Worker = (\n  modules = [{}],\n  compatibilityDate = \"2026-11-01\",\n  bindings = [{}],\n);\n",
-        modules.join(", "),
-        bindings.join(", ")
-    );
-    let path = dir.join(format!("{name}.capnp"));
-    std::fs::write(&path, config).map_err(|e| e.to_string())?;
-    let log = logs.join(format!("{name}-workerd.log"));
-    let mut cmd = tools.command("workerd");
-    cmd.arg("serve").arg(&path);
-    let mut service = Service::spawn(&format!("{name} on workerd"), &mut cmd, &log)?;
+    let log = logs.join(format!("{}-workerd.log", w.name));
+    let mut cmd = w.command(tools, port)?;
+    let mut service = Service::spawn(&format!("{} on workerd", w.name), &mut cmd, &log)?;
     wait_for_port(
         port,
         Duration::from_secs(60),

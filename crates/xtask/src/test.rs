@@ -253,13 +253,16 @@ pub fn command(args: &[String]) -> Result {
     let testbed = wasm::build_testbed(&tools)?;
     let testbed_worker = harness::workerd_bare(
         &tools,
-        "testbed",
-        &testbed.join("worker"),
-        &[
-            ("index.js", "esModule"),
-            ("portcullis_js_testbed_bg.wasm", "wasm"),
-        ],
-        &[],
+        &harness::BareWorker {
+            name: "testbed",
+            dir: &testbed.join("worker"),
+            modules: &[
+                ("index.js", "esModule"),
+                ("portcullis_js_testbed_bg.wasm", "wasm"),
+            ],
+            text: &[],
+            hyperdrive: None,
+        },
         &logs,
     )?;
     let status = tools

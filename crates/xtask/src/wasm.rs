@@ -212,28 +212,12 @@ pub fn build_worker(tools: &Tools, f: &'static Function) -> Result<Size> {
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let wasm_name = format!("{}_bg.wasm", f.js_name());
-    run(tools
-        .command("esbuild")
-        .arg(f.shim_dir().join("worker.ts"))
-        .args([
-            "--bundle",
-            "--format=esm",
-            "--platform=neutral",
-            "--target=es2022",
-            "--conditions=workerd,worker,import",
-            "--main-fields=module,main",
-            "--external:node:*",
-            "--external:cloudflare:*",
-            &format!("--external:./wasm/{wasm_name}"),
-            "--minify-syntax",
-            "--log-level=warning",
-        ])
-        .arg(format!("--outfile={}", out.join("index.js").display()))
-        // postgres.js comes from the tools' node_modules.
-        .env(
-            "NODE_PATH",
-            crate::util::state("tools").join("node_modules"),
-        ))?;
+    bundle_worker(
+        tools,
+        &f.shim_dir().join("worker.ts"),
+        &out.join("index.js"),
+        &[&format!("./wasm/{wasm_name}")],
+    )?;
     // The bundle imports the module as ./wasm/<name>; keep that layout.
     std::fs::create_dir_all(out.join("wasm")).map_err(|e| e.to_string())?;
     std::fs::copy(f.wasm(), out.join("wasm").join(&wasm_name)).map_err(|e| e.to_string())?;
@@ -246,6 +230,36 @@ pub fn build_worker(tools: &Tools, f: &'static Function) -> Result<Size> {
     )?;
     note(size.to_string());
     Ok(size)
+}
+
+/// esbuild of a Worker entry point into one ES module, as every Worker here is bundled (ours
+/// and the bench's comparisons): the `workerd` conditions (postgres.js's Workers build), Node
+/// built-ins, `cloudflare:` modules and `externals` left to the runtime, `.txt`/`.html`
+/// imports as text. Packages resolve from the tools' node_modules as well.
+pub fn bundle_worker(tools: &Tools, entry: &Path, outfile: &Path, externals: &[&str]) -> Result {
+    let mut cmd = tools.command("esbuild");
+    cmd.current_dir(root()).arg(entry).args([
+        "--bundle",
+        "--format=esm",
+        "--platform=neutral",
+        "--target=es2022",
+        "--conditions=workerd,worker,import",
+        "--main-fields=module,main",
+        "--external:node:*",
+        "--external:cloudflare:*",
+        "--loader:.txt=text",
+        "--loader:.html=text",
+        "--minify-syntax",
+        "--log-level=warning",
+    ]);
+    for e in externals {
+        cmd.arg(format!("--external:{e}"));
+    }
+    cmd.arg(format!("--outfile={}", outfile.display())).env(
+        "NODE_PATH",
+        crate::util::state("tools").join("node_modules"),
+    );
+    run(&mut cmd)
 }
 
 /// Builds the adapter's test function (crates/js-testbed) into `target/testbed/`: the module
@@ -288,18 +302,12 @@ pub fn build_testbed(tools: &Tools) -> Result<PathBuf> {
     .map_err(|e| e.to_string())?;
     let out = dir.join("worker");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    run(tools
-        .command("esbuild")
-        .arg(dir.join("worker.ts"))
-        .args([
-            "--bundle",
-            "--format=esm",
-            "--platform=neutral",
-            "--target=es2022",
-            "--external:./portcullis_js_testbed_bg.wasm",
-            "--log-level=warning",
-        ])
-        .arg(format!("--outfile={}", out.join("index.js").display())))?;
+    bundle_worker(
+        tools,
+        &dir.join("worker.ts"),
+        &out.join("index.js"),
+        &["./portcullis_js_testbed_bg.wasm"],
+    )?;
     std::fs::copy(
         dir.join("portcullis_js_testbed_bg.wasm"),
         out.join("portcullis_js_testbed_bg.wasm"),
