@@ -10,7 +10,7 @@ const T = (name: string, fn: () => Promise<void> | void) =>
   Deno.test({ name, fn, sanitizeResources: false, sanitizeOps: false });
 
 const PASSWORD = "correct-horse-battery-staple";
-type Script = "cleartext" | "md5" | "skip-final";
+type Script = "cleartext" | "md5" | "skip-final" | "trust";
 
 function auth(code: number, extra: Uint8Array = new Uint8Array()): Uint8Array {
   const m = new Uint8Array(9 + extra.length);
@@ -40,7 +40,10 @@ async function play(conn: Deno.Conn, script: Script): Promise<string> {
   if (!(await read())) return "";
   if (script === "cleartext") await conn.write(auth(3));
   else if (script === "md5") await conn.write(auth(5, enc.encode("salt")));
-  else {
+  else if (script === "trust") {
+    await conn.write(auth(0));
+    await conn.write(new Uint8Array([0x5a, 0, 0, 0, 5, 0x49]));
+  } else {
     await conn.write(auth(10, enc.encode("SCRAM-SHA-256\0\0")));
     if (!(await read())) return new TextDecoder().decode(seen);
     const text = new TextDecoder().decode(seen);
@@ -81,6 +84,7 @@ async function refused(script: Script, want: string) {
   assert(error.includes(want), `expected a refusal naming "${want}", got: ${error || "success"}`);
   const seen = await sent;
   assert(!seen.includes(PASSWORD), "the password reached the server");
+  assert(!seen.includes("select 1"), "a query reached the refused server");
 }
 
 T(
@@ -93,7 +97,12 @@ T(
   () => refused("skip-final", "without proving"),
 );
 
-T("the guard itself: chunking does not matter, trust and errors pass", () => {
+T(
+  "postgres.js through our socket: with a password, a login without SCRAM (trust, or an impostor) is refused",
+  () => refused("trust", "without SCRAM"),
+);
+
+T("the guard itself: chunking does not matter, trust without a password and errors pass", () => {
   const bytes = new Uint8Array([
     ...auth(10, new TextEncoder().encode("SCRAM-SHA-256\0\0")),
     ...auth(11),
@@ -107,6 +116,9 @@ T("the guard itself: chunking does not matter, trust and errors pass", () => {
   for (const b of bytes) verdict = split(new Uint8Array([b])) ?? verdict;
   assertEquals(verdict, "done");
   assertEquals(authWatcher()(auth(3))?.includes("clear text"), true);
+  assertEquals(authWatcher(false)(auth(0)), "done");
+  assertEquals(authWatcher(true)(auth(0))?.includes("without SCRAM"), true);
+  assertEquals(authWatcher(true)(bytes), "done");
   assertEquals(
     authWatcher()(new TextEncoder().encode("HTTP/1.1 200 OK\r\n"))?.includes("not the PostgreSQL protocol"),
     true,
@@ -123,13 +135,44 @@ T("TLS settings follow sslmode: require off loopback, verify-full with a CA, dis
     target("postgres://u:p@localhost/x?sslmode=verify-ca&sslrootcert=/ca.pem", read).sslmode,
     "verify-ca",
   );
-  const t = target("postgres://u:p@db.example.com/x?sslmode=require&sslrootcert=system", read);
+  const t = target("postgres://u:p@db.example.com/x?sslrootcert=system", read);
   assert(!t.url.includes("sslmode") && !t.url.includes("sslrootcert"), t.url);
-  let error = "";
-  try {
-    target("postgres://u:p@db.example.com/x?sslmode=verify_full", read);
-  } catch (e) {
-    error = String(e);
+  assertEquals(t.sslmode, "verify-full");
+  assertEquals(t.requireScram, true);
+  assertEquals(target("postgres://u@db.example.com/x", read).requireScram, false);
+  const refusal = (url: string, ca?: string) => {
+    try {
+      target(url, read, ca);
+    } catch (e) {
+      const m = String((e as Error).message);
+      assert(!m.includes("u:p@"), m);
+      return m;
+    }
+    return "accepted";
+  };
+  assert(refusal("postgres://u:p@db.example.com/x?sslmode=verify_full").includes("sslmode=verify_full"));
+  // Chain without name is only worth something against one's own CA (libpq refuses these too).
+  assert(refusal("postgres://u:p@db.example.com/x?sslmode=verify-ca").includes("needs sslrootcert"));
+  assertEquals(refusal("postgres://u:p@db.example.com/x?sslmode=verify-ca", "PEM"), "accepted");
+  for (const mode of ["require", "verify-ca", "prefer"]) {
+    const m = refusal(`postgres://u:p@db.example.com/x?sslmode=${mode}&sslrootcert=system`);
+    assert(m.includes("use verify-full"), m);
   }
-  assert(error.includes("sslmode=verify_full"), error);
+  // Clients disagree on which of two wins: refused.
+  assert(
+    refusal("postgres://u:p@db.example.com/x?sslmode=disable&sslmode=verify-full").includes("more than once"),
+  );
+  assert(
+    refusal("postgres://u:p@db.example.com/x?sslrootcert=/a&sslrootcert=/b").includes("more than once"),
+  );
+});
+
+T("Workers: plain by default only to Hyperdrive's endpoint or loopback", async () => {
+  const { withDefaultMode } = await import("../functions/_shared/workers.ts");
+  const mode = (url: string) => target(withDefaultMode(url), () => "").sslmode;
+  assertEquals(mode("postgresql://u:p@0123abcd.hyperdrive.local:5432/db"), "disable");
+  assertEquals(mode("postgresql://u:p@0123abcd.hyperdrive.local:5432/db?sslmode=disable"), "disable");
+  assertEquals(mode("postgresql://u:p@127.0.0.1:6432/db"), "disable");
+  assertEquals(mode("postgresql://u:p@db.example.com:5432/db"), "require");
+  assertEquals(mode("postgresql://u:p@hyperdrive.local.evil.example/db"), "require");
 });

@@ -22,6 +22,12 @@ export interface DbTarget {
   sslmode: SslMode;
   /** PEM roots for verify-ca / verify-full (or require with a CA, which then means verify-ca). */
   ca?: string;
+  /**
+   * The URL has a password: only a SCRAM login with the server's proof is accepted (libpq's
+   * `require_auth=scram-sha-256`). A server that says "ok" at once has not proved it knows
+   * the password; behind `require` anyone on the path could be that server.
+   */
+  requireScram: boolean;
 }
 
 const MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
@@ -41,6 +47,12 @@ export function target(url: string, readFile: (path: string) => string, caPem?: 
     throw new Error("the database URL must start with postgres:// or postgresql://");
   }
   const host = u.hostname.replace(/^\[|\]$/g, "");
+  for (const key of ["sslmode", "sslrootcert"]) {
+    // libpq takes the last, postgres.js and others the first: refuse rather than guess.
+    if (u.searchParams.getAll(key).length > 1) {
+      throw new Error(`the database URL gives ${key} more than once`);
+    }
+  }
   const given = u.searchParams.get("sslmode");
   if (given !== null && !MODES.includes(given)) {
     throw new Error(`the database URL has sslmode=${given}; expected one of ${MODES.join(", ")}`);
@@ -50,17 +62,39 @@ export function target(url: string, readFile: (path: string) => string, caPem?: 
   let system = false;
   if (rootcert === "system") system = true;
   else if (rootcert !== null) ca = readFile(rootcert);
+  // As libpq: checking the chain but not the name is only worth something against a CA of
+  // one's own (any public CA signs certificates for anyone's names).
+  if (given === "verify-ca" && !ca) {
+    throw new Error(
+      "sslmode=verify-ca needs sslrootcert=<the CA file that signed the server's certificate> (or PORTCULLIS_DB_CA; or use verify-full)",
+    );
+  }
+  if (system && given !== null && given !== "verify-full") {
+    throw new Error(
+      `sslmode=${given} may not be used with sslrootcert=system (public CAs sign anyone's names: use verify-full)`,
+    );
+  }
   u.searchParams.delete("sslmode");
   u.searchParams.delete("sslrootcert");
   const sslmode = (given ??
     (isLoopback(host) ? "disable" : ca || system ? "verify-full" : "require")) as SslMode;
-  return { url: u.toString(), host, port: Number(u.port || 5432), sslmode, ca };
+  return {
+    url: u.toString(),
+    host,
+    port: Number(u.port || 5432),
+    sslmode,
+    ca,
+    requireScram: u.password !== "",
+  };
 }
 
 // ---- the guard ----
 
-/** Why the guard ends a connection (null: fine so far). */
-export function authWatcher(): (chunk: Uint8Array) => string | null | "done" {
+/**
+ * Why the guard ends a connection (null: fine so far). `requireScram`: the login has a
+ * password, so `AuthenticationOk` must follow a complete SCRAM exchange.
+ */
+export function authWatcher(requireScram = false): (chunk: Uint8Array) => string | null | "done" {
   const header = new Uint8Array(5);
   const code = new Uint8Array(4);
   let have = 0;
@@ -96,6 +130,9 @@ export function authWatcher(): (chunk: Uint8Array) => string | null | "done" {
           if (saslStarted && !saslFinal) {
             return "the server accepted the login without proving it knows the password (no SCRAM server signature); refused";
           }
+          if (requireScram && !saslFinal) {
+            return "the server accepted the login without SCRAM authentication, so it did not prove it knows the password; refused (with a password in the URL the server must use SCRAM-SHA-256; for a trust login leave the password out)";
+          }
           state = "done";
           return "done";
         }
@@ -118,8 +155,8 @@ export function authWatcher(): (chunk: Uint8Array) => string | null | "done" {
 }
 
 /** Watches `socket`'s incoming data until authentication is over. */
-function guard<S extends net.Socket>(socket: S): S {
-  const watch = authWatcher();
+function guard<S extends net.Socket>(socket: S, requireScram: boolean): S {
+  const watch = authWatcher(requireScram);
   // deno-lint-ignore no-explicit-any
   const target = socket as any;
   const emit = target.emit;
@@ -165,7 +202,7 @@ export async function openSocket(t: DbTarget): Promise<net.Socket> {
   const tcp = net.connect({ host: t.host, port: t.port });
   tcp.setNoDelay(true);
   await once(tcp, "connect");
-  if (t.sslmode === "disable" || t.sslmode === "allow") return guard(tcp);
+  if (t.sslmode === "disable" || t.sslmode === "allow") return guard(tcp, t.requireScram);
   tcp.write(new Uint8Array([0, 0, 0, 8, 4, 210, 22, 47])); // SSLRequest
   const [answer] = (await once(tcp, "data")) as [Uint8Array];
   if (answer.length !== 1) {
@@ -173,7 +210,7 @@ export async function openSocket(t: DbTarget): Promise<net.Socket> {
     throw new Error("the server sent data before the TLS handshake; refused");
   }
   if (answer[0] !== 0x53) {
-    if (t.sslmode === "prefer") return guard(tcp);
+    if (t.sslmode === "prefer") return guard(tcp, t.requireScram);
     tcp.destroy();
     throw new Error(`the database server does not offer TLS (sslmode=${t.sslmode})`);
   }
@@ -188,7 +225,7 @@ export async function openSocket(t: DbTarget): Promise<net.Socket> {
     ...(verify && t.sslmode !== "verify-full" ? { checkServerIdentity: () => undefined } : {}),
   });
   await once(secure, "secureConnect");
-  return guard(secure);
+  return guard(secure, t.requireScram);
 }
 
 /**

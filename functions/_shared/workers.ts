@@ -5,7 +5,7 @@
 import postgres from "postgres";
 
 import type { Query } from "./adapter.ts";
-import { postgresQuery, target } from "./pg.ts";
+import { isLoopback, postgresQuery, target } from "./pg.ts";
 
 export interface WorkerEnv {
   [name: string]: unknown;
@@ -32,12 +32,17 @@ export function requestDatabase(env: WorkerEnv): { query: Query; close(): Promis
   return {
     query: (text, params) => {
       // The Worker-to-Hyperdrive hop stays inside Cloudflare (Hyperdrive holds the TLS
-      // connection to the origin): plain unless the binding's URL asks otherwise.
+      // connection to the origin and authenticates to it): plain unless the binding's URL asks
+      // otherwise, and the credentials in the binding are Hyperdrive's to check, not a proof
+      // we can demand of the origin (so no SCRAM requirement on this hop).
       db ??= postgresQuery(
         postgres,
-        target(withDefaultMode(hyperdrive.connectionString), () => {
-          throw new Error("sslrootcert files are not available in Workers");
-        }),
+        {
+          ...target(withDefaultMode(hyperdrive.connectionString), () => {
+            throw new Error("sslrootcert files are not available in Workers");
+          }),
+          requireScram: false,
+        },
         { max: 1 },
       );
       return db.query(text, params);
@@ -46,8 +51,14 @@ export function requestDatabase(env: WorkerEnv): { query: Query; close(): Promis
   };
 }
 
-function withDefaultMode(url: string): string {
+/** Hyperdrive's own endpoint (workerd names it `<random hex>.hyperdrive.local`, in production
+ * and under `wrangler dev`) or loopback: plain by default. Any other host (a binding faked
+ * with a remote URL) gets pg.ts's default, `require`. */
+export function withDefaultMode(url: string): string {
   const u = new URL(url);
-  if (!u.searchParams.has("sslmode")) u.searchParams.set("sslmode", "disable");
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  if (!u.searchParams.has("sslmode") && (host.endsWith(".hyperdrive.local") || isLoopback(host))) {
+    u.searchParams.set("sslmode", "disable");
+  }
   return u.toString();
 }

@@ -8,7 +8,10 @@
 //! (encrypted, certificate not checked) a man in the middle can ask for either. No kept client
 //! has an option to refuse them (libpq's `require_auth` is not in tokio-postgres), so this
 //! small filter does. It also insists on the SCRAM server-final message before
-//! `AuthenticationOk` (tokio-postgres checks that too; the filter does not rely on it).
+//! `AuthenticationOk` (tokio-postgres checks that too; the filter does not rely on it), and,
+//! when we hold a password, on SCRAM itself (libpq's `require_auth=scram-sha-256`): a server
+//! that answers `AuthenticationOk` at once has not proved it knows the password, and behind
+//! `require` anyone on the path could be that server.
 
 use std::io;
 use std::pin::Pin;
@@ -38,6 +41,8 @@ pub(crate) enum Refusal {
     Md5,
     /// `AuthenticationOk` after SCRAM started but before the server proved it knows the password.
     MissingServerProof,
+    /// `AuthenticationOk` without SCRAM although we hold a password (trust, or an impostor).
+    NoScram,
     /// Not a PostgreSQL server (a message that cannot appear during start-up).
     Garbled,
 }
@@ -54,6 +59,9 @@ impl Refusal {
             Self::MissingServerProof => {
                 "the server accepted the login without proving it knows the password (no SCRAM server signature); refused"
             }
+            Self::NoScram => {
+                "the server accepted the login without SCRAM authentication, so it did not prove it knows the password; refused (with a password in the URL the server must use SCRAM-SHA-256; for a trust login leave the password out)"
+            }
             Self::Garbled => "the server's answer is not the PostgreSQL protocol; refused",
         }
     }
@@ -67,21 +75,23 @@ pub(crate) struct AuthWatch {
     code: [u8; 4],
     sasl_started: bool,
     sasl_final: bool,
+    /// We hold a password: only a SCRAM login (with the server's proof) is accepted.
+    require_scram: bool,
 }
 
-impl Default for AuthWatch {
-    fn default() -> Self {
+impl AuthWatch {
+    /// A watcher for a login with (`require_scram`) or without a password.
+    pub(crate) const fn new(require_scram: bool) -> Self {
         Self {
             state: State::Header { have: 0 },
             header: [0; 5],
             code: [0; 4],
             sasl_started: false,
             sasl_final: false,
+            require_scram,
         }
     }
-}
 
-impl AuthWatch {
     /// Inspects the next bytes from the server.
     pub(crate) fn feed(&mut self, mut bytes: &[u8]) -> Result<(), Refusal> {
         while let Some((&b, rest)) = bytes.split_first() {
@@ -129,6 +139,9 @@ impl AuthWatch {
                             if self.sasl_started && !self.sasl_final {
                                 return Err(Refusal::MissingServerProof);
                             }
+                            if self.require_scram && !self.sasl_final {
+                                return Err(Refusal::NoScram);
+                            }
                             self.state = State::Done;
                             return Ok(());
                         }
@@ -168,11 +181,11 @@ pub struct Guarded<S> {
 }
 
 impl<S> Guarded<S> {
-    /// Watches `inner` from its first byte.
-    pub fn new(inner: S) -> Self {
+    /// Watches `inner` from its first byte; `require_scram` when the login has a password.
+    pub const fn new(inner: S, require_scram: bool) -> Self {
         Self {
             inner,
-            watch: AuthWatch::default(),
+            watch: AuthWatch::new(require_scram),
         }
     }
 
@@ -241,7 +254,7 @@ mod tests {
     }
 
     fn feed_bytewise(bytes: &[u8]) -> Result<(), Refusal> {
-        let mut w = AuthWatch::default();
+        let mut w = AuthWatch::new(false);
         for b in bytes {
             w.feed(std::slice::from_ref(b))?;
         }
@@ -255,14 +268,14 @@ mod tests {
         s.extend(auth(12, b"v=proof"));
         s.extend(auth(0, b""));
         s.extend(b"S\0\0\0\x16application_name\0x\0Z\0\0\0\x05I");
-        assert_eq!(AuthWatch::default().feed(&s), Ok(()));
+        assert_eq!(AuthWatch::new(false).feed(&s), Ok(()));
         assert_eq!(feed_bytewise(&s), Ok(()));
     }
 
     #[test]
     fn cleartext_md5_and_a_skipped_proof_are_refused() {
         assert_eq!(
-            AuthWatch::default().feed(&auth(3, b"")),
+            AuthWatch::new(false).feed(&auth(3, b"")),
             Err(Refusal::Cleartext)
         );
         assert_eq!(feed_bytewise(&auth(5, b"salt")), Err(Refusal::Md5));
@@ -271,16 +284,29 @@ mod tests {
         s.extend(auth(0, b""));
         assert_eq!(feed_bytewise(&s), Err(Refusal::MissingServerProof));
         assert_eq!(
-            AuthWatch::default().feed(b"HTTP/1.1 200 OK"),
+            AuthWatch::new(false).feed(b"HTTP/1.1 200 OK"),
             Err(Refusal::Garbled)
         );
     }
 
     #[test]
-    fn trust_and_errors_pass_to_the_client() {
-        assert_eq!(AuthWatch::default().feed(&auth(0, b"")), Ok(()));
+    fn without_scram_a_login_with_a_password_is_refused() {
+        assert_eq!(
+            AuthWatch::new(true).feed(&auth(0, b"")),
+            Err(Refusal::NoScram)
+        );
+        let mut s = auth(10, b"SCRAM-SHA-256\0\0");
+        s.extend(auth(11, b"r=abc,s=c2FsdA==,i=4096"));
+        s.extend(auth(12, b"v=proof"));
+        s.extend(auth(0, b""));
+        assert_eq!(AuthWatch::new(true).feed(&s), Ok(()));
+    }
+
+    #[test]
+    fn trust_without_a_password_and_errors_pass_to_the_client() {
+        assert_eq!(AuthWatch::new(false).feed(&auth(0, b"")), Ok(()));
         let mut e = vec![b'E', 0, 0, 0, 9];
         e.extend(b"SFATAL\0\0");
-        assert_eq!(AuthWatch::default().feed(&e), Ok(()));
+        assert_eq!(AuthWatch::new(false).feed(&e), Ok(()));
     }
 }

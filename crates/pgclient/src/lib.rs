@@ -167,7 +167,7 @@ async fn plain(u: &ConnectUrl) -> Result<tokio_postgres::Client, String> {
     let stream = tcp(u).await?;
     let (client, connection) = tokio::time::timeout(
         CONNECT_TIMEOUT,
-        config(u, false).connect_raw(Guarded::new(stream), NoTls),
+        config(u, false).connect_raw(Guarded::new(stream, u.password.is_some()), NoTls),
     )
     .await
     .map_err(|_| format!("{}: the login timed out", u.host))?
@@ -183,6 +183,7 @@ async fn secure(u: &ConnectUrl) -> Result<tokio_postgres::Client, String> {
     let connect = tls::Connect {
         config: tls::client_config(u)?,
         name,
+        require_scram: u.password.is_some(),
     };
     let stream = tcp(u).await?;
     let (client, connection) = tokio::time::timeout(

@@ -222,6 +222,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream for SecureStream<S> {
 pub(crate) struct Connect {
     pub(crate) config: Arc<ClientConfig>,
     pub(crate) name: ServerName<'static>,
+    /// The login has a password: see [`Guarded::new`].
+    pub(crate) require_scram: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> TlsConnect<S> for Connect {
@@ -233,7 +235,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> TlsConnect<S> for Conne
         let connector = tokio_rustls::TlsConnector::from(self.config);
         Box::pin(async move {
             let tls = connector.connect(self.name, stream).await?;
-            Ok(Guarded::new(tls))
+            Ok(Guarded::new(tls, self.require_scram))
         })
     }
 }

@@ -185,6 +185,16 @@ impl ConnectUrl {
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let value = percent_decode(value)?;
+            if matches!(key, "sslmode" | "sslrootcert" | "application_name")
+                && query
+                    .split('&')
+                    .filter(|p| p.split_once('=').map_or(*p, |(k, _)| k) == key)
+                    .count()
+                    > 1
+            {
+                // libpq takes the last, other clients the first: refuse rather than guess.
+                return err(format!("`{key}` is given more than once"));
+            }
             match key {
                 "sslmode" => {
                     sslmode = Some(SslMode::parse(&value).ok_or_else(|| {
@@ -209,6 +219,22 @@ impl ConnectUrl {
         } else {
             SslMode::Require
         };
+        // As libpq: checking the chain but not the name is only worth something against a CA
+        // of one's own (any public CA signs certificates for anyone's names).
+        match (sslmode, &root_cert) {
+            (Some(SslMode::VerifyCa), None) => {
+                return err(
+                    "sslmode=verify-ca needs sslrootcert=<the CA file that signed the server's certificate> (or use verify-full)",
+                );
+            }
+            (Some(m), Some(RootCert::System)) if m != SslMode::VerifyFull => {
+                return err(format!(
+                    "sslmode={} may not be used with sslrootcert=system (public CAs sign anyone's names: use verify-full)",
+                    m.as_str()
+                ));
+            }
+            _ => {}
+        }
         Ok(Self {
             sslmode_given: sslmode.is_some(),
             // libpq: sslrootcert=system implies verify-full unless a mode is given.
@@ -295,6 +321,38 @@ mod tests {
         );
         let u = ConnectUrl::parse("postgres://u@h/x?sslrootcert=%2Fetc%2Fca.pem").unwrap();
         assert_eq!(u.root_cert, Some(RootCert::File("/etc/ca.pem".into())));
+    }
+
+    #[test]
+    fn weak_checks_and_ambiguous_modes_are_refused() {
+        for (url, want) in [
+            (
+                "postgres://u:pw@db.example.com/x?sslmode=verify-ca",
+                "needs sslrootcert",
+            ),
+            (
+                "postgres://u:pw@db.example.com/x?sslmode=require&sslrootcert=system",
+                "verify-full",
+            ),
+            (
+                "postgres://u:pw@db.example.com/x?sslmode=verify-ca&sslrootcert=system",
+                "verify-full",
+            ),
+            (
+                "postgres://u:pw@db.example.com/x?sslmode=disable&sslmode=verify-full",
+                "more than once",
+            ),
+            (
+                "postgres://u:pw@db.example.com/x?sslrootcert=/a.pem&sslrootcert=/b.pem",
+                "more than once",
+            ),
+        ] {
+            let e = ConnectUrl::parse(url).unwrap_err().0;
+            assert!(e.contains(want), "{url}: {e}");
+            assert!(!e.contains("pw@"), "{e}");
+        }
+        let ok = ConnectUrl::parse("postgres://u@db.example.com/x?sslrootcert=system").unwrap();
+        assert_eq!(ok.sslmode, SslMode::VerifyFull);
     }
 
     #[test]

@@ -32,6 +32,8 @@ enum Script {
     Md5,
     /// SCRAM up to the client's proof, then `AuthenticationOk` without the server's signature.
     SkipServerFinal,
+    /// `AuthenticationOk` at once (trust, or an impostor that does not know the password).
+    Trust,
 }
 
 fn read_exact(s: &mut impl Read, n: usize) -> Option<Vec<u8>> {
@@ -64,6 +66,10 @@ fn play(s: &mut (impl Read + Write), script: Script) -> Sent {
     match script {
         Script::Cleartext => s.write_all(&auth(3, b"")).unwrap(),
         Script::Md5 => s.write_all(&auth(5, b"salt")).unwrap(),
+        Script::Trust => {
+            s.write_all(&auth(0, b"")).unwrap();
+            s.write_all(b"Z\0\0\0\x05I").unwrap();
+        }
         Script::SkipServerFinal => {
             s.write_all(&auth(10, b"SCRAM-SHA-256\0\0")).unwrap();
             let Some(first) = read_message(s) else {
@@ -179,6 +185,10 @@ fn refused(script: Script, tls: bool, want: &str) {
             !String::from_utf8_lossy(body).contains(PASSWORD),
             "the password reached the server"
         );
+        assert!(
+            !matches!(kind, b'Q' | b'P'),
+            "a query reached the refused server"
+        );
     }
 }
 
@@ -202,6 +212,12 @@ fn md5_is_refused() {
 fn a_login_without_the_scram_server_signature_is_refused() {
     refused(Script::SkipServerFinal, false, "without proving");
     refused(Script::SkipServerFinal, true, "without proving");
+}
+
+#[test]
+fn a_login_without_scram_is_refused_when_we_hold_a_password() {
+    refused(Script::Trust, false, "without SCRAM");
+    refused(Script::Trust, true, "without SCRAM");
 }
 
 #[test]
