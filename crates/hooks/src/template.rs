@@ -421,6 +421,8 @@ enum Ctx {
     EndTagOpen,
     /// After `<!`: `--` starts a comment, anything else is a declaration.
     MarkupOpen { dashes: u8 },
+    /// Just after `<!--`, with the dashes seen since (`<!-->` and `<!--->` are empty comments).
+    CommentStart { dashes: u8 },
     /// Reading a tag name.
     TagName { name: String, end: bool },
     /// Inside a tag, between attributes; `raw` when the element's content is raw text.
@@ -446,17 +448,53 @@ enum Ctx {
     RawText { raw: Raw, matched: u8 },
 }
 
+/// Elements whose content HTML does not parse as markup: raw text (`script`, `style`, and
+/// those a mail client may treat so), escapable raw text (`title`, `textarea`: entities, no
+/// tags) and `plaintext` (to the end of the document).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Raw {
     Script,
     Style,
+    Title,
+    Textarea,
+    Xmp,
+    Iframe,
+    Noembed,
+    Noframes,
+    Noscript,
+    Plaintext,
 }
 
 impl Raw {
+    fn of(name: &str) -> Option<Self> {
+        Some(match name {
+            "script" => Self::Script,
+            "style" => Self::Style,
+            "title" => Self::Title,
+            "textarea" => Self::Textarea,
+            "xmp" => Self::Xmp,
+            "iframe" => Self::Iframe,
+            "noembed" => Self::Noembed,
+            "noframes" => Self::Noframes,
+            "noscript" => Self::Noscript,
+            "plaintext" => Self::Plaintext,
+            _ => return None,
+        })
+    }
+
     const fn end_tag(self) -> &'static [u8] {
         match self {
             Self::Script => b"</script",
             Self::Style => b"</style",
+            Self::Title => b"</title",
+            Self::Textarea => b"</textarea",
+            Self::Xmp => b"</xmp",
+            Self::Iframe => b"</iframe",
+            Self::Noembed => b"</noembed",
+            Self::Noframes => b"</noframes",
+            Self::Noscript => b"</noscript",
+            // Never ends: 0xff does not occur in UTF-8 text.
+            Self::Plaintext => b"\xff",
         }
     }
 }
@@ -467,10 +505,13 @@ enum AttrKind {
     Url,
     Css,
     Script,
+    /// `srcdoc`: a document inside an attribute (entities are decoded back into markup).
+    Markup,
 }
 
-/// Attributes whose value is a URL (HTML's URL-valued attributes that mail clients know).
-const URL_ATTRIBUTES: [&str; 12] = [
+/// Attributes whose value is a URL (HTML's URL-valued attributes that mail clients know;
+/// `content` because `<meta http-equiv="refresh" content="0;url=…">` is one).
+const URL_ATTRIBUTES: [&str; 22] = [
     "href",
     "src",
     "action",
@@ -483,6 +524,16 @@ const URL_ATTRIBUTES: [&str; 12] = [
     "xlink:href",
     "longdesc",
     "usemap",
+    "ping",
+    "codebase",
+    "classid",
+    "archive",
+    "manifest",
+    "profile",
+    "icon",
+    "dynsrc",
+    "lowsrc",
+    "content",
 ];
 
 fn attr_kind(name: &str) -> AttrKind {
@@ -491,6 +542,8 @@ fn attr_kind(name: &str) -> AttrKind {
         AttrKind::Script
     } else if name == "style" {
         AttrKind::Css
+    } else if name == "srcdoc" {
+        AttrKind::Markup
     } else if URL_ATTRIBUTES.contains(&name.as_str()) {
         AttrKind::Url
     } else {
@@ -525,6 +578,9 @@ impl Ctx {
                 (AttrKind::Css, _, Trust::Css) => Ok(Escape::Html),
                 (AttrKind::Css, _, _) => Err("cannot be used in a style attribute"),
                 (AttrKind::Script, _, _) => Err("cannot be used in an event-handler attribute"),
+                (AttrKind::Markup, _, _) => {
+                    Err("cannot be used in a srcdoc attribute (HTML inside an attribute)")
+                }
             },
             (Self::Value { quote: None, .. } | Self::BeforeValue { .. }, _) => {
                 Err("is in an unquoted attribute value: put the value in quotes")
@@ -547,7 +603,20 @@ impl Ctx {
                 },
                 _,
             ) => Err("cannot be used inside <script>"),
-            (Self::Comment { .. }, _) => Err("cannot be used inside an HTML comment"),
+            // Escapable raw text: entities are decoded, tags are not parsed.
+            (
+                Self::RawText {
+                    raw: Raw::Title | Raw::Textarea,
+                    ..
+                },
+                _,
+            ) => Ok(Escape::Html),
+            (Self::RawText { .. }, _) => Err(
+                "cannot be used inside <xmp>, <iframe>, <noembed>, <noframes>, <noscript> or <plaintext> (mail clients differ on how they parse it)",
+            ),
+            (Self::Comment { .. } | Self::CommentStart { .. }, _) => {
+                Err("cannot be used inside an HTML comment")
+            }
             _ => Err("is inside a tag: use it in text or in a quoted attribute value"),
         }
     }
@@ -612,9 +681,15 @@ impl Ctx {
             },
             Self::MarkupOpen { dashes } => match (b, dashes) {
                 (b'-', 0) => Self::MarkupOpen { dashes: 1 },
-                (b'-', _) => Self::Comment { dashes: 0 },
+                (b'-', _) => Self::CommentStart { dashes: 0 },
                 (b'>', _) => Self::Data,
                 _ => Self::Declaration,
+            },
+            Self::CommentStart { dashes } => match (b, dashes) {
+                (b'>', _) => Self::Data,
+                (b'-', 0) => Self::CommentStart { dashes: 1 },
+                (b'-', _) => Self::Comment { dashes: 2 },
+                _ => Self::Comment { dashes: 0 },
             },
             Self::Declaration => {
                 if b == b'>' {
@@ -631,11 +706,7 @@ impl Ctx {
                 _ => Self::Comment { dashes: 0 },
             },
             Self::TagName { mut name, end } => {
-                let raw = || match (end, name.as_str()) {
-                    (false, "script") => Some(Raw::Script),
-                    (false, "style") => Some(Raw::Style),
-                    _ => None,
-                };
+                let raw = || if end { None } else { Raw::of(&name) };
                 if is_space(b) || b == b'/' {
                     Self::InTag { raw: raw() }
                 } else if b == b'>' {
@@ -843,6 +914,44 @@ mod tests {
             ("<script>var n = '{{name}}';</script>", "inside <script>"),
             ("<style>p{content:'{{name}}'}</style>", "inside <style>"),
             ("<!-- {{name}} -->", "inside an HTML comment"),
+            ("<!--{{name}}-->", "inside an HTML comment"),
+            ("<iframe srcdoc=\"<b>{{name}}</b>\">", "srcdoc"),
+            (
+                "<meta http-equiv=\"refresh\" content=\"{{email}}\">",
+                "cannot start a URL attribute",
+            ),
+            ("<a ping=\"{{email}}\">", "cannot start a URL attribute"),
+            (
+                "<object codebase=\"{{email}}\">",
+                "cannot start a URL attribute",
+            ),
+            // In these the browser sees text where a naive tokenizer sees a tag (and back).
+            (
+                "<xmp><p title=\"</xmp><img src=x onerror={{name}}>\">",
+                "unquoted attribute value",
+            ),
+            (
+                "<noscript><p title=\"</noscript><img src=x onerror={{name}}>\">",
+                "unquoted attribute value",
+            ),
+            ("<xmp>{{name}}</xmp>", "inside <xmp>"),
+            ("<iframe>{{name}}</iframe>", "inside <xmp>"),
+            ("<noembed>{{name}}</noembed>", "inside <xmp>"),
+            ("<plaintext></plaintext>{{name}}", "inside <xmp>"),
+            // `<!-->` closes the comment at once: what follows is markup, here a tag.
+            (
+                "<!--><img src=x onerror={{name}}>",
+                "unquoted attribute value",
+            ),
+            (
+                "<!---><img src=x title=\"{{email}}\" onerror={{name}}>",
+                "unquoted attribute value",
+            ),
+            // In <title>, markup is text: the value is in text, not in the event handler.
+            (
+                "<textarea><img onerror=\"{{name}}\"></textarea><p onclick=\"{{name}}\">",
+                "event-handler attribute",
+            ),
         ] {
             let err = html(src).unwrap_err();
             assert!(err.problem.contains(why), "{src}: {}", err.problem);
@@ -863,6 +972,11 @@ mod tests {
             "<br/>{{name}}<hr />{{name}}",
             "<input disabled title=\"{{name}}\">",
             "<a href=\"{{link}}\">{{name}}</a>",
+            "<title>{{name}} <b></title><p>{{name}}</p>",
+            "<textarea><img onerror=\"{{name}}\"></textarea>",
+            "<!---->{{name}}",
+            "<!-- a -- b -->{{name}}",
+            "<meta name=\"description\" content=\"Hello {{name}}\">",
         ] {
             assert!(html(src).is_ok(), "{src}: {:?}", html(src).err());
         }

@@ -212,8 +212,10 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// `depth` counts the containers around this one: it is container number `depth + 1`, and
+    /// like serde_json we refuse the `MAX_DEPTH`-th.
     fn container(&mut self, depth: usize, close: u8, object: bool) -> Result<(), ScanError> {
-        if depth >= MAX_DEPTH {
+        if depth + 1 >= MAX_DEPTH {
             return self.error();
         }
         self.pos += 1; // the opening bracket
@@ -725,6 +727,27 @@ mod tests {
         assert!(object_members(&deep).is_err());
         let ok = format!("{{\"a\":{}{}}}", "[".repeat(100), "]".repeat(100));
         assert!(object_members(&ok).is_ok());
+        // At the limit, exactly where serde_json draws it, at the top and one level down.
+        for total in MAX_DEPTH - 2..=MAX_DEPTH + 1 {
+            let arrays = total - 1;
+            let doc = format!("{{\"a\":{}{}}}", "[".repeat(arrays), "]".repeat(arrays));
+            let serde = serde_json::from_str::<Value>(&doc).is_ok();
+            assert_eq!(object_members(&doc).is_ok(), serde, "{total} levels");
+            assert_eq!(RawObject::parse(&doc).is_ok(), serde, "{total} levels");
+            let arrays = total - 2;
+            let doc = format!(
+                "{{\"claims\":{{\"a\":{}{}}}}}",
+                "[".repeat(arrays),
+                "]".repeat(arrays)
+            );
+            let serde = serde_json::from_str::<Value>(&doc).is_ok();
+            assert_eq!(
+                object_members_with(&doc, Some("claims")).is_ok(),
+                serde,
+                "{total} levels with claims"
+            );
+        }
+        assert!(serde_json::from_str::<Value>(&ok).is_ok());
         for bad in [
             "",
             "[]",
@@ -798,10 +821,12 @@ mod tests {
                 .is_none()
         );
         // Nesting depth counts from the document, not the nested object.
-        let deep = format!("{{\"claims\":{}1{}}}", "[".repeat(127), "]".repeat(127));
-        assert!(
-            object_members_with(&deep, Some("claims")).is_ok() == object_members(&deep).is_ok()
-        );
+        for n in [126, 127] {
+            let deep = format!("{{\"claims\":{}1{}}}", "[".repeat(n), "]".repeat(n));
+            let serde = serde_json::from_str::<Value>(&deep).is_ok();
+            assert_eq!(object_members_with(&deep, Some("claims")).is_ok(), serde);
+            assert_eq!(object_members(&deep).is_ok(), serde);
+        }
     }
 
     #[test]
