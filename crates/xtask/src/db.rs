@@ -326,6 +326,34 @@ pub fn prepare_function_role(server: &TestPostgres) -> Result<String> {
     note(
         "outbox content exists only while queued; retention (as portcullis_fn) expires stale queued rows and deletes old ones",
     );
+    // A queued message the consumer marked failed, claimed again (GoTrue calls again with the
+    // same metadata.uuid): queued again with its content, not left pending and empty.
+    let claim_email = "select claim || ':' || id::text from portcullis.email_claim(
+        'a6c1b0de-0000-4000-8000-000000000001', 'magiclink', null, 'c@example.com', 'en',
+        's', 'h', 't', 'l', '1', null, null, 'outbox', 'queued')";
+    let claim_sms = "select claim || ':' || id::text from portcullis.sms_claim(
+        'a6c1b0de-0000-4000-8000-000000000002', 'otp', null, '+14155550123', 'en',
+        'code 1', '1', 'outbox', 'queued')";
+    for (claim, table, content) in [
+        (claim_email, "email_outbox", "html"),
+        (claim_sms, "sms_outbox", "body"),
+    ] {
+        let first = f.column(claim)?;
+        pg.execute(&format!(
+            "update portcullis.{table} set status = 'failed' where status = 'queued' and recipient in ('c@example.com', '+14155550123')"
+        ))?;
+        let again = f.column(claim)?;
+        let row = f.column(&format!(
+            "select status || ':' || ({content} is not null)::text from portcullis.{table} where recipient in ('c@example.com', '+14155550123')"
+        ))?;
+        let owned = |v: &[String]| v.first().is_some_and(|c| c.starts_with("owned:"));
+        if !owned(&first) || again != first || row != ["queued:true"] {
+            return Err(format!(
+                "{table}: a failed queued row claimed again must be queued with its content: first {first:?}, again {again:?}, row {row:?}"
+            ));
+        }
+    }
+    note("a failed queued message claimed again is queued again with its content (e-mail, SMS)");
     f.query(
         "insert into portcullis.verification_attempts (kind, user_id, failures, window_started_at, last_failure_at)
          values ('password', gen_random_uuid(), 1, now(), now())",
