@@ -71,18 +71,43 @@ pub(crate) fn agent() -> ureq::Agent {
     )
 }
 
+/// The functions' base URL for Supabase Auth: `https://`, or `http://` to this machine or to
+/// `host.docker.internal` (a local Supabase's Auth container calling the host). The host is
+/// parsed and compared whole (`http://localhost.evil.example`, `http://localhost@evil.example`
+/// are refused), as for provider URLs.
+fn hook_base_url(base: &str) -> Result<String, String> {
+    let refuse =
+        |e: &dyn std::fmt::Display| format!("--url {e} (Supabase Auth calls hooks over https://)");
+    match portcullis_core::check_base_url(base) {
+        Ok(url) => Ok(url),
+        Err(portcullis_core::BaseUrlError::InsecureRemote) => {
+            let rest = base.trim().get("http://".len()..).unwrap_or_default();
+            let as_https = portcullis_core::check_base_url(&format!("https://{rest}"))
+                .map_err(|e| refuse(&e))?;
+            let host = as_https
+                .trim_start_matches("https://")
+                .split(['/', ':'])
+                .next()
+                .unwrap_or_default();
+            if host == "host.docker.internal" {
+                Ok(format!(
+                    "http://{}",
+                    as_https.trim_start_matches("https://")
+                ))
+            } else {
+                Err(refuse(
+                    &"http:// is allowed only for 127.0.0.1, localhost, [::1] or host.docker.internal",
+                ))
+            }
+        }
+        Err(e) => Err(refuse(&e)),
+    }
+}
+
 /// `portcullis hooks config --url BASE [--secret-env VAR] [--write FILE]`
 pub(crate) fn config(base: &str, var: &str, write: Option<&Path>) -> Result<(), String> {
-    let base = base.trim_end_matches('/');
-    if !(base.starts_with("https://")
-        || base.starts_with("http://localhost")
-        || base.starts_with("http://127.0.0.1")
-        || base.starts_with("http://host.docker.internal"))
-    {
-        return Err(
-            "--url: Supabase Auth accepts https:// hook URLs (http:// only for localhost)".into(),
-        );
-    }
+    let base = hook_base_url(base)?;
+    let base = base.as_str();
     let generated = match std::env::var(var) {
         Ok(v) if !v.is_empty() => {
             SecretSet::parse(&v).map_err(|e| format!("{var}: {e}"))?;
@@ -351,6 +376,33 @@ mod tests {
                 .map(|(n, _)| (*n).to_owned())
                 .collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn hook_urls_compare_the_real_host() {
+        for ok in [
+            "https://abc.supabase.co/functions/v1/portcullis-hooks/",
+            "http://127.0.0.1:54321/functions/v1/portcullis-hooks",
+            "http://localhost:8000",
+            "http://host.docker.internal:54321/functions/v1/portcullis-hooks",
+        ] {
+            let url = hook_base_url(ok).unwrap();
+            assert!(!url.ends_with('/'), "{url}");
+        }
+        for bad in [
+            "http://localhost.evil.example/x",
+            "http://localhost@evil.example/x",
+            "http://localhost:1@evil.example/x",
+            "http://host.docker.internal.evil.example/x",
+            "http://127.0.0.1.evil.example",
+            "https://user:pw@abc.supabase.co",
+            "ftp://abc.supabase.co",
+            "http://evil.example",
+        ] {
+            let e = hook_base_url(bad).unwrap_err();
+            assert!(e.starts_with("--url"), "{bad}: {e}");
+            assert!(!e.contains("pw"), "{e}");
+        }
     }
 
     #[test]

@@ -254,8 +254,50 @@ impl SampleHook {
     }
 }
 
+/// An argument that must not be repeated in an error (clap echoes unexpected arguments, e.g.
+/// a database URL pasted without `--db-url`): a URL with credentials or a webhook secret.
+fn redacted(arg: &str) -> Option<String> {
+    if arg.contains("whsec_") {
+        return Some("<secret>".to_owned());
+    }
+    let (scheme, rest) = arg.split_once("://")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (_, host) = authority.rsplit_once('@')?;
+    Some(format!("{scheme}://<credentials>@{host}/…"))
+}
+
+/// clap's error text with every secret-looking argument of `args` replaced.
+fn safe_error(text: &str, args: impl IntoIterator<Item = String>) -> String {
+    let mut text = text.to_owned();
+    for arg in args {
+        if let Some(r) = redacted(&arg) {
+            text = text.replace(&arg, &r);
+        }
+    }
+    text
+}
+
+fn parse_args() -> Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    Cli::try_parse().map_err(|e| {
+        if matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ) {
+            e.exit();
+        }
+        eprint!("{}", safe_error(&e.render().to_string(), std::env::args()));
+        ExitCode::from(2)
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_args() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let result = match cli.command {
         Command::Hooks(Hooks::Secret) => hook_secret(),
         Command::Hooks(Hooks::Sign {
@@ -527,6 +569,34 @@ mod tests {
             err.contains("send-fax") && err.contains("custom-access-token"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_pasted_url_or_secret_is_not_echoed_by_argument_errors() {
+        for (args, secret) in [
+            (
+                vec![
+                    "portcullis",
+                    "db",
+                    "migrate",
+                    "postgres://postgres:hunter2@db.example.com:5432/postgres",
+                ],
+                "hunter2",
+            ),
+            (
+                vec!["portcullis", "hooks", "secret", "v1,whsec_c2VjcmV0c2VjcmV0"],
+                "c2VjcmV0c2VjcmV0",
+            ),
+        ] {
+            let raw = Cli::try_parse_from(&args)
+                .err()
+                .map(|e| e.render().to_string())
+                .unwrap_or_default();
+            assert!(raw.contains(secret), "clap itself echoes it: {raw}");
+            let safe = safe_error(&raw, args.iter().map(|a| (*a).to_owned()));
+            assert!(!safe.contains(secret), "{safe}");
+            assert!(safe.contains("unexpected argument"), "{safe}");
+        }
     }
 
     #[test]
