@@ -76,3 +76,60 @@ T("workerd: the same shim recovers from traps, at once and in parked tasks", asy
   assertEquals(answers[1], 500);
   assertEquals(await Promise.all([call("/wait"), call("/ok")]), [200, 200]);
 });
+
+T("the shim itself: a body without Content-Length is read only up to the function's limit", async () => {
+  // A stand-in for the Wasm module that records what reached it: this checks the shim, not
+  // Rust's own bound (which would also answer 413, but only after the whole body was read).
+  const seen: number[] = [];
+  const app = {
+    headerNames: () => ["content-length"],
+    maxBody: () => 1000,
+    tooLarge: () => new Response("too large", { status: 413 }),
+    handle: (_m: string, _u: string, _h: string, body: Uint8Array) => {
+      seen.push(body.length);
+      return new Response(String(body.reduce((a, b) => a + b, 0)));
+    },
+    free: () => {},
+  };
+  const served = new Served(
+    {
+      create: () => app,
+      poll: () => undefined,
+      setHost: () => {},
+      settle: () => {},
+      reset: () => {},
+    },
+    () => undefined,
+    false,
+  );
+  const stream = (chunks: number) => {
+    let pulled = 0;
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (pulled === chunks) return c.close();
+        pulled++;
+        c.enqueue(new Uint8Array(100).fill(1));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    }, { highWaterMark: 0 });
+    return { body, pulled: () => pulled, cancelled: () => cancelled };
+  };
+  const post = (body: ReadableStream<Uint8Array>) =>
+    served.fetch(new Request("http://fn/x", { method: "POST", body, duplex: "half" } as RequestInit));
+
+  // Within the limit: read whole, handed over as one body.
+  const ok = stream(10);
+  const r = await post(ok.body);
+  assertEquals([r.status, await r.text()], [200, "1000"]);
+  assertEquals(seen, [1000]);
+  // An endless body: refused after the chunk that crosses the limit, the rest never pulled.
+  const endless = stream(1_000_000);
+  const big = await post(endless.body);
+  assertEquals(big.status, 413);
+  assert(endless.pulled() <= 12, `pulled ${endless.pulled()} chunks of 100 B for a 1000 B limit`);
+  assert(endless.cancelled(), "the body stream was cancelled");
+  assertEquals(seen, [1000], "nothing over the limit reached the function");
+});
