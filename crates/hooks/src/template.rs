@@ -448,21 +448,19 @@ enum Ctx {
     RawText { raw: Raw, matched: u8 },
 }
 
-/// Elements whose content HTML does not parse as markup: raw text (`script`, `style`, and
-/// those a mail client may treat so), escapable raw text (`title`, `textarea`: entities, no
-/// tags) and `plaintext` (to the end of the document).
+/// Elements whose content is not parsed as ordinary markup: raw text (`script`, `style`),
+/// escapable raw text (`title`, `textarea`: entities, no tags), and `Ambiguous`: elements whose
+/// content parsers read differently (`noscript` is markup with scripting off, `iframe` and
+/// `noembed` fallbacks may be shown, `xmp`, `noframes`, `plaintext`), and foreign content
+/// (`svg`, `math`: there `title` and `textarea` hold markup). No value may follow an
+/// `Ambiguous` element anywhere in the template: one reading would be enough to misplace it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Raw {
     Script,
     Style,
     Title,
     Textarea,
-    Xmp,
-    Iframe,
-    Noembed,
-    Noframes,
-    Noscript,
-    Plaintext,
+    Ambiguous,
 }
 
 impl Raw {
@@ -472,12 +470,8 @@ impl Raw {
             "style" => Self::Style,
             "title" => Self::Title,
             "textarea" => Self::Textarea,
-            "xmp" => Self::Xmp,
-            "iframe" => Self::Iframe,
-            "noembed" => Self::Noembed,
-            "noframes" => Self::Noframes,
-            "noscript" => Self::Noscript,
-            "plaintext" => Self::Plaintext,
+            "xmp" | "iframe" | "noembed" | "noframes" | "noscript" | "plaintext" | "svg"
+            | "math" => Self::Ambiguous,
             _ => return None,
         })
     }
@@ -488,13 +482,8 @@ impl Raw {
             Self::Style => b"</style",
             Self::Title => b"</title",
             Self::Textarea => b"</textarea",
-            Self::Xmp => b"</xmp",
-            Self::Iframe => b"</iframe",
-            Self::Noembed => b"</noembed",
-            Self::Noframes => b"</noframes",
-            Self::Noscript => b"</noscript",
             // Never ends: 0xff does not occur in UTF-8 text.
-            Self::Plaintext => b"\xff",
+            Self::Ambiguous => b"\xff",
         }
     }
 }
@@ -612,7 +601,7 @@ impl Ctx {
                 _,
             ) => Ok(Escape::Html),
             (Self::RawText { .. }, _) => Err(
-                "cannot be used inside <xmp>, <iframe>, <noembed>, <noframes>, <noscript> or <plaintext> (mail clients differ on how they parse it)",
+                "cannot be used after <svg>, <math>, <noscript>, <iframe>, <noembed>, <noframes>, <xmp> or <plaintext> (parsers disagree on what follows them)",
             ),
             (Self::Comment { .. } | Self::CommentStart { .. }, _) => {
                 Err("cannot be used inside an HTML comment")
@@ -928,16 +917,34 @@ mod tests {
             // In these the browser sees text where a naive tokenizer sees a tag (and back).
             (
                 "<xmp><p title=\"</xmp><img src=x onerror={{name}}>\">",
-                "unquoted attribute value",
+                "parsers disagree",
             ),
             (
                 "<noscript><p title=\"</noscript><img src=x onerror={{name}}>\">",
-                "unquoted attribute value",
+                "parsers disagree",
             ),
-            ("<xmp>{{name}}</xmp>", "inside <xmp>"),
-            ("<iframe>{{name}}</iframe>", "inside <xmp>"),
-            ("<noembed>{{name}}</noembed>", "inside <xmp>"),
-            ("<plaintext></plaintext>{{name}}", "inside <xmp>"),
+            ("<xmp>{{name}}</xmp>", "parsers disagree"),
+            ("<iframe>{{name}}</iframe>", "parsers disagree"),
+            ("<noembed>{{name}}</noembed>", "parsers disagree"),
+            // With scripting off noscript is markup: the value would start the href.
+            (
+                "<noscript><a title=\"</noscript>\" href=\"{{name}}\">x</a>",
+                "parsers disagree",
+            ),
+            // In foreign content title/textarea hold markup; <img> breaks out to HTML.
+            (
+                "<svg><title><img src=x onerror=\"{{name}}\"></title></svg>",
+                "parsers disagree",
+            ),
+            (
+                "<math><title><a href=\"{{name}}\">x</a></title></math>",
+                "parsers disagree",
+            ),
+            (
+                "<svg></svg><svg><textarea><img onerror=\"{{name}}\">",
+                "parsers disagree",
+            ),
+            ("<plaintext></plaintext>{{name}}", "parsers disagree"),
             // `<!-->` closes the comment at once: what follows is markup, here a tag.
             (
                 "<!--><img src=x onerror={{name}}>",
