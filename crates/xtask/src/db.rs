@@ -340,14 +340,14 @@ pub fn prepare_function_role(server: &TestPostgres) -> Result<String> {
     ] {
         let first = f.column(claim)?;
         pg.execute(&format!(
-            "update portcullis.{table} set status = 'failed' where status = 'queued' and recipient in ('c@example.com', '+14155550123')"
+            "update portcullis.{table} set status = 'failed', attempts = 3, last_error = 'x' where status = 'queued' and recipient in ('c@example.com', '+14155550123')"
         ))?;
         let again = f.column(claim)?;
         let row = f.column(&format!(
-            "select status || ':' || ({content} is not null)::text from portcullis.{table} where recipient in ('c@example.com', '+14155550123')"
+            "select status || ':' || ({content} is not null)::text || ':' || attempts::text || ':' || (last_error is null)::text from portcullis.{table} where recipient in ('c@example.com', '+14155550123')"
         ))?;
         let owned = |v: &[String]| v.first().is_some_and(|c| c.starts_with("owned:"));
-        if !owned(&first) || again != first || row != ["queued:true"] {
+        if !owned(&first) || again != first || row != ["queued:true:0:true"] {
             return Err(format!(
                 "{table}: a failed queued row claimed again must be queued with its content: first {first:?}, again {again:?}, row {row:?}"
             ));
