@@ -119,6 +119,14 @@ T("the guard itself: chunking does not matter, trust without a password and erro
   assertEquals(authWatcher(false)(auth(0)), "done");
   assertEquals(authWatcher(true)(auth(0))?.includes("without SCRAM"), true);
   assertEquals(authWatcher(true)(bytes), "done");
+  // A server-final without the exchange before it proves nothing.
+  assertEquals(authWatcher(true)(new Uint8Array([...auth(12), ...auth(0)]))?.includes("out of order"), true);
+  assertEquals(
+    authWatcher(true)(
+      new Uint8Array([...auth(10, new TextEncoder().encode("SCRAM-SHA-256\0\0")), ...auth(12), ...auth(0)]),
+    )?.includes("out of order"),
+    true,
+  );
   assertEquals(
     authWatcher()(new TextEncoder().encode("HTTP/1.1 200 OK\r\n"))?.includes("not the PostgreSQL protocol"),
     true,

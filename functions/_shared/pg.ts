@@ -101,6 +101,7 @@ export function authWatcher(requireScram = false): (chunk: Uint8Array) => string
   let state: "header" | "code" | "skip" | "done" = "header";
   let left = 0;
   let saslStarted = false;
+  let saslContinued = false;
   let saslFinal = false;
   return (chunk) => {
     for (let i = 0; i < chunk.length;) {
@@ -141,6 +142,11 @@ export function authWatcher(requireScram = false): (chunk: Uint8Array) => string
         }
         if (c === 5) return "the server asked for MD5 password authentication; refused (use SCRAM-SHA-256)";
         if (c === 10) saslStarted = true;
+        // The signature inside the final message is postgres.js's to verify; the order is ours.
+        if ((c === 11 && !saslStarted) || (c === 12 && !saslContinued)) {
+          return "the server's SCRAM exchange is out of order; refused";
+        }
+        if (c === 11) saslContinued = true;
         if (c === 12) saslFinal = true;
         state = left === 0 ? "header" : "skip";
       } else {

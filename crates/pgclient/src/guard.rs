@@ -7,8 +7,9 @@
 //! and `AuthenticationMD5Password` with an unsalted-per-session hash. Behind `sslmode=require`
 //! (encrypted, certificate not checked) a man in the middle can ask for either. No kept client
 //! has an option to refuse them (libpq's `require_auth` is not in tokio-postgres), so this
-//! small filter does. It also insists on the SCRAM server-final message before
-//! `AuthenticationOk` (tokio-postgres checks that too; the filter does not rely on it), and,
+//! small filter does. It also insists on the SCRAM server-final message, after the start and
+//! the continue, before `AuthenticationOk` (the server signature inside it is verified by
+//! tokio-postgres; the filter checks that the exchange happened, in order), and,
 //! when we hold a password, on SCRAM itself (libpq's `require_auth=scram-sha-256`): a server
 //! that answers `AuthenticationOk` at once has not proved it knows the password, and behind
 //! `require` anyone on the path could be that server.
@@ -74,6 +75,7 @@ pub(crate) struct AuthWatch {
     header: [u8; 5],
     code: [u8; 4],
     sasl_started: bool,
+    sasl_continued: bool,
     sasl_final: bool,
     /// We hold a password: only a SCRAM login (with the server's proof) is accepted.
     require_scram: bool,
@@ -87,6 +89,7 @@ impl AuthWatch {
             header: [0; 5],
             code: [0; 4],
             sasl_started: false,
+            sasl_continued: false,
             sasl_final: false,
             require_scram,
         }
@@ -148,8 +151,10 @@ impl AuthWatch {
                         3 => return Err(Refusal::Cleartext),
                         5 => return Err(Refusal::Md5),
                         10 => self.sasl_started = true,
-                        11 => {}
-                        12 => self.sasl_final = true,
+                        11 if self.sasl_started => self.sasl_continued = true,
+                        12 if self.sasl_continued => self.sasl_final = true,
+                        // SASL steps out of order: not a server we talk to.
+                        11 | 12 => return Err(Refusal::Garbled),
                         // GSS, SSPI, Kerberos: tokio-postgres refuses them itself.
                         _ => {}
                     }
@@ -287,6 +292,14 @@ mod tests {
             AuthWatch::new(false).feed(b"HTTP/1.1 200 OK"),
             Err(Refusal::Garbled)
         );
+        // A server-final without the exchange before it proves nothing.
+        let mut s = auth(12, b"v=proof");
+        s.extend(auth(0, b""));
+        assert_eq!(AuthWatch::new(true).feed(&s), Err(Refusal::Garbled));
+        let mut s = auth(10, b"SCRAM-SHA-256\0\0");
+        s.extend(auth(12, b"v=proof"));
+        s.extend(auth(0, b""));
+        assert_eq!(feed_bytewise(&s), Err(Refusal::Garbled));
     }
 
     #[test]
