@@ -254,27 +254,38 @@ impl SampleHook {
     }
 }
 
-/// An argument that must not be repeated in an error (clap echoes unexpected arguments, e.g.
-/// a database URL pasted without `--db-url`): a URL with credentials or a webhook secret.
-fn redacted(arg: &str) -> Option<String> {
-    if arg.contains("whsec_") {
-        return Some("<secret>".to_owned());
-    }
-    let (scheme, rest) = arg.split_once("://")?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    let (_, host) = authority.rsplit_once('@')?;
-    Some(format!("{scheme}://<credentials>@{host}/…"))
-}
-
-/// clap's error text with every secret-looking argument of `args` replaced.
-fn safe_error(text: &str, args: impl IntoIterator<Item = String>) -> String {
-    let mut text = text.to_owned();
-    for arg in args {
-        if let Some(r) = redacted(&arg) {
-            text = text.replace(&arg, &r);
+/// `text` with credentials in URLs (`scheme://…@`, up to the last `@` of the word) and
+/// webhook secrets (`whsec_…`) replaced: for error messages, which may quote arguments (clap
+/// echoes an unexpected or invalid argument; a URL may have been pasted where a name belongs).
+fn redact(text: &str) -> String {
+    let boundary = |c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let url = rest.find("://").map(|i| (i, 3));
+        let secret = rest.find("whsec_").map(|i| (i, 6));
+        let next = match (url, secret) {
+            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        };
+        let Some((at, len)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        let (before, after) = rest.split_at(at + len);
+        out.push_str(before);
+        let word_end = after.find(boundary).unwrap_or(after.len());
+        let (word, tail) = after.split_at(word_end);
+        if len == 6 {
+            out.push_str("<secret>");
+        } else if let Some(i) = word.rfind('@') {
+            out.push_str("<credentials>");
+            out.push_str(word.get(i..).unwrap_or_default());
+        } else {
+            out.push_str(word);
         }
+        rest = tail;
     }
-    text
 }
 
 fn parse_args() -> Result<Cli, ExitCode> {
@@ -288,7 +299,7 @@ fn parse_args() -> Result<Cli, ExitCode> {
         ) {
             e.exit();
         }
-        eprint!("{}", safe_error(&e.render().to_string(), std::env::args()));
+        eprint!("{}", redact(&e.render().to_string()));
         ExitCode::from(2)
     })
 }
@@ -343,7 +354,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("portcullis: {e}");
+            eprintln!("portcullis: {}", redact(&e));
             ExitCode::FAILURE
         }
     }
@@ -587,16 +598,44 @@ mod tests {
                 vec!["portcullis", "hooks", "secret", "v1,whsec_c2VjcmV0c2VjcmV0"],
                 "c2VjcmV0c2VjcmV0",
             ),
+            (
+                vec![
+                    "portcullis",
+                    "hooks",
+                    "sign",
+                    "--timestamp=postgres://u:pa/ss@h/db",
+                    "--secret",
+                    "x",
+                ],
+                "pa/ss",
+            ),
         ] {
             let raw = Cli::try_parse_from(&args)
                 .err()
                 .map(|e| e.render().to_string())
                 .unwrap_or_default();
             assert!(raw.contains(secret), "clap itself echoes it: {raw}");
-            let safe = safe_error(&raw, args.iter().map(|a| (*a).to_owned()));
+            let safe = redact(&raw);
             assert!(!safe.contains(secret), "{safe}");
-            assert!(safe.contains("unexpected argument"), "{safe}");
+            assert!(
+                safe.contains("<credentials>@") || safe.contains("<secret>"),
+                "{safe}"
+            );
         }
+        // Our own errors too: a URL passed where a variable name belongs.
+        let arg = DbArg {
+            db_url: None,
+            db_url_env: "postgres://u:hunter2@db.example.com/x".into(),
+        };
+        let e = redact(&arg.read().unwrap_err());
+        assert!(
+            !e.contains("hunter2") && e.contains("<credentials>@db.example.com"),
+            "{e}"
+        );
+        assert_eq!(
+            redact("see https://x.test/a and ok"),
+            "see https://x.test/a and ok"
+        );
     }
 
     #[test]
