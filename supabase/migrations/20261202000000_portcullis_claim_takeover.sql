@@ -5,9 +5,10 @@
 -- message: the consumer had marked the row `failed`, GoTrue called again with the same
 -- `metadata.uuid`, the row became `pending` (its content cleared by the trigger), the hook
 -- answered 200, and nothing would ever send it. Now the takeover sets the status the caller
--- asks for (`queued` or `pending`) and stores the content again, as the insert does; the row
--- starts over (attempts, errors and the provider id cleared, created_at now: retention's
--- OTP lifetime counts from the new claim).
+-- asks for (`queued` or `pending`) and stores the content again, as the insert does. A row
+-- re-queued for a consumer starts over (attempts, errors and the provider id cleared,
+-- created_at now: retention's OTP lifetime counts from the new claim); a row we send again
+-- keeps counting its attempts.
 --
 -- Storing content needs UPDATE on the content columns, which portcullis_fn does not have
 -- (it may update bookkeeping columns only). The claim functions therefore run with the
@@ -36,8 +37,12 @@ begin
     return;
   end if;
   update portcullis.email_outbox as o set status = p_status, updated_at = now(),
-      created_at = now(), user_id = p_user_id, attempts = 0, last_error = null,
-      provider_message_id = null, sent_at = null,
+      user_id = p_user_id,
+      -- Re-queued for a consumer: a new message for it. Sent by us: attempts keep counting.
+      created_at = case when p_status = 'queued' then now() else o.created_at end,
+      attempts = case when p_status = 'queued' then 0 else o.attempts end,
+      last_error = case when p_status = 'queued' then null else o.last_error end,
+      provider_message_id = case when p_status = 'queued' then null else o.provider_message_id end,
       locale = p_locale, subject = p_subject, html = p_html, text = p_text, link = p_link,
       token = p_token, token_hash = p_token_hash, redirect_to = p_redirect_to,
       delivery = p_delivery
@@ -73,8 +78,12 @@ begin
     return;
   end if;
   update portcullis.sms_outbox as o set status = p_status, updated_at = now(),
-      created_at = now(), user_id = p_user_id, attempts = 0, last_error = null,
-      provider_message_id = null, sent_at = null,
+      user_id = p_user_id,
+      -- Re-queued for a consumer: a new message for it. Sent by us: attempts keep counting.
+      created_at = case when p_status = 'queued' then now() else o.created_at end,
+      attempts = case when p_status = 'queued' then 0 else o.attempts end,
+      last_error = case when p_status = 'queued' then null else o.last_error end,
+      provider_message_id = case when p_status = 'queued' then null else o.provider_message_id end,
       locale = p_locale, body = p_body, token = p_token, delivery = p_delivery
     where o.hook_uuid = p_hook_uuid and o.recipient = p_recipient and o.sms_type = p_sms_type
       and (o.status = 'failed' or (o.status = 'pending' and o.updated_at < now() - interval '15 seconds'))
