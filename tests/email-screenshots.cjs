@@ -1,4 +1,4 @@
-// Renders a few of the e-mail snapshots (crates/hooks/tests/snapshots/email) in headless
+// Renders a few of the e-mail snapshots (crates/hooks/domain/tests/snapshots/email) in headless
 // Chromium at desktop and phone widths, saves screenshots for a person to look at, and checks
 // what a reader needs: no sideways scrolling on a phone, a visible button with readable text,
 // the code visible, the language declared, and user-controlled markup inert.
@@ -8,7 +8,7 @@ const path = require("node:path");
 const fs = require("node:fs");
 const { chromium } = require("playwright-core");
 
-const SNAPSHOTS = path.join(__dirname, "../crates/hooks/tests/snapshots/email");
+const SNAPSHOTS = path.join(__dirname, "../crates/hooks/domain/tests/snapshots/email");
 const CASES = [
   { file: "signup.en.html", button: true, code: "305805", lang: "en" },
   { file: "email_change.current.de.html", button: true, code: "305805", lang: "de" },

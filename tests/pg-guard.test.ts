@@ -59,7 +59,7 @@ async function play(conn: Deno.Conn, script: Script): Promise<string> {
 
 /** A fake server on loopback, plain text (the guard is the same on TLS connections; the TLS
  * path is tested against the real server, and the Rust client's guard against fake TLS
- * servers in crates/pgclient/tests). */
+ * servers in crates/platform/pgclient/tests). */
 function fake(script: Script): { url: string; sent: Promise<string> } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;

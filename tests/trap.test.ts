@@ -1,6 +1,6 @@
 // A Wasm trap does not poison the function: the shim answers the requests of the trapped
 // instance with 500, re-creates the instance, and serves on. Tested with the testbed function
-// (crates/js-testbed: routes that panic under panic = "abort", a real trap) through the real
+// (crates/platform/js-testbed: routes that panic under panic = "abort", a real trap) through the real
 // shared shim, in process on Deno and served by workerd.
 import { Served } from "../functions/_shared/adapter.ts";
 import { assert, assertEquals, required } from "./support.ts";

@@ -49,17 +49,18 @@ const query = async (text: string, _params: unknown[]) => {
 
 const root = new URL("../../", import.meta.url);
 const disposable = new Set(
-  (await Deno.readTextFile(new URL("crates/hooks/data/disposable_domains.txt", root))).split("\n").filter((
-    l,
-  ) => l && !l.startsWith("#")),
+  (await Deno.readTextFile(new URL("crates/hooks/domain/data/disposable_domains.txt", root))).split("\n")
+    .filter((
+      l,
+    ) => l && !l.startsWith("#")),
 );
 const ts = makeHandlers(SECRET, disposable);
 const branded = makeHandlers(
   SECRET,
   disposable,
   makeBrandedRenderer(
-    await Deno.readTextFile(new URL("crates/hooks/src/email/layout.html", root)),
-    await Deno.readTextFile(new URL("crates/hooks/src/email/layout.txt", root)),
+    await Deno.readTextFile(new URL("crates/hooks/domain/src/email/layout.html", root)),
+    await Deno.readTextFile(new URL("crates/hooks/domain/src/email/layout.txt", root)),
   ),
 );
 

@@ -7,12 +7,12 @@ import { makeBrandedRenderer, makeHandlers, overPostgres, route } from "./all.ts
 const url = Deno.env.get("PORTCULLIS_DB_URL");
 const sql = url ? overPostgres(postgres(url, { max: 4, prepare: false, onnotice: () => {} })) : undefined;
 const read = (path: string) => Deno.readTextFile(new URL(`../../${path}`, import.meta.url));
-const list = await read("crates/hooks/data/disposable_domains.txt");
+const list = await read("crates/hooks/domain/data/disposable_domains.txt");
 const disposable = new Set(list.split("\n").filter((l) => l && !l.startsWith("#")));
 const secret = Deno.env.get("PORTCULLIS_HOOK_SECRETS") ?? "";
 const branded = makeBrandedRenderer(
-  await read("crates/hooks/src/email/layout.html"),
-  await read("crates/hooks/src/email/layout.txt"),
+  await read("crates/hooks/domain/src/email/layout.html"),
+  await read("crates/hooks/domain/src/email/layout.txt"),
 );
 const handler = route({
   ...makeHandlers(secret, disposable),

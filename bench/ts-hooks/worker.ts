@@ -4,9 +4,9 @@
 import postgres from "postgres";
 import { type Handler, makeBrandedRenderer, makeHandlers, overPostgres, route } from "./all.ts";
 // Bundled as text (esbuild --loader:.txt=text --loader:.html=text; wrangler: Text rules).
-import list from "../../crates/hooks/data/disposable_domains.txt";
-import layoutHtml from "../../crates/hooks/src/email/layout.html";
-import layoutText from "../../crates/hooks/src/email/layout.txt";
+import list from "../../crates/hooks/domain/data/disposable_domains.txt";
+import layoutHtml from "../../crates/hooks/domain/src/email/layout.html";
+import layoutText from "../../crates/hooks/domain/src/email/layout.txt";
 
 interface Env {
   PORTCULLIS_HOOK_SECRETS: string;

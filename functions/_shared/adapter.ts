@@ -3,7 +3,7 @@
 // request headers and the body, bounded — and hands them to Rust in one call; it drives the
 // requests that wait for I/O (the Rust side parks them as numbered tasks); and it recovers
 // from a Wasm trap by answering the affected requests with 500 and re-creating the instance.
-// No Portcullis logic lives here. See crates/js/src/lib.rs for the Rust half.
+// No Portcullis logic lives here. See crates/platform/js/src/lib.rs for the Rust half.
 
 /** The SQL seam's JavaScript side: text parameters in, rows of text (or null) out. */
 export type Query = (sql: string, params: (string | null)[]) => Promise<(string | null)[][]>;

@@ -1,6 +1,6 @@
 // Supabase Edge Function: Portcullis hooks (Supabase Auth HTTP hooks).
 // Loads the Rust/Wasm module, hands it the environment and the database, serves requests.
-// All behaviour lives in crates/hooks-service; see README.md for deployment.
+// All behaviour lives in crates/hooks/service; see README.md for deployment.
 import * as wasm from "./wasm/portcullis_hooks.js";
 import { Served } from "../_shared/adapter.ts";
 import { loadWasm, openDatabase, serveOptions } from "../_shared/runtime.ts";

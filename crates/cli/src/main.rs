@@ -373,7 +373,7 @@ fn policy(file: &std::path::Path) -> Result<(), String> {
     let mut host = portcullis_core::MapEnv::default();
     host.set_asset(
         "disposable_domains.txt",
-        include_str!("../../hooks/data/disposable_domains.txt"),
+        include_str!("../../hooks/domain/data/disposable_domains.txt"),
     );
     portcullis_hooks::HooksPolicy::parse(&json, &host).map_err(|e| format!("{name}: {e}"))?;
     println!("{json}");

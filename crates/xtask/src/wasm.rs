@@ -262,7 +262,7 @@ pub fn bundle_worker(tools: &Tools, entry: &Path, outfile: &Path, externals: &[&
     run(&mut cmd)
 }
 
-/// Builds the adapter's test function (crates/js-testbed) into `target/testbed/`: the module
+/// Builds the adapter's test function (crates/platform/js-testbed) into `target/testbed/`: the module
 /// for Deno, and a Worker bundle of it with the shared shim in `target/testbed/worker/`.
 pub fn build_testbed(tools: &Tools) -> Result<PathBuf> {
     say("building the adapter testbed (trap recovery)");

@@ -80,7 +80,7 @@ fn hooks(pairs: &[(&str, &str)]) -> Hooks {
     let mut env = MapEnv::default();
     env.set_asset(
         "disposable_domains.txt",
-        include_str!("../../hooks/data/disposable_domains.txt"),
+        include_str!("../../domain/data/disposable_domains.txt"),
     );
     env.set("PORTCULLIS_HOOK_SECRETS", SECRET);
     for (k, v) in pairs {

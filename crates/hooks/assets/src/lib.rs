@@ -5,7 +5,7 @@
 //! a third of the module's size budget. As a JavaScript module it is parsed once by the engine
 //! and copied into Wasm memory only when a policy turns `block_disposable_domains` on.
 //!
-//! `js/disposable_domains.js` is generated from `crates/hooks/data/disposable_domains.txt` by
+//! `js/disposable_domains.js` is generated from `crates/hooks/domain/data/disposable_domains.txt` by
 //! `cargo xtask update-disposable-domains`; a test keeps the two identical.
 
 #[cfg(target_arch = "wasm32")]
@@ -33,7 +33,7 @@ pub fn asset(name: &str) -> Option<String> {
 #[must_use]
 pub fn asset(name: &str) -> Option<String> {
     (name == DISPOSABLE_DOMAINS)
-        .then(|| include_str!("../../hooks/data/disposable_domains.txt").to_owned())
+        .then(|| include_str!("../../domain/data/disposable_domains.txt").to_owned())
 }
 
 #[cfg(test)]
@@ -41,7 +41,7 @@ mod tests {
     #[test]
     fn js_module_holds_exactly_the_source_list() {
         let js = include_str!("../js/disposable_domains.js");
-        let source = include_str!("../../hooks/data/disposable_domains.txt");
+        let source = include_str!("../../domain/data/disposable_domains.txt");
         let start = js.find("return \"").expect("string literal") + "return \"".len();
         let end = js.rfind("\";").expect("end of literal");
         let text = js[start..end].replace("\\n", "\n");

@@ -29,7 +29,7 @@ struct Vector {
 }
 
 fn vectors() -> Vec<Vector> {
-    let text = include_str!("../../../tests/vectors/standard-webhooks.json");
+    let text = include_str!("../../../../tests/vectors/standard-webhooks.json");
     serde_json::from_str::<Vectors>(text).unwrap().vectors
 }
 
