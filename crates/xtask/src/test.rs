@@ -319,6 +319,9 @@ fn cli_suite(deno_url: &str, worker_url: &str) -> Result {
     let run_cli = |args: &[&str], env: &[(&str, &str)]| -> Result<(bool, String)> {
         let out = Command::new(&cli)
             .args(args)
+            // The CLI reads these by default: only what a case passes counts, not the caller's.
+            .env_remove("PORTCULLIS_HOOK_SECRETS")
+            .env_remove("DATABASE_URL")
             .envs(env.iter().copied())
             .output()
             .map_err(|e| e.to_string())?;
