@@ -555,6 +555,7 @@ mod tests {
 
     fn resp(status: u16, body: &str) -> OutboundResponse {
         OutboundResponse {
+            headers: Vec::new(),
             status,
             body: body.as_bytes().to_vec(),
         }

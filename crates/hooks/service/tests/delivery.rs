@@ -138,6 +138,7 @@ fn run_with(random: &dyn SecureRandom, db: &ScriptDb, http: &Providers, logs: &L
     let ctx = Context {
         clock: &clock,
         random,
+        crypto: &portcullis_core::NoCrypto,
         db,
         http,
         log: logs,
@@ -164,6 +165,7 @@ fn providers_down_end_after_bounded_attempts_with_a_503_error_object_and_a_faile
     let http = Providers {
         answer: |_, _| {
             Ok(OutboundResponse {
+                headers: Vec::new(),
                 status: 503,
                 body: Vec::new(),
             })
@@ -223,6 +225,7 @@ fn a_rejected_recipient_is_a_400_at_once_without_trying_the_next_provider() {
     let http = Providers {
         answer: |_, _| {
             Ok(OutboundResponse {
+                headers: Vec::new(),
                 status: 422,
                 body: br#"{"name":"validation_error","message":"Invalid `to` field."}"#.to_vec(),
             })
@@ -248,6 +251,7 @@ fn timeouts_and_network_errors_fail_over() {
                 detail: "reset".into(),
             }),
             _ if url.ends_with("/emails") => Ok(OutboundResponse {
+                headers: Vec::new(),
                 status: 200,
                 body: br#"{"id":"r1"}"#.to_vec(),
             }),
@@ -312,6 +316,7 @@ fn sent_ok() -> Providers {
     Providers {
         answer: |_, _| {
             Ok(OutboundResponse {
+                headers: Vec::new(),
                 status: 200,
                 body: br#"{"id":"r1"}"#.to_vec(),
             })

@@ -106,6 +106,7 @@ fn run(h: &Hooks, db: &FakeDb, logs: &Logs, req: Request) -> Response {
     let ctx = Context {
         clock: &clock,
         random: &Zeros,
+        crypto: &portcullis_core::NoCrypto,
         db,
         http: &NoOutbound,
         log: logs,
@@ -251,6 +252,7 @@ fn stale_requests_are_refused() {
     let ctx = Context {
         clock: &clock,
         random: &Zeros,
+        crypto: &portcullis_core::NoCrypto,
         db: &FakeDb::default(),
         http: &NoOutbound,
         log: &Logs::default(),

@@ -17,6 +17,7 @@
 //!   never panic, on attacker-controlled input.
 
 mod config;
+pub mod crypto;
 pub mod encoding;
 pub mod json;
 pub mod outbound;
@@ -26,6 +27,7 @@ pub mod sql;
 mod time;
 
 pub use config::{ConfigError, ConfigProblem, Env, MapEnv, parse_or};
+pub use crypto::{Crypto, CryptoError, NoCrypto, SignatureAlg};
 pub use outbound::{
     BaseUrlError, NoOutbound, Outbound, OutboundError, OutboundRequest, OutboundResponse,
     check_base_url,

@@ -38,13 +38,36 @@ impl fmt::Debug for OutboundRequest {
     }
 }
 
-/// A response (status and body; headers are not needed by any caller yet).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A response: status, header fields (names lowercase) and body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OutboundResponse {
     /// HTTP status.
     pub status: u16,
+    /// Header fields, names lowercase, in the order received (repeated names kept).
+    pub headers: Vec<(String, String)>,
     /// Body bytes.
     pub body: Vec<u8>,
+}
+
+impl OutboundResponse {
+    /// A response with no headers.
+    #[must_use]
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    /// The first value of header `name` (lowercase).
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Why no response arrived.

@@ -31,7 +31,8 @@ export function fillRandom(bytes) {
 }
 
 /**
- * One outbound request with a timeout. Resolves to [status, body bytes], [0, null] on timeout,
+ * One outbound request with a timeout. Resolves to [status, body bytes, `name \n value \n …`
+ * headers], [0, null] on timeout,
  * or [-1, message] on a network failure; never rejects. `body` is a view of Wasm memory, copied
  * before the request starts.
  */
@@ -47,7 +48,9 @@ export async function httpFetch(method, url, head, body, timeoutMs) {
       redirect: "manual",
       signal: AbortSignal.timeout(timeoutMs),
     });
-    return [response.status, new Uint8Array(await response.arrayBuffer())];
+    let head = "";
+    for (const [name, value] of response.headers) head += `${name}\n${value}\n`;
+    return [response.status, new Uint8Array(await response.arrayBuffer()), head];
   } catch (e) {
     if (e && (e.name === "TimeoutError" || e.name === "AbortError")) return [0, null];
     return [-1, String((e && e.message) || e)];
@@ -57,4 +60,43 @@ export async function httpFetch(method, url, head, body, timeoutMs) {
 /** Resolves after `ms` milliseconds. */
 export function wait(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// WebCrypto for the token layer. Keys arrive as canonical JWK JSON and are imported once per
+// instance (the JSON is the cache key; a handful of keys per deployment).
+const IMPORT = {
+  ES256: [{ name: "ECDSA", namedCurve: "P-256" }, { name: "ECDSA", hash: "SHA-256" }],
+  RS256: [{ name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, { name: "RSASSA-PKCS1-v1_5" }],
+  EdDSA: [{ name: "Ed25519" }, { name: "Ed25519" }],
+};
+const imported = new Map();
+
+function importedKey(alg, jwk, usage) {
+  const cacheKey = `${usage}\n${jwk}`;
+  let key = imported.get(cacheKey);
+  if (key === undefined) {
+    if (imported.size >= 64) imported.clear();
+    key = crypto.subtle.importKey("jwk", JSON.parse(jwk), IMPORT[alg][0], false, [usage]);
+    imported.set(cacheKey, key);
+    // A key the host refuses is not cached as a failure forever.
+    key.catch(() => imported.delete(cacheKey));
+  }
+  return key;
+}
+
+/** Verifies `sig` over `data` (views of Wasm memory, copied first): a promise of a boolean. */
+export function cryptoVerify(alg, jwk, data, sig) {
+  const message = data.slice();
+  const signature = sig.slice();
+  return importedKey(alg, jwk, "verify").then((key) =>
+    crypto.subtle.verify(IMPORT[alg][1], key, signature, message)
+  );
+}
+
+/** Signs `data` (a view of Wasm memory, copied first): a promise of the signature bytes. */
+export function cryptoSign(alg, jwk, data) {
+  const message = data.slice();
+  return importedKey(alg, jwk, "sign").then((key) =>
+    crypto.subtle.sign(IMPORT[alg][1], key, message)
+  ).then((sig) => new Uint8Array(sig));
 }

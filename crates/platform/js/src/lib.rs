@@ -19,7 +19,7 @@
 //!   instance was serving with a 500, re-instantiates the module (wasm-bindgen's
 //!   `__wbg_reset_state`), builds the function again and serves on.
 //! - Capabilities: [`JsClock`] (`Date.now()`), [`JsRandom`] (`crypto.getRandomValues`),
-//!   [`ConsoleLog`], [`JsDb`] (a query function the shim passes in: postgres.js, PGlite),
+//!   [`ConsoleLog`], [`JsCrypto`] (`crypto.subtle`), [`JsDb`] (a query function the shim passes in: postgres.js, PGlite),
 //!   [`JsOutbound`] (`fetch`) and [`JsEnv`] (a JS getter).
 //!
 //! # Threat model
@@ -29,6 +29,7 @@
 //! - Nothing but the declared headers crosses into Wasm (cookies, authorization of other
 //!   functions stay out).
 
+mod crypto;
 mod db;
 mod host;
 mod outbound;
@@ -43,6 +44,7 @@ use portcullis_service::{
 };
 use wasm_bindgen::prelude::*;
 
+pub use crypto::JsCrypto;
 pub use db::JsDb;
 pub use host::{AssetSource, ConsoleLog, JsClock, JsEnv, JsRandom};
 pub use outbound::JsOutbound;
@@ -241,6 +243,7 @@ pub async fn respond<F: Function, D: Db>(
     let ctx = Context {
         clock: &JsClock,
         random: &JsRandom,
+        crypto: &JsCrypto,
         db,
         http: &JsOutbound,
         log,

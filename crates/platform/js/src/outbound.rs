@@ -60,8 +60,15 @@ impl Outbound for JsOutbound {
             .dyn_into::<Uint8Array>()
             .map(|b| b.to_vec())
             .unwrap_or_default();
+        let head = pair.get(2).as_string().unwrap_or_default();
+        let mut headers = Vec::new();
+        let mut lines = head.split('\n');
+        while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
+            headers.push((name.to_owned(), value.to_owned()));
+        }
         Ok(OutboundResponse {
             status: status as u16,
+            headers,
             body,
         })
     }

@@ -15,7 +15,7 @@
 
 use std::future::Future;
 
-use portcullis_core::{Clock, ConfigError, Db, Env, Outbound, SecureRandom};
+use portcullis_core::{Clock, ConfigError, Crypto, Db, Env, Outbound, SecureRandom};
 use serde::Serialize;
 
 pub mod http;
@@ -78,6 +78,8 @@ pub struct Context<'a, D: ?Sized, H: ?Sized> {
     pub clock: &'a dyn Clock,
     /// Secure randomness.
     pub random: &'a dyn SecureRandom,
+    /// Public-key signatures (WebCrypto in JavaScript hosts).
+    pub crypto: &'a dyn Crypto,
     /// The database (text-only seam).
     pub db: &'a D,
     /// Outbound HTTP and timers.
