@@ -13,6 +13,14 @@
 //   GET    /_control/requests?match=<substring of the recipient>
 //
 // Credentials come from the same variables the functions read.
+//
+// It also plays Supabase Auth's JWKS endpoint for the pat function (SUPABASE_URL points here):
+//   GET    /auth/v1/.well-known/jwks.json   the published keys, `Cache-Control: public, max-age=600`
+//                                         as GoTrue sends them (GET only, JSON accepted)
+//   PUT    /_control/jwks                  {jwks, mode?: "ok"|"down"|"garbage"} what it publishes
+//   GET    /_control/jwks                  {fetches, problems}: how often it was fetched, and any
+//                                         request that broke the contract
+// The initial set comes from PORTCULLIS_TEST_JWKS.
 
 type Provider = "resend" | "postmark" | "twilio" | "vonage";
 interface Rule {
@@ -266,6 +274,33 @@ async function vonage(req: Request, path: string, problems: string[]) {
 
 const HANDLERS = { resend, postmark, twilio, vonage };
 
+let jwks: unknown = JSON.parse(Deno.env.get("PORTCULLIS_TEST_JWKS") ?? '{"keys":[]}');
+let jwksMode: "ok" | "down" | "garbage" = "ok";
+let jwksFetches = 0;
+const jwksProblems: string[] = [];
+
+async function jwksControl(req: Request): Promise<Response> {
+  if (req.method === "PUT") {
+    const body = await req.json();
+    if (body.jwks) jwks = body.jwks;
+    jwksMode = body.mode ?? "ok";
+    return json(200, {});
+  }
+  return json(200, { fetches: jwksFetches, problems: jwksProblems });
+}
+
+function jwksEndpoint(req: Request): Response {
+  jwksFetches++;
+  if (req.method !== "GET") jwksProblems.push(`method ${req.method}`);
+  const accept = req.headers.get("accept") ?? "";
+  if (accept && !accept.includes("json") && !accept.includes("*/*")) jwksProblems.push(`accept ${accept}`);
+  if (jwksMode === "down") return new Response("upstream unavailable", { status: 503 });
+  if (jwksMode === "garbage") return new Response("<html>not json</html>", { status: 200 });
+  return new Response(JSON.stringify(jwks), {
+    headers: { "content-type": "application/json", "cache-control": "public, max-age=600" },
+  });
+}
+
 async function handle(req: Request): Promise<Response> {
   const url = new URL(req.url);
   if (url.pathname === "/_control/rules") {
@@ -276,6 +311,8 @@ async function handle(req: Request): Promise<Response> {
     rules.push(await req.json());
     return json(200, {});
   }
+  if (url.pathname === "/_control/jwks") return await jwksControl(req);
+  if (url.pathname === "/auth/v1/.well-known/jwks.json") return jwksEndpoint(req);
   if (url.pathname === "/_control/requests") {
     const match = url.searchParams.get("match") ?? "";
     return json(200, recorded.filter((r) => r.recipient.includes(match)));

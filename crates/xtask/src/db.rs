@@ -97,9 +97,13 @@ fn expect_same(what: &str, before: &[String], after: &[String]) -> Result {
     }
 }
 
-/// Mirrors the part of a Supabase database the migrations touch (`auth.users`).
+/// Mirrors the part of a Supabase database the functions meet: the API roles, `auth.users`,
+/// `auth.sessions` and `auth.uid()`/`auth.role()`/`auth.jwt()` (tests/fixtures/supabase-auth.sql,
+/// also loaded by `cargo xtask dev`).
 pub fn supabase_like(pg: &mut Pg) -> Result {
-    pg.execute("create schema if not exists auth; create table if not exists auth.users (id uuid primary key, email text);")
+    let sql = std::fs::read_to_string(root().join("tests/fixtures/supabase-auth.sql"))
+        .map_err(|e| format!("tests/fixtures/supabase-auth.sql: {e}"))?;
+    pg.execute(&sql)
 }
 
 /// Install twice, uninstall twice, and compare catalogs each way; then the same with an
@@ -388,6 +392,18 @@ pub fn prepare_function_role(server: &TestPostgres) -> Result<String> {
             "write its claims table",
         ),
         ("select count(*) from auth.users", "read auth.users"),
+        (
+            "select count(*) from portcullis.pat_tokens",
+            "read the token table (only the pat_* functions may)",
+        ),
+        (
+            "update portcullis.pat_tokens set revoked_at = null",
+            "un-revoke tokens",
+        ),
+        (
+            "select count(*) from portcullis.pat_events",
+            "read token events",
+        ),
         (
             "create table portcullis.x (a int)",
             "create tables in its schema",

@@ -47,7 +47,14 @@ pub fn workerd(
     db_url: Option<&str>,
     logs: &Path,
 ) -> Result<Served> {
-    wrangler_dev(tools, f.name, &["--env", "local"], env, db_url, logs)
+    // hooks keeps the root wrangler.toml; every other function has its own next to its shim.
+    let config = f.shim_dir().join("wrangler.toml");
+    let config = config.to_string_lossy();
+    let mut args = vec!["--env", "local"];
+    if f.name != "hooks" {
+        args.extend(["--config", &config]);
+    }
+    wrangler_dev(tools, f.name, &args, env, db_url, logs)
 }
 
 /// `wrangler dev` (workerd) with `args` choosing the configuration, `env` as its variables and

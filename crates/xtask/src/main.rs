@@ -22,6 +22,7 @@ mod bench_db;
 mod db;
 mod dev;
 mod harness;
+mod pat;
 mod pg;
 mod test;
 mod tools;

@@ -228,6 +228,14 @@ pub fn command(args: &[String]) -> Result {
             }
         }
     }
+    failures.extend(crate::pat::suite(
+        &tools,
+        &pg,
+        &fn_url,
+        &verified_url,
+        &fakes_url,
+        &logs,
+    )?);
     for (runtime, served) in [("deno", &deno), ("workerd", &worker)] {
         say(format!(
             "fault: PostgreSQL restarted under load on /send-email ({runtime})"

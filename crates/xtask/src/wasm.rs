@@ -50,12 +50,20 @@ impl Function {
     }
 }
 
-pub const FUNCTIONS: &[Function] = &[Function {
-    name: "hooks",
-    budget_raw: 512 * 1024,
-    budget_gz: 192 * 1024,
-    budget_worker_js_gz: 96 * 1024,
-}];
+pub const FUNCTIONS: &[Function] = &[
+    Function {
+        name: "hooks",
+        budget_raw: 512 * 1024,
+        budget_gz: 192 * 1024,
+        budget_worker_js_gz: 96 * 1024,
+    },
+    Function {
+        name: "pat",
+        budget_raw: 448 * 1024,
+        budget_gz: 192 * 1024,
+        budget_worker_js_gz: 96 * 1024,
+    },
+];
 
 pub fn function(name: &str) -> Result<&'static Function> {
     FUNCTIONS.iter().find(|f| f.name == name).ok_or_else(|| {

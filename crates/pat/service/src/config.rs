@@ -1,0 +1,194 @@
+//! The pat function's configuration, read once from the environment.
+
+use portcullis_core::{ConfigError, Env, Secret, check_base_url, parse_or};
+use portcullis_jwt::{
+    Expectations, HmacKey, JwksConfig, KeySet, KeySource, MIN_HMAC_SECRET_BYTES, SigningKey,
+    Verifier,
+};
+use portcullis_pat::policy::Policy;
+use portcullis_pat::token::{Hasher, Prefix};
+
+/// The project's URL (`https://<ref>.supabase.co`); set by the Edge Runtime.
+pub const ENV_SUPABASE_URL: &str = "SUPABASE_URL";
+/// The project's JWKS as JSON (set by `supabase functions serve`); fetched from the project
+/// when unset.
+pub const ENV_SUPABASE_JWKS: &str = "SUPABASE_JWKS";
+/// The issuer tokens carry, when it is not `{SUPABASE_URL}/auth/v1` (local stacks).
+pub const ENV_ISSUER: &str = "PORTCULLIS_JWT_ISSUER";
+/// The project's legacy HS256 secret (`SUPABASE_JWT_SECRET` is read when this is unset).
+pub const ENV_JWT_SECRET: &str = "PORTCULLIS_JWT_SECRET";
+/// The key id of the legacy secret, if the project has one (minted HS256 tokens carry it).
+pub const ENV_JWT_KID: &str = "PORTCULLIS_JWT_KID";
+/// The ES256 private JWK the exchange signs with (`supabase gen signing-key`), imported into
+/// the project as a signing key. Without it, exchanged tokens are signed with the HS256 secret.
+pub const ENV_SIGNING_KEY: &str = "PORTCULLIS_PAT_SIGNING_KEY";
+/// The token prefix (default `pat`).
+pub const ENV_PREFIX: &str = "PORTCULLIS_PAT_PREFIX";
+/// A server-side pepper: tokens are stored as HMAC-SHA-256 under it instead of SHA-256.
+pub const ENV_PEPPER: &str = "PORTCULLIS_PAT_PEPPER";
+/// The policy (JSON; see `portcullis_pat::policy`).
+pub const ENV_POLICY: &str = "PORTCULLIS_PAT_POLICY";
+/// The secret backends present to `/introspect` (`Authorization: Bearer …`); unset disables it.
+pub const ENV_INTROSPECTION_SECRET: &str = "PORTCULLIS_PAT_INTROSPECTION_SECRET";
+/// Origins allowed to call the management API from a browser (comma-separated).
+pub const ENV_CORS_ORIGINS: &str = "PORTCULLIS_CORS_ORIGINS";
+/// The request header that carries the client's address (default: `cf-connecting-ip`, then
+/// the first `x-forwarded-for` entry).
+pub const ENV_CLIENT_IP_HEADER: &str = "PORTCULLIS_CLIENT_IP_HEADER";
+/// Largest request body (default 256 KiB: GitHub's reports come in batches).
+pub const ENV_MAX_BODY: &str = "PORTCULLIS_MAX_BODY_BYTES";
+
+/// The headers a client address may come from.
+pub const CLIENT_IP_HEADERS: [&str; 3] = ["cf-connecting-ip", "x-forwarded-for", "x-real-ip"];
+
+/// Everything the function needs, parsed and checked.
+#[derive(Debug)]
+pub struct PatConfig {
+    /// Verifies users' JWTs.
+    pub verifier: Verifier,
+    /// Signs exchanged tokens.
+    pub signing: SigningKey,
+    /// The project URL (no trailing slash).
+    pub project_url: String,
+    /// The deployment's token prefix.
+    pub prefix: Prefix,
+    /// How tokens are hashed.
+    pub hasher: Hasher,
+    /// What is allowed.
+    pub policy: Policy,
+    /// The introspection secret.
+    pub introspection: Option<Secret<Vec<u8>>>,
+    /// Browser origins allowed.
+    pub cors_origins: Vec<String>,
+    /// Where the client address is read (one of [`CLIENT_IP_HEADERS`]), `None` for the default.
+    pub client_ip_header: Option<&'static str>,
+    /// Body limit.
+    pub max_body_bytes: usize,
+}
+
+fn secret(env: &dyn Env, name: &str) -> Result<Option<Vec<u8>>, ConfigError> {
+    match env.var(name) {
+        None => Ok(None),
+        Some(v) if v.len() < MIN_HMAC_SECRET_BYTES => Err(ConfigError::invalid(
+            name,
+            format!("must be at least {MIN_HMAC_SECRET_BYTES} bytes"),
+        )),
+        Some(v) => Ok(Some(v.into_bytes())),
+    }
+}
+
+impl PatConfig {
+    /// Reads the configuration.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable at fault (never its value).
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let project_url = env.required(ENV_SUPABASE_URL)?;
+        let project_url = project_url.trim_end_matches('/').to_owned();
+        check_base_url(&project_url)
+            .map_err(|e| ConfigError::invalid(ENV_SUPABASE_URL, e.to_string()))?;
+        let issuer = env
+            .var(ENV_ISSUER)
+            .unwrap_or_else(|| format!("{project_url}/auth/v1"));
+        let jwt_secret = match secret(env, ENV_JWT_SECRET)? {
+            Some(s) => Some(s),
+            None => secret(env, "SUPABASE_JWT_SECRET")?,
+        };
+        let hmac = jwt_secret
+            .map(HmacKey::new)
+            .transpose()
+            .map_err(|e| ConfigError::invalid(ENV_JWT_SECRET, e.to_string()))?;
+        let source = match env.var(ENV_SUPABASE_JWKS) {
+            Some(json) => {
+                let (set, _) = KeySet::from_jwks(&json, true)
+                    .map_err(|e| ConfigError::invalid(ENV_SUPABASE_JWKS, e.to_string()))?;
+                let set = set.with_hmac(hmac.clone());
+                if set.is_empty() {
+                    return Err(ConfigError::invalid(
+                        ENV_SUPABASE_JWKS,
+                        "holds no usable key (ES256, RS256, EdDSA or an oct secret)",
+                    ));
+                }
+                KeySource::Static(set)
+            }
+            None => KeySource::Remote(
+                JwksConfig {
+                    url: format!("{project_url}/auth/v1/.well-known/jwks.json"),
+                    timeout_ms: 3000,
+                },
+                hmac.clone(),
+            ),
+        };
+        let audience = Some("authenticated".to_owned());
+        let verifier = Verifier::new(source, Expectations::new(issuer, audience));
+        let signing = match env.var(ENV_SIGNING_KEY) {
+            Some(jwk) => SigningKey::from_private_jwk(&jwk)
+                .map_err(|e| ConfigError::invalid(ENV_SIGNING_KEY, e.to_string()))?,
+            None => match hmac {
+                Some(key) => SigningKey::Hs256 {
+                    key,
+                    kid: env.var(ENV_JWT_KID),
+                },
+                None => {
+                    return Err(ConfigError::invalid(
+                        ENV_SIGNING_KEY,
+                        "the exchange signs tokens with an ES256 key imported into the project (set PORTCULLIS_PAT_SIGNING_KEY) or the legacy secret (set PORTCULLIS_JWT_SECRET)",
+                    ));
+                }
+            },
+        };
+        let prefix = Prefix::new(&env.var(ENV_PREFIX).unwrap_or_else(|| "pat".into()))
+            .map_err(|e| ConfigError::invalid(ENV_PREFIX, e.to_string()))?;
+        let policy = match env.var(ENV_POLICY) {
+            None => Policy::default(),
+            Some(json) => Policy::from_json(&json)
+                .map_err(|e| ConfigError::invalid(ENV_POLICY, e.to_string()))?,
+        };
+        let client_ip_header = match env.var(ENV_CLIENT_IP_HEADER) {
+            None => None,
+            Some(h) => Some(
+                CLIENT_IP_HEADERS
+                    .into_iter()
+                    .find(|c| c.eq_ignore_ascii_case(h.trim()))
+                    .ok_or_else(|| {
+                        ConfigError::invalid(
+                            ENV_CLIENT_IP_HEADER,
+                            "one of cf-connecting-ip, x-forwarded-for, x-real-ip",
+                        )
+                    })?,
+            ),
+        };
+        let cors_origins: Vec<String> = env
+            .var(ENV_CORS_ORIGINS)
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for origin in &cors_origins {
+            check_base_url(origin)
+                .map_err(|e| ConfigError::invalid(ENV_CORS_ORIGINS, e.to_string()))?;
+        }
+        let max_body_bytes: usize = parse_or(env, ENV_MAX_BODY, 256 * 1024, "a number of bytes")?;
+        if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
+            return Err(ConfigError::invalid(
+                ENV_MAX_BODY,
+                "between 1024 and 16777216",
+            ));
+        }
+        Ok(Self {
+            verifier,
+            signing,
+            project_url,
+            prefix,
+            hasher: Hasher::new(secret(env, ENV_PEPPER)?),
+            policy,
+            introspection: secret(env, ENV_INTROSPECTION_SECRET)?.map(Secret::new),
+            cors_origins,
+            client_ip_header,
+            max_body_bytes,
+        })
+    }
+}
