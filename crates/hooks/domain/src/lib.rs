@@ -26,7 +26,7 @@ pub mod delivery;
 mod delivery_policy;
 pub mod domains;
 pub mod email;
-pub mod net;
+pub use portcullis_core::net;
 pub mod path;
 pub mod payload;
 mod policy;

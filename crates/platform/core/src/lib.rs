@@ -20,6 +20,7 @@ mod config;
 pub mod crypto;
 pub mod encoding;
 pub mod json;
+pub mod net;
 pub mod outbound;
 mod random;
 mod secret;

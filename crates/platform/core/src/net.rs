@@ -1,5 +1,7 @@
-//! IP address ranges (CIDR) for sign-up allow and deny lists.
+//! IP address ranges (CIDR): the hooks' sign-up allow and deny lists, the pat function's
+//! per-token allow-lists.
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
@@ -71,6 +73,18 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+impl fmt::Display for Cidr {
+    /// `network/prefix`, as PostgreSQL's `cidr` prints it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.v4 {
+            let v4 = Ipv4Addr::from(u32::try_from(self.network).unwrap_or(0));
+            write!(f, "{v4}/{}", self.prefix)
+        } else {
+            write!(f, "{}/{}", Ipv6Addr::from(self.network), self.prefix)
+        }
+    }
+}
+
 impl Cidr {
     /// Whether `ip` is inside this network.
     #[must_use]
@@ -127,6 +141,18 @@ mod tests {
         let host: Cidr = "192.0.2.7".parse().unwrap();
         assert!(host.contains(ip("192.0.2.7")));
         assert!(!host.contains(ip("192.0.2.8")));
+    }
+
+    #[test]
+    fn ranges_print_as_postgresql_does() {
+        for (text, printed) in [
+            ("203.0.113.0/24", "203.0.113.0/24"),
+            ("198.51.100.7", "198.51.100.7/32"),
+            ("2001:db8::/32", "2001:db8::/32"),
+        ] {
+            let c: Cidr = text.parse().unwrap();
+            assert_eq!(c.to_string(), printed, "{text}");
+        }
     }
 
     #[test]
