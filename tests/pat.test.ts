@@ -5,15 +5,7 @@
 // fake in tests/fakes/providers.ts; `auth.users` is tests/fixtures/supabase-auth.sql.
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import {
-  base64url,
-  createLocalJWKSet,
-  exportJWK,
-  generateKeyPair,
-  type JWK,
-  jwtVerify,
-  SignJWT,
-} from "jose";
+import { base64url, createLocalJWKSet, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from "jose";
 
 function required(name: string): string {
   const v = Deno.env.get(name);
@@ -38,7 +30,10 @@ const admin = postgres(required("PORTCULLIS_ADMIN_DB_URL"), { max: 4, onnotice: 
 const run = crypto.randomUUID().slice(0, 8);
 const keys = {
   ES256: { ...(await generateKeyPair("ES256", { extractable: true })), kid: `es-${run}` },
-  RS256: { ...(await generateKeyPair("RS256", { extractable: true, modulusLength: 2048 })), kid: `rs-${run}` },
+  RS256: {
+    ...(await generateKeyPair("RS256", { extractable: true, modulusLength: 2048 })),
+    kid: `rs-${run}`,
+  },
   EdDSA: { ...(await generateKeyPair("EdDSA", { extractable: true })), kid: `ed-${run}` },
 };
 const standby = { ...(await generateKeyPair("ES256", { extractable: true })), kid: `standby-${run}` };
@@ -71,7 +66,9 @@ async function newUser(extra: { phone?: string; meta?: Record<string, string> } 
   const app = JSON.stringify({ provider: "email", providers: ["email"] });
   const meta = JSON.stringify({ name: "Ada", ...extra.meta });
   await admin`insert into auth.users (id, email, phone, raw_app_meta_data, raw_user_meta_data)
-    values (${id}, ${`${id.slice(0, 8)}@example.com`}, ${extra.phone ?? null}, ${app}::text::jsonb, ${meta}::text::jsonb)`;
+    values (${id}, ${`${id.slice(0, 8)}@example.com`}, ${
+    extra.phone ?? null
+  }, ${app}::text::jsonb, ${meta}::text::jsonb)`;
   return id;
 }
 
@@ -143,7 +140,11 @@ async function createPat(jwt: string, body: Record<string, unknown> = {}): Promi
   return r.json;
 }
 
-async function exchange(pat: string, extra: Record<string, string> = {}, headers: Record<string, string> = {}) {
+async function exchange(
+  pat: string,
+  extra: Record<string, string> = {},
+  headers: Record<string, string> = {},
+) {
   const form = new URLSearchParams({
     grant_type: GRANT,
     subject_token: pat,
@@ -188,7 +189,10 @@ function assertInvalidToken(r: Answer, why: string) {
 
 Deno.test(`[${RUNTIME}] a user creates a PAT: GitHub's format with a CRC32 checksum, shown once, stored as a hash`, async () => {
   const user = await newUser();
-  const created = await createPat(await userJwt(user), { name: "deploy bot", scopes: ["data:read", "data:write"] });
+  const created = await createPat(await userJwt(user), {
+    name: "deploy bot",
+    scopes: ["data:read", "data:write"],
+  });
   const token: string = created.token;
   assert.match(token, /^acme_pat_[0-9A-Za-z]{36}$/);
   const body = token.slice(PREFIX.length + 1);
@@ -221,7 +225,11 @@ Deno.test(`[${RUNTIME}] creation is checked against the policy and the request`,
     [{ name: "x", scopes: ["data:read"] }, 400, /expire/],
     [{ name: "x", scopes: ["data:read"], expires_in: 31 * 86400 }, 400, /lifetime/],
     [{ name: "x", scopes: ["data:read"], expires_in: 10 }, 400, /lifetime/],
-    [{ name: "x", scopes: ["data:read"], expires_in: 3600, expires_at: "2030-01-01T00:00:00Z" }, 400, /not both/],
+    [
+      { name: "x", scopes: ["data:read"], expires_in: 3600, expires_at: "2030-01-01T00:00:00Z" },
+      400,
+      /not both/,
+    ],
     [{ name: "x", scopes: ["data:read"], expires_at: "tomorrow" }, 400, /RFC 3339/],
     [{ name: "x", scopes: ["data:read"], expires_in: 3600, allowed_ips: ["10.0.0.1/8"] }, 400, /allowed_ips/],
     [{ name: "x", scopes: ["data:read"], expires_in: 3600, admin: true }, 400, /admin/],
@@ -233,14 +241,20 @@ Deno.test(`[${RUNTIME}] creation is checked against the policy and the request`,
     assert.equal(r.json.error, "invalid_request");
     assert.match(r.json.message, message, JSON.stringify(body));
   }
-  const text = await api("POST", "/tokens", { jwt, raw: "name=x", headers: { "content-type": "text/plain" } });
+  const text = await api("POST", "/tokens", {
+    jwt,
+    raw: "name=x",
+    headers: { "content-type": "text/plain" },
+  });
   assert.equal(text.status, 415);
   const [{ n }] = await admin`select count(*)::int as n from portcullis.pat_tokens where user_id = ${user}`;
   assert.equal(n, 0, "nothing was created by a refused request");
   // The policy's limit: five live tokens per user, exact under concurrent creates.
   const results = await Promise.all(
-    Array.from({ length: 8 }, () =>
-      api("POST", "/tokens", { jwt, body: { name: "c", scopes: [], expires_in: 3600 } })),
+    Array.from(
+      { length: 8 },
+      () => api("POST", "/tokens", { jwt, body: { name: "c", scopes: [], expires_in: 3600 } }),
+    ),
   );
   assert.deepEqual(results.map((r) => r.status).sort(), [201, 201, 201, 201, 201, 409, 409, 409]);
   assert.equal(results.find((r) => r.status === 409)!.json.error, "token_limit");
@@ -249,7 +263,8 @@ Deno.test(`[${RUNTIME}] creation is checked against the policy and the request`,
 Deno.test(`[${RUNTIME}] the exchange issues a Supabase JWT that jose verifies against the project's JWKS`, async () => {
   const phone = `1415${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
   const user = await newUser({ phone, meta: { plan: "pro" } });
-  const pat = (await createPat(await userJwt(user, { alg: "HS256" }), { scopes: ["data:read", "data:write"] })).token;
+  const pat =
+    (await createPat(await userJwt(user, { alg: "HS256" }), { scopes: ["data:read", "data:write"] })).token;
   const r = await exchange(pat);
   assert.equal(r.status, 200, JSON.stringify(r.json));
   assert.equal(r.headers.get("cache-control"), "no-store");
@@ -277,7 +292,9 @@ Deno.test(`[${RUNTIME}] the exchange issues a Supabase JWT that jose verifies ag
   const amr = payload.amr as any[];
   assert.equal(amr.length, 1);
   assert.equal(amr[0].method, "pat");
-  assert.ok(Number.isInteger(payload.exp) && Number.isInteger(payload.iat) && Number.isInteger(amr[0].timestamp));
+  assert.ok(
+    Number.isInteger(payload.exp) && Number.isInteger(payload.iat) && Number.isInteger(amr[0].timestamp),
+  );
   assert.equal(payload.exp! - payload.iat!, 900);
   // Read fresh from auth.users at each exchange.
   await admin`update auth.users set email = 'renamed@example.com' where id = ${user}`;
@@ -310,7 +327,16 @@ Deno.test(`[${RUNTIME}] the exchange refuses bad requests and tokens with RFC 67
   const cases: [Record<string, string>, number, string, RegExp?][] = [
     [{ subject_token: typo }, 400, "invalid_request", /not valid/],
     [{ subject_token: "ghp_" + pat.slice(9) }, 400, "invalid_request", /not valid/],
-    [{ subject_token: `${PREFIX}_${"a".repeat(30)}${base62(crc32(new TextEncoder().encode("a".repeat(30))), 6)}` }, 400, "invalid_request", /not valid/],
+    [
+      {
+        subject_token: `${PREFIX}_${"a".repeat(30)}${
+          base62(crc32(new TextEncoder().encode("a".repeat(30))), 6)
+        }`,
+      },
+      400,
+      "invalid_request",
+      /not valid/,
+    ],
     [{ grant_type: "password" }, 400, "unsupported_grant_type"],
     [{ subject_token_type: "urn:ietf:params:oauth:token-type:saml2" }, 400, "invalid_request"],
     [{ actor_token: "x", actor_token_type: PAT_TYPE }, 400, "invalid_request"],
@@ -363,7 +389,8 @@ Deno.test(`[${RUNTIME}] revoked, expired, banned, deleted and off-list tokens ex
   assert.equal(e.status, 200, JSON.stringify(e.json));
   e = await exchange(listed.token, {}, { "x-forwarded-for": "2001:db8:7::1" });
   assert.equal(e.status, 200);
-  const [ip] = await admin`select host(last_used_ip) as ip from portcullis.pat_tokens where id = ${listed.id}`;
+  const [ip] =
+    await admin`select host(last_used_ip) as ip from portcullis.pat_tokens where id = ${listed.id}`;
   assert.equal(ip.ip, "2001:db8:7::1");
 
   const live = await createPat(jwt);
@@ -417,7 +444,10 @@ Deno.test(`[${RUNTIME}] rotation: a new token, the old one valid for the overlap
   const now = await api("POST", `/tokens/${r.json.id}/rotate`, { jwt });
   assert.equal(now.status, 200);
   assert.equal((await exchange(r.json.token, {}, headers)).status, 400);
-  const tooLong = await api("POST", `/tokens/${now.json.id}/rotate`, { jwt, body: { overlap_seconds: 90000 } });
+  const tooLong = await api("POST", `/tokens/${now.json.id}/rotate`, {
+    jwt,
+    body: { overlap_seconds: 90000 },
+  });
   assert.equal(tooLong.status, 400);
 });
 
@@ -447,7 +477,10 @@ Deno.test(`[${RUNTIME}] management needs a signed-in user's own session, not a P
   const none = await api("GET", "/tokens");
   assert.equal(none.status, 401);
   assert.equal(none.headers.get("www-authenticate"), "Bearer");
-  assertInvalidToken(await api("GET", "/tokens", { jwt: await userJwt(user, { claims: { role: "anon" } }) }), "anon");
+  assertInvalidToken(
+    await api("GET", "/tokens", { jwt: await userJwt(user, { claims: { role: "anon" } }) }),
+    "anon",
+  );
   assertInvalidToken(
     await api("GET", "/tokens", { jwt: await userJwt(user, { claims: { role: "service_role" } }) }),
     "service_role",
@@ -470,7 +503,11 @@ Deno.test(`[${RUNTIME}] a standby key published before a rotation is picked up a
     exp: now + 600,
     iat: now,
   }).setProtectedHeader({ alg: "ES256", kid: standby.kid }).sign(standby.privateKey);
-  assert.equal((await api("GET", "/tokens", { jwt: rotated })).status, 200, "unknown kid: one refetch, accepted");
+  assert.equal(
+    (await api("GET", "/tokens", { jwt: rotated })).status,
+    200,
+    "unknown kid: one refetch, accepted",
+  );
   assert.equal(await jwksFetches(), before + 1);
   for (let i = 0; i < 5; i++) {
     const random = await userJwt(user, { header: { kid: `random-${i}` } });
@@ -480,7 +517,10 @@ Deno.test(`[${RUNTIME}] a standby key published before a rotation is picked up a
   // The endpoint goes down: cached keys keep working, unknown ones are refused, never a 5xx.
   await publish(published, "down");
   assert.equal((await api("GET", "/tokens", { jwt: await userJwt(user, { alg: "RS256" }) })).status, 200);
-  assertInvalidToken(await api("GET", "/tokens", { jwt: await userJwt(user, { header: { kid: "x" } }) }), "down");
+  assertInvalidToken(
+    await api("GET", "/tokens", { jwt: await userJwt(user, { header: { kid: "x" } }) }),
+    "down",
+  );
   await publish(published, "ok");
 });
 
@@ -492,11 +532,17 @@ function b64json(v: unknown): string {
 }
 async function hmac(input: string, key: Uint8Array<ArrayBuffer>): Promise<string> {
   const k = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return base64url.encode(new Uint8Array(await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(input))));
+  return base64url.encode(
+    new Uint8Array(await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(input))),
+  );
 }
 async function esSign(input: string): Promise<Uint8Array> {
   return new Uint8Array(
-    await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, keys.ES256.privateKey, new TextEncoder().encode(input)),
+    await crypto.subtle.sign(
+      { name: "ECDSA", hash: "SHA-256" },
+      keys.ES256.privateKey,
+      new TextEncoder().encode(input),
+    ),
   );
 }
 function der(raw: Uint8Array): Uint8Array {
@@ -538,7 +584,10 @@ Deno.test(`[${RUNTIME}] the refusal list of spec section 1: 401 invalid_token, n
     ["alg none", `${b64json({ alg: "none" })}.${p}.`],
     ["alg None", `${b64json({ alg: "None" })}.${p}.`],
     ["RS256 named for an EC key", `${b64json({ alg: "RS256", kid: keys.ES256.kid })}.${p}.${s}`],
-    ["HMAC keyed with the public key", await hs({ alg: "HS256", kid: keys.ES256.kid }, good, new TextEncoder().encode(publicPem))],
+    [
+      "HMAC keyed with the public key",
+      await hs({ alg: "HS256", kid: keys.ES256.kid }, good, new TextEncoder().encode(publicPem)),
+    ],
     ["unknown kid", await es({ alg: "ES256", kid: "never-published" }, good)],
     ["crit", await es({ ...esHeader, crit: ["exp"] }, good)],
     ["b64", await es({ ...esHeader, b64: false }, good)],
@@ -568,7 +617,10 @@ Deno.test(`[${RUNTIME}] the refusal list of spec section 1: 401 invalid_token, n
     ["no aud", await es(esHeader, { ...good, aud: undefined })],
     ["aud without ours", await es(esHeader, { ...good, aud: ["storage"] })],
     ["over 8 KiB", await es(esHeader, { ...good, pad: "x".repeat(8300) })],
-    ["HS256 with the wrong secret", await hs({ alg: "HS256" }, good, new TextEncoder().encode("x".repeat(40)))],
+    [
+      "HS256 with the wrong secret",
+      await hs({ alg: "HS256" }, good, new TextEncoder().encode("x".repeat(40))),
+    ],
   ];
   const failures: string[] = [];
   for (const [why, token] of cases) {
@@ -586,8 +638,15 @@ Deno.test(`[${RUNTIME}] the refusal list of spec section 1: 401 invalid_token, n
   }
   const hosted = await userJwt(user, { alg: "HS256", header: { kid: "WFfTACHsaHoCuL/S" } });
   assert.equal((await api("GET", "/tokens", { jwt: hosted })).status, 200);
-  assert.equal((await api("GET", "/tokens", { jwt: await es(esHeader, { ...good, exp: now - 20 }) })).status, 200);
-  assert.equal((await api("GET", "/tokens", { jwt: await es(esHeader, { ...good, aud: ["x", "authenticated"] }) })).status, 200);
+  assert.equal(
+    (await api("GET", "/tokens", { jwt: await es(esHeader, { ...good, exp: now - 20 }) })).status,
+    200,
+  );
+  assert.equal(
+    (await api("GET", "/tokens", { jwt: await es(esHeader, { ...good, aud: ["x", "authenticated"] }) }))
+      .status,
+    200,
+  );
 });
 
 Deno.test(`[${RUNTIME}] introspection (RFC 7662) for a backend holding the secret`, async () => {
@@ -624,7 +683,11 @@ Deno.test(`[${RUNTIME}] browsers: CORS for the configured origin only`, async ()
   const pre = (origin: string) =>
     fetch(`${BASE}/tokens`, {
       method: "OPTIONS",
-      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization" },
+      headers: {
+        origin,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization",
+      },
     });
   const ok = await pre("https://app.example.com");
   assert.equal(ok.status, 204);
@@ -634,9 +697,15 @@ Deno.test(`[${RUNTIME}] browsers: CORS for the configured origin only`, async ()
   assert.equal(evil.status, 403);
   await evil.body?.cancel();
   const user = await newUser();
-  const r = await api("GET", "/tokens", { jwt: await userJwt(user), headers: { origin: "https://app.example.com" } });
+  const r = await api("GET", "/tokens", {
+    jwt: await userJwt(user),
+    headers: { origin: "https://app.example.com" },
+  });
   assert.equal(r.headers.get("access-control-allow-origin"), "https://app.example.com");
-  const other = await api("GET", "/tokens", { jwt: await userJwt(user), headers: { origin: "https://evil.example" } });
+  const other = await api("GET", "/tokens", {
+    jwt: await userJwt(user),
+    headers: { origin: "https://evil.example" },
+  });
   assert.equal(other.headers.get("access-control-allow-origin"), null);
 });
 
@@ -660,7 +729,10 @@ Deno.test(`[${RUNTIME}] RLS as the owner: what PostgREST does with the minted to
   // As PostgREST: the key with the token's kid only, 30 s skew, aud checked when configured,
   // then `set local role` from the role claim and request.jwt.claims for auth.uid()/auth.jwt().
   const asPostgrest = async (jwt: string, sql: (tx: any) => Promise<any>) => {
-    const { payload } = await jwtVerify(jwt, projectJwks(), { audience: "authenticated", clockTolerance: 30 });
+    const { payload } = await jwtVerify(jwt, projectJwks(), {
+      audience: "authenticated",
+      clockTolerance: 30,
+    });
     return await admin.begin(async (tx: any) => {
       const role = payload.role as string;
       assert.ok(["anon", "authenticated"].includes(role), `role ${role}`);
@@ -672,7 +744,10 @@ Deno.test(`[${RUNTIME}] RLS as the owner: what PostgREST does with the minted to
   const adaJwt = (await exchange(adaPat.token)).json.access_token;
   const rows = await asPostgrest(adaJwt, (tx) => tx`select body from public.pat_notes order by body`);
   assert.deepEqual(rows.map((r: any) => r.body), ["ada 1", "ada 2"]);
-  const claims = await asPostgrest(adaJwt, (tx) => tx`select auth.uid()::text as uid, auth.jwt() ->> 'pat_id' as pat`);
+  const claims = await asPostgrest(
+    adaJwt,
+    (tx) => tx`select auth.uid()::text as uid, auth.jwt() ->> 'pat_id' as pat`,
+  );
   assert.deepEqual({ ...claims[0] }, { uid: ada, pat: adaPat.id });
   await asPostgrest(adaJwt, (tx) => tx`insert into public.pat_notes (body) values ('ada 3')`);
   const bobJwt = (await exchange(bobPat.token)).json.access_token;
@@ -686,6 +761,102 @@ Deno.test(`[${RUNTIME}] RLS as the owner: what PostgREST does with the minted to
   const refused = await exchange(adaPat.token);
   assert.equal(refused.status, 400);
   assert.equal(refused.json.access_token, undefined, "a revoked PAT exchanges to nothing");
+});
+
+Deno.test(`[${RUNTIME}] GitHub secret scanning: a leaked token is revoked, recorded, its owner's e-mail queued`, async () => {
+  // GitHub's key, served by the fake key endpoint; reports are signed as GitHub signs them.
+  const gh = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+    "verify",
+  ]);
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", gh.publicKey));
+  const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+  const pem = `-----BEGIN PUBLIC KEY-----\n${
+    b64(spki).replace(/(.{64})/g, "$1\n")
+  }\n-----END PUBLIC KEY-----\n`;
+  const keyId = `gh-${run}`;
+  const r0 = await fetch(`${FAKES}/_control/github-keys`, {
+    method: "PUT",
+    body: JSON.stringify({ public_keys: [{ key_identifier: keyId, key: pem, is_current: true }] }),
+  });
+  await r0.body?.cancel();
+  const report = async (items: unknown[], opts: { id?: string; tamper?: boolean } = {}) => {
+    const body = JSON.stringify(items);
+    const raw = new Uint8Array(
+      await crypto.subtle.sign(
+        { name: "ECDSA", hash: "SHA-256" },
+        gh.privateKey,
+        new TextEncoder().encode(body),
+      ),
+    );
+    const signed = opts.tamper ? body.replace("commit", "c0mmit") : body;
+    const r = await fetch(`${BASE}/github/secret-scanning`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "github-public-key-identifier": opts.id ?? keyId,
+        "github-public-key-signature": b64(der(raw)),
+      },
+      body: signed,
+    });
+    return { status: r.status, json: await r.json() };
+  };
+  const user = await newUser();
+  const jwt = await userJwt(user);
+  const live = await createPat(jwt, { name: "laptop" });
+  const revoked = await createPat(jwt);
+  await api("DELETE", `/tokens/${revoked.id}`, { jwt });
+  const unknown = `${PREFIX}_${"b".repeat(30)}${base62(crc32(new TextEncoder().encode("b".repeat(30))), 6)}`;
+  const url = "https://github.com/acme/app/blob/0a1b2c/.env?plain=1&x=<y>";
+  const items = [
+    { token: live.token, type: "acme_pat", url, source: "commit" },
+    { token: revoked.token, type: "acme_pat", url: "", source: "gist" },
+    { token: unknown, type: "acme_pat", url, source: "commit" },
+    { token: "ghp_notours", type: "acme_pat", url, source: "commit" },
+  ];
+  const unsigned = await fetch(`${BASE}/github/secret-scanning`, { method: "POST", body: "[]" });
+  assert.equal(unsigned.status, 400);
+  await unsigned.body?.cancel();
+  assert.equal((await report(items, { tamper: true })).status, 400, "a bad signature is refused");
+  assert.equal((await report(items, { id: "not-a-key" })).status, 400, "an unknown key is refused");
+  assert.equal((await exchange(live.token)).status, 200, "nothing happened before a valid report");
+  const r = await report(items);
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  const sha = async (t: string) =>
+    Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(t))),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+  assert.deepEqual(r.json, [
+    { token_hash: await sha(live.token), token_type: "acme_pat", label: "true_positive" },
+    { token_hash: await sha(revoked.token), token_type: "acme_pat", label: "true_positive" },
+    { token_hash: await sha(unknown), token_type: "acme_pat", label: "false_positive" },
+    { token_hash: await sha("ghp_notours"), token_type: "acme_pat", label: "false_positive" },
+  ]);
+  const e = await exchange(live.token);
+  assert.deepEqual([e.status, e.json.error], [400, "invalid_request"]);
+  const list = (await api("GET", "/tokens", { jwt })).json.tokens;
+  assert.equal(list.find((t: any) => t.id === live.id).revoked_reason, "leaked");
+  const events =
+    await admin`select kind, detail from portcullis.pat_events where token_id = ${live.id} order by id`;
+  assert.deepEqual(events.map((x: any) => x.kind), ["created", "leaked"]);
+  assert.equal(events[1].detail.url, url);
+  const mails =
+    await admin`select recipient, status, delivery, subject, html, text from portcullis.email_outbox
+    where user_id = ${user} and email_type = 'pat_leaked'`;
+  assert.equal(mails.length, 1, "one message per token, however often GitHub reports it");
+  const [mail] = mails;
+  assert.equal(mail.recipient, `${user.slice(0, 8)}@example.com`);
+  assert.deepEqual([mail.status, mail.delivery], ["queued", "outbox"]);
+  assert.match(mail.subject, new RegExp(live.hint));
+  assert.ok(mail.html.includes("&amp;x=&lt;y&gt;") && !mail.html.includes("<y>"));
+  assert.ok(!mail.html.includes(live.token) && !mail.text.includes(live.token), "never the token itself");
+  // GitHub resends: still one e-mail, still labelled.
+  const again = await report(items.slice(0, 1));
+  assert.equal(again.json[0].label, "true_positive");
+  const [{ n }] = await admin`select count(*)::int as n from portcullis.email_outbox
+    where user_id = ${user} and email_type = 'pat_leaked'`;
+  assert.equal(n, 1);
 });
 
 Deno.test({

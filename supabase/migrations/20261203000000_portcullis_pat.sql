@@ -294,6 +294,58 @@ begin
 end
 $$;
 
+-- A secret-scanning report (GitHub's partner protocol), one call for the whole batch: each
+-- reported hash that is one of ours is revoked (reason `leaked`) if it was live, the leak is
+-- recorded with where it was found, and the owner's e-mail is queued in the hooks' outbox
+-- (status `queued`, for the outbox consumer) when the token was live: one message per token,
+-- whatever GitHub resends.
+-- Returns one row per input position: `revoked`, `already_revoked` or `unknown`.
+create or replace function portcullis.pat_report_leaks(
+  p_hashes text[], p_urls text[], p_sources text[], p_subjects text[], p_htmls text[],
+  p_texts text[])
+returns table (item integer, outcome text, token_id uuid)
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+  i integer;
+  t portcullis.pat_tokens;
+  was_live boolean;
+  recipient text;
+begin
+  for i in 1 .. coalesce(array_length(p_hashes, 1), 0) loop
+    item := i;
+    select * into t from portcullis.pat_tokens x
+      where x.token_hash = decode(p_hashes[i], 'hex') for update;
+    if not found then
+      outcome := 'unknown';
+      token_id := null;
+      return next;
+      continue;
+    end if;
+    token_id := t.id;
+    was_live := t.revoked_at is null or t.revoked_at > now();
+    if was_live then
+      update portcullis.pat_tokens x set revoked_at = now(), revoked_reason = 'leaked'
+        where x.id = t.id;
+    end if;
+    insert into portcullis.pat_events (token_id, user_id, kind, detail)
+      values (t.id, t.user_id, 'leaked', jsonb_build_object(
+        'url', p_urls[i], 'source', p_sources[i], 'was_live', was_live));
+    recipient := null;
+    if to_regclass('auth.users') is not null then
+      select a.email into recipient from auth.users a where a.id = t.user_id;
+    end if;
+    -- A token that was already dead harms no one: recorded, but no e-mail.
+    if was_live and recipient is not null and recipient <> '' then
+      perform portcullis.email_claim(
+        md5('portcullis.pat.leaked:' || t.id::text)::uuid, 'pat_leaked', t.user_id, recipient,
+        'en', p_subjects[i], p_htmls[i], p_texts[i], null, null, null, null, 'outbox', 'queued');
+    end if;
+    outcome := case when was_live then 'revoked' else 'already_revoked' end;
+    return next;
+  end loop;
+end
+$$;
+
 do $$
 declare
   f text;
@@ -304,7 +356,8 @@ begin
     'portcullis.pat_rotate(uuid, uuid, text, text, integer, bigint)',
     'portcullis.pat_revoke(uuid, uuid, text)',
     'portcullis.pat_exchange(text, inet, integer, integer)',
-    'portcullis.pat_introspect(text)'
+    'portcullis.pat_introspect(text)',
+    'portcullis.pat_report_leaks(text[], text[], text[], text[], text[], text[])'
   ] loop
     execute format('revoke all on function %s from public', f);
     execute format('grant execute on function %s to portcullis_fn', f);

@@ -21,6 +21,10 @@
 //   GET    /_control/jwks                  {fetches, problems}: how often it was fetched, and any
 //                                         request that broke the contract
 // The initial set comes from PORTCULLIS_TEST_JWKS.
+//
+// And GitHub's secret-scanning key list (PORTCULLIS_GITHUB_KEYS_URL points here):
+//   GET    /github/meta/public_keys/secret_scanning   {"public_keys":[…]} as GitHub answers
+//   PUT    /_control/github-keys                      the list to serve
 
 type Provider = "resend" | "postmark" | "twilio" | "vonage";
 interface Rule {
@@ -279,6 +283,8 @@ let jwksMode: "ok" | "down" | "garbage" = "ok";
 let jwksFetches = 0;
 const jwksProblems: string[] = [];
 
+let githubKeys: unknown = { public_keys: [] };
+
 async function jwksControl(req: Request): Promise<Response> {
   if (req.method === "PUT") {
     const body = await req.json();
@@ -312,6 +318,14 @@ async function handle(req: Request): Promise<Response> {
     return json(200, {});
   }
   if (url.pathname === "/_control/jwks") return await jwksControl(req);
+  if (url.pathname === "/_control/github-keys") {
+    githubKeys = await req.json();
+    return json(200, {});
+  }
+  if (url.pathname === "/github/meta/public_keys/secret_scanning") {
+    if (req.method !== "GET") return json(405, { message: "Not Found" });
+    return json(200, githubKeys);
+  }
   if (url.pathname === "/auth/v1/.well-known/jwks.json") return jwksEndpoint(req);
   if (url.pathname === "/_control/requests") {
     const match = url.searchParams.get("match") ?? "";

@@ -93,7 +93,10 @@ pub fn suite(
     let f = wasm::function("pat")?;
     let short = std::fs::read_to_string(root().join(SHORT_FIELD_KEY))
         .map_err(|e| format!("{SHORT_FIELD_KEY}: {e}"))?;
-    let short = short.trim().to_owned();
+    // One line (wrangler's env file, and as the CLI prints it).
+    let short = serde_json::from_str::<serde_json::Value>(&short)
+        .map_err(|e| format!("{SHORT_FIELD_KEY}: {e}"))?
+        .to_string();
     let fresh = cli_signing_key(tools)?;
     note(format!(
         "signing keys from the real Supabase CLI: {SHORT_FIELD_KEY} (a 31-byte field) and one made now"

@@ -10,7 +10,7 @@
 //!   never sees a token and its index never leaks one.
 //! - [`policy`]: what a deployment allows (lifetimes, counts, scopes, `aal2`, rate limits),
 //!   read strictly from JSON so a misspelt rule is a start-up error.
-//! - [`scope`], [`ip`]: scope sets and narrowing; IP allow-lists as CIDR blocks.
+//! - [`scope`]: scope sets and narrowing (IP allow-lists use `portcullis_core::net::Cidr`).
 //! - [`exchange`]: the RFC 8693 request (form-encoded, each parameter at most once except
 //!   `audience`/`resource`) and its RFC 6749 §5.2 errors.
 //! - [`github`]: GitHub's secret-scanning partner report, its DER ECDSA signature and its
@@ -23,7 +23,7 @@
 
 pub mod exchange;
 pub mod form;
-pub mod ip;
+pub mod github;
 pub mod policy;
 pub mod scope;
 pub mod token;

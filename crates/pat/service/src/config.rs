@@ -38,6 +38,11 @@ pub const ENV_CLIENT_IP_HEADER: &str = "PORTCULLIS_CLIENT_IP_HEADER";
 /// Largest request body (default 256 KiB: GitHub's reports come in batches).
 pub const ENV_MAX_BODY: &str = "PORTCULLIS_MAX_BODY_BYTES";
 
+/// Where GitHub's secret-scanning public keys are fetched (default GitHub's own).
+pub const ENV_GITHUB_KEYS_URL: &str = "PORTCULLIS_GITHUB_KEYS_URL";
+/// GitHub's key list.
+pub const GITHUB_KEYS_URL: &str = "https://api.github.com/meta/public_keys/secret_scanning";
+
 /// The headers a client address may come from.
 pub const CLIENT_IP_HEADERS: [&str; 3] = ["cf-connecting-ip", "x-forwarded-for", "x-real-ip"];
 
@@ -64,6 +69,8 @@ pub struct PatConfig {
     pub client_ip_header: Option<&'static str>,
     /// Body limit.
     pub max_body_bytes: usize,
+    /// GitHub's secret-scanning keys.
+    pub github_keys_url: String,
 }
 
 fn secret(env: &dyn Env, name: &str) -> Result<Option<Vec<u8>>, ConfigError> {
@@ -178,7 +185,13 @@ impl PatConfig {
                 "between 1024 and 16777216",
             ));
         }
+        let github_keys_url = env
+            .var(ENV_GITHUB_KEYS_URL)
+            .unwrap_or_else(|| GITHUB_KEYS_URL.to_owned());
+        check_base_url(&github_keys_url)
+            .map_err(|e| ConfigError::invalid(ENV_GITHUB_KEYS_URL, e.to_string()))?;
         Ok(Self {
+            github_keys_url,
             verifier,
             signing,
             project_url,

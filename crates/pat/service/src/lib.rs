@@ -9,6 +9,8 @@
 //!   lookup → revoked → expired → owner (read fresh from `auth.users`) → IP allow-list → rate
 //!   limit (and usage recorded), then scope narrowing.
 //! - `POST /introspect`: RFC 7662, for a backend holding the introspection secret.
+//! - `POST /github/secret-scanning`: GitHub's secret-scanning partner protocol: a reported
+//!   token is revoked, the leak recorded and its owner's e-mail queued in the hooks' outbox.
 //!
 //! # Errors
 //! Every failure is one [`PatError`] variant, mapped to the wire in one exhaustive `match`
@@ -22,14 +24,15 @@
 //! - Logs carry codes, token ids and user ids, never tokens, JWTs or secrets.
 
 mod config;
+mod github;
 
 use std::net::IpAddr;
 
 use portcullis_core::json::{JsonError, Strict, Value};
+use portcullis_core::net::Cidr;
 use portcullis_core::{Db, DbError, Outbound, Row, Statement, UnixTime};
 use portcullis_jwt::{MintError, Refusal, TokenClaims, VerifiedClaims, VerifyError, is_uuid};
 use portcullis_pat::exchange::{ExchangeRequest, JWT_TOKEN_TYPE, OAuthError};
-use portcullis_pat::ip::Cidr;
 use portcullis_pat::scope::Scopes;
 use portcullis_pat::token::{self, Pat as PatToken};
 use portcullis_service::{
@@ -39,9 +42,10 @@ use portcullis_service::{
 use serde_json::json;
 
 pub use config::{
-    CLIENT_IP_HEADERS, ENV_CLIENT_IP_HEADER, ENV_CORS_ORIGINS, ENV_INTROSPECTION_SECRET,
-    ENV_ISSUER, ENV_JWT_KID, ENV_JWT_SECRET, ENV_MAX_BODY, ENV_PEPPER, ENV_POLICY, ENV_PREFIX,
-    ENV_SIGNING_KEY, ENV_SUPABASE_JWKS, ENV_SUPABASE_URL, PatConfig,
+    CLIENT_IP_HEADERS, ENV_CLIENT_IP_HEADER, ENV_CORS_ORIGINS, ENV_GITHUB_KEYS_URL,
+    ENV_INTROSPECTION_SECRET, ENV_ISSUER, ENV_JWT_KID, ENV_JWT_SECRET, ENV_MAX_BODY, ENV_PEPPER,
+    ENV_POLICY, ENV_PREFIX, ENV_SIGNING_KEY, ENV_SUPABASE_JWKS, ENV_SUPABASE_URL, GITHUB_KEYS_URL,
+    PatConfig,
 };
 
 /// `session_id` of tokens without a GoTrue session.
@@ -96,6 +100,12 @@ pub enum PatError {
     Crypto(String),
     /// The random source failed.
     Random,
+    /// A secret-scanning report without GitHub's signature headers.
+    GithubUnsigned,
+    /// A secret-scanning report whose signature does not verify (or names no known key).
+    GithubBadSignature,
+    /// GitHub's keys could not be loaded.
+    GithubKeysUnavailable,
 }
 
 impl From<DbError> for PatError {
@@ -262,6 +272,30 @@ impl PatError {
                 log.log(Level::Error, "random_failed", "the random source failed");
                 internal()
             }
+            Self::GithubUnsigned => error_response(
+                Status::BAD_REQUEST,
+                "signature_missing",
+                "Github-Public-Key-Identifier and Github-Public-Key-Signature are required",
+            ),
+            Self::GithubBadSignature => error_response(
+                Status::BAD_REQUEST,
+                "signature_invalid",
+                "the signature does not verify",
+            ),
+            Self::GithubKeysUnavailable => {
+                log.log(
+                    Level::Error,
+                    "github_keys_unavailable",
+                    "no GitHub key could be loaded",
+                );
+                let mut r = error_response(
+                    Status::SERVICE_UNAVAILABLE,
+                    "keys_unavailable",
+                    "GitHub's keys could not be loaded; try again shortly",
+                );
+                r.headers.append_static("retry-after", "30");
+                r
+            }
         }
     }
 }
@@ -282,6 +316,7 @@ enum Route<'a> {
     Rotate(&'a str),
     Exchange,
     Introspect,
+    GithubReport,
 }
 
 fn parse_route(path: &str) -> Option<Route<'_>> {
@@ -290,6 +325,7 @@ fn parse_route(path: &str) -> Option<Route<'_>> {
         "/tokens" => Some(Route::Tokens),
         "/token" => Some(Route::Exchange),
         "/introspect" => Some(Route::Introspect),
+        "/github/secret-scanning" => Some(Route::GithubReport),
         _ => {
             let rest = path.strip_prefix("/tokens/")?;
             match rest.split_once('/') {
@@ -305,13 +341,17 @@ fn parse_route(path: &str) -> Option<Route<'_>> {
 #[derive(Debug)]
 pub struct Pat {
     config: PatConfig,
+    github_keys: github::GithubKeys,
 }
 
 impl Pat {
     /// From a parsed configuration.
     #[must_use]
-    pub const fn new(config: PatConfig) -> Self {
-        Self { config }
+    pub fn new(config: PatConfig) -> Self {
+        Self {
+            config,
+            github_keys: github::GithubKeys::default(),
+        }
     }
 
     /// The configuration.
@@ -407,7 +447,8 @@ impl Pat {
         let read = |h: &str| -> Option<IpAddr> {
             let v = request.headers.get(h)?;
             let first = v.split(',').next()?.trim();
-            first.parse().ok()
+            // An IPv4 client seen through IPv6 (`::ffff:a.b.c.d`) matches IPv4 blocks.
+            first.parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
         };
         match self.config.client_ip_header {
             Some(h) => read(h),
@@ -552,7 +593,7 @@ impl Pat {
         let allowed_ips = ips
             .iter()
             .map(|ip| {
-                Cidr::parse(ip).ok_or_else(|| {
+                ip.parse::<Cidr>().map_err(|_| {
                     PatError::BadRequest(
                         "allowed_ips: addresses or CIDR blocks with zero host bits".into(),
                     )
@@ -580,7 +621,7 @@ impl Pat {
         let token =
             PatToken::generate(&self.config.prefix, ctx.random).map_err(|_| PatError::Random)?;
         let hint = token::hint(token.expose(), &self.config.prefix);
-        let ips: Vec<String> = new.allowed_ips.iter().map(Cidr::to_text).collect();
+        let ips: Vec<String> = new.allowed_ips.iter().map(Cidr::to_string).collect();
         let statement = Statement::new(
             "select outcome, id::text, to_json(created_at)#>>'{}', \
              to_json(to_timestamp($6::bigint))#>>'{}' \
@@ -965,7 +1006,8 @@ impl Pat {
             (Route::Rotate(id), Method::Post) => self.rotate(ctx, request, id).await,
             (Route::Exchange, Method::Post) => self.exchange(ctx, request).await,
             (Route::Introspect, Method::Post) => self.introspect(ctx, request).await,
-            (Route::Rotate(_) | Route::Exchange | Route::Introspect, _) => {
+            (Route::GithubReport, Method::Post) => self.github_report(ctx, request).await,
+            (Route::Rotate(_) | Route::Exchange | Route::Introspect | Route::GithubReport, _) => {
                 Err(PatError::MethodNotAllowed("POST"))
             }
         }
@@ -981,6 +1023,8 @@ impl Function for Pat {
         "cf-connecting-ip",
         "x-forwarded-for",
         "x-real-ip",
+        "github-public-key-identifier",
+        "github-public-key-signature",
     ];
 
     fn from_env(env: &dyn portcullis_core::Env) -> Result<Self, portcullis_core::ConfigError> {

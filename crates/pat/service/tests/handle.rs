@@ -485,3 +485,110 @@ fn introspection_needs_its_secret_and_answers_inactive_for_garbage() {
     let (r, _) = run(&off, &db, req("anything", "x"));
     assert_eq!(r.status, 404);
 }
+
+/// Serves GitHub's key list.
+struct GithubKeysEndpoint {
+    body: String,
+    calls: std::cell::Cell<u32>,
+}
+impl portcullis_core::Outbound for GithubKeysEndpoint {
+    async fn send(
+        &self,
+        request: portcullis_core::OutboundRequest,
+    ) -> Result<portcullis_core::OutboundResponse, portcullis_core::OutboundError> {
+        assert_eq!(request.method, "GET");
+        assert_eq!(
+            request.url,
+            "https://keys.example/meta/public_keys/secret_scanning"
+        );
+        self.calls.set(self.calls.get() + 1);
+        Ok(portcullis_core::OutboundResponse::new(
+            200,
+            self.body.clone(),
+        ))
+    }
+    async fn wait(&self, _ms: u32) {}
+}
+
+const SOME_TOKEN_SHA256: &str = "9a45520a1213f15016d2d768b5fb3d904492a44ee274b44d4de8803e00fb536a";
+const SAMPLE_ID: &str = "bcb53661c06b4728e59d897fb6165d5c9cda0fd9cdf9d09ead458168deb7518c";
+const SAMPLE_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEYAGMWO8XgCamYKMJS6jc/qgvSlAd\nAjPuDPRcXU22YxgBrz+zoN19MzuRyW87qEt9/AmtoNP5GrobzUvQSyJFVw==\n-----END PUBLIC KEY-----\n";
+const SAMPLE_BODY: &str = r#"[{"source":"commit","token":"some_token","type":"some_type","url":"https://example.com/base-repo-url/"}]"#;
+const SAMPLE_SIGNATURE: &str = "MEQCIQDaMKqrGnE27S0kgMrEK0eYBmyG0LeZismAEz/BgZyt7AIfXt9fErtRS4XaeSt/AO1RtBY66YcAdjxji410VQV4xg==";
+
+#[test]
+fn githubs_documented_sample_verifies_and_tampering_does_not() {
+    let p = pat(&[(
+        "PORTCULLIS_GITHUB_KEYS_URL",
+        "https://keys.example/meta/public_keys/secret_scanning",
+    )]);
+    let http = GithubKeysEndpoint {
+        body: json!({"public_keys": [{"key_identifier": SAMPLE_ID, "key": SAMPLE_KEY, "is_current": true}]})
+            .to_string(),
+        calls: std::cell::Cell::new(0),
+    };
+    let report = |body: &str, id: &str, sig: &str| {
+        let mut r = Request::new(Method::Post, "/github/secret-scanning")
+            .with_header("content-type", "application/json")
+            .with_body(body.to_owned());
+        if !id.is_empty() {
+            r = r.with_header("github-public-key-identifier", id);
+        }
+        if !sig.is_empty() {
+            r = r.with_header("github-public-key-signature", sig);
+        }
+        r
+    };
+    let go = |req: Request, db: &FakeDb| {
+        let logs = Logs::default();
+        let clock = FixedClock(UnixTime::from_secs(NOW));
+        let random = Counter(std::cell::Cell::new(7));
+        let ctx = Context {
+            clock: &clock,
+            random: &random,
+            crypto: &RustCrypto,
+            db,
+            http: &http,
+            log: &logs,
+        };
+        block_on(p.handle(&ctx, req))
+    };
+    let db = FakeDb::default();
+    let r = go(report(SAMPLE_BODY, SAMPLE_ID, SAMPLE_SIGNATURE), &db);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    // `some_token` is not one of ours: labelled, and no database work.
+    assert_eq!(
+        body(&r),
+        json!([{
+            // SHA-256 of `some_token`, computed with sha256sum.
+            "token_hash": SOME_TOKEN_SHA256,
+            "token_type": "some_type",
+            "label": "false_positive",
+        }])
+    );
+    assert!(db.seen.borrow().is_empty());
+    for (body_text, id, sig, status) in [
+        (
+            SAMPLE_BODY.replace("commit", "c0mmit"),
+            SAMPLE_ID,
+            SAMPLE_SIGNATURE,
+            400,
+        ),
+        (SAMPLE_BODY.to_owned(), SAMPLE_ID, "", 400),
+        (SAMPLE_BODY.to_owned(), "", SAMPLE_SIGNATURE, 400),
+        (SAMPLE_BODY.to_owned(), "unknown-id", SAMPLE_SIGNATURE, 400),
+        (SAMPLE_BODY.to_owned(), SAMPLE_ID, "MEUCIQ==", 400),
+    ] {
+        let r = go(report(&body_text, id, sig), &db);
+        assert_eq!(r.status, status, "{id} {sig}");
+    }
+    assert!(
+        db.seen.borrow().is_empty(),
+        "nothing unverified reaches the database"
+    );
+    assert_eq!(
+        http.calls.get(),
+        1,
+        "keys cached; the unknown id refetches at most every 30 s"
+    );
+}

@@ -96,7 +96,7 @@ export function cryptoVerify(alg, jwk, data, sig) {
 /** Signs `data` (a view of Wasm memory, copied first): a promise of the signature bytes. */
 export function cryptoSign(alg, jwk, data) {
   const message = data.slice();
-  return importedKey(alg, jwk, "sign").then((key) =>
-    crypto.subtle.sign(IMPORT[alg][1], key, message)
-  ).then((sig) => new Uint8Array(sig));
+  return importedKey(alg, jwk, "sign").then((key) => crypto.subtle.sign(IMPORT[alg][1], key, message)).then((
+    sig,
+  ) => new Uint8Array(sig));
 }

@@ -1,0 +1,226 @@
+//! `POST /github/secret-scanning`: GitHub's partner protocol. The signature is checked before
+//! anything else is read; every reported token of ours is revoked, the leak recorded and the
+//! owner's e-mail queued in one statement; the answer labels each match for GitHub.
+
+use std::cell::RefCell;
+
+use portcullis_core::encoding::hex;
+use portcullis_core::{Db, Outbound, OutboundRequest, SignatureAlg, Statement};
+use portcullis_pat::github::{self, Match};
+use portcullis_pat::token;
+use portcullis_service::{Context, Level, Request, Response, Status, json_response};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::{Pat, PatError, col};
+
+/// Keys are reused this long (spec: 30 min to 1 day).
+const KEYS_TTL_MS: u64 = 3_600_000;
+/// An unknown key identifier refetches at most this often.
+const REFETCH_MS: u64 = 30_000;
+
+/// GitHub's keys, cached per instance.
+#[derive(Debug, Default)]
+pub(crate) struct GithubKeys {
+    state: RefCell<KeysState>,
+}
+
+#[derive(Debug, Default)]
+struct KeysState {
+    keys: Vec<(String, String)>,
+    fetched_at_ms: Option<u64>,
+    last_attempt_ms: Option<u64>,
+}
+
+/// A PostgreSQL text array literal, every element quoted and escaped.
+fn text_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::from("{");
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in item.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    }
+    out.push('}');
+    out
+}
+
+impl Pat {
+    /// The JWK of GitHub's key `id`, fetching the list when it is stale or the id is unknown.
+    async fn github_key<D: Db, H: Outbound>(
+        &self,
+        ctx: &Context<'_, D, H>,
+        id: &str,
+    ) -> Result<Option<String>, PatError> {
+        let now = ctx.clock.millis();
+        let (known, fetch) = {
+            let s = self.github_keys.state.borrow();
+            let known = s.keys.iter().find(|(k, _)| k == id).map(|(_, j)| j.clone());
+            let stale = s
+                .fetched_at_ms
+                .is_none_or(|t| now.saturating_sub(t) >= KEYS_TTL_MS);
+            let may_retry = s
+                .last_attempt_ms
+                .is_none_or(|t| now.saturating_sub(t) >= REFETCH_MS);
+            (known.clone(), (stale || known.is_none()) && may_retry)
+        };
+        if !fetch {
+            return Ok(known);
+        }
+        self.github_keys.state.borrow_mut().last_attempt_ms = Some(now);
+        let response = ctx
+            .http
+            .send(OutboundRequest {
+                method: "GET",
+                url: self.config.github_keys_url.clone(),
+                headers: vec![
+                    ("accept", "application/json".to_owned()),
+                    ("user-agent", "portcullis-pat".to_owned()),
+                ],
+                body: Vec::new(),
+                timeout_ms: 5000,
+            })
+            .await;
+        let keys = match response {
+            Ok(r) if r.status == 200 => github::parse_keys(&r.body),
+            Ok(r) => {
+                ctx.log.log(
+                    Level::Warn,
+                    "github_keys_failed",
+                    &format!("GitHub's key list answered {}", r.status),
+                );
+                None
+            }
+            Err(e) => {
+                ctx.log
+                    .log(Level::Warn, "github_keys_failed", &e.to_string());
+                None
+            }
+        };
+        let mut s = self.github_keys.state.borrow_mut();
+        if let Some(keys) = keys {
+            s.keys = keys;
+            s.fetched_at_ms = Some(ctx.clock.millis());
+        }
+        let found = s.keys.iter().find(|(k, _)| k == id).map(|(_, j)| j.clone());
+        if found.is_none() && s.keys.is_empty() {
+            return Err(PatError::GithubKeysUnavailable);
+        }
+        Ok(found)
+    }
+
+    pub(crate) async fn github_report<D: Db, H: Outbound>(
+        &self,
+        ctx: &Context<'_, D, H>,
+        request: &Request,
+    ) -> Result<Response, PatError> {
+        let (Some(id), Some(signature)) = (
+            request.headers.get("github-public-key-identifier"),
+            request.headers.get("github-public-key-signature"),
+        ) else {
+            return Err(PatError::GithubUnsigned);
+        };
+        let signature = github::der_signature(signature).ok_or(PatError::GithubBadSignature)?;
+        let jwk = self
+            .github_key(ctx, id.trim())
+            .await?
+            .ok_or(PatError::GithubBadSignature)?;
+        let valid = ctx
+            .crypto
+            .verify(SignatureAlg::Es256, &jwk, &request.body, &signature)
+            .await
+            .map_err(|e| PatError::Crypto(e.detail))?;
+        if !valid {
+            return Err(PatError::GithubBadSignature);
+        }
+        let matches = github::parse_report(&request.body).map_err(|_| {
+            PatError::BadRequest("a JSON array of {token, type, url, source}".into())
+        })?;
+        let ours: Vec<(usize, &Match)> = matches
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| token::check(&m.token, &self.config.prefix).is_ok())
+            .collect();
+        let mut labels = vec!["false_positive"; matches.len()];
+        if !ours.is_empty() {
+            let mut hashes = Vec::new();
+            let (mut urls, mut sources, mut subjects, mut htmls, mut texts) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for (_, m) in &ours {
+                hashes.push(self.config.hasher.hash(&m.token));
+                let hint = token::hint(&m.token, &self.config.prefix);
+                let (subject, html, text) = github::leak_email(&hint, &m.url, &m.source);
+                urls.push(m.url.clone());
+                sources.push(m.source.clone());
+                subjects.push(subject);
+                htmls.push(html);
+                texts.push(text);
+            }
+            let strs = |v: &Vec<String>| text_array(v.iter().map(String::as_str));
+            let statement = Statement::new(
+                "select item::text, outcome, token_id::text from portcullis.pat_report_leaks(\
+                 $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])",
+            )
+            .bind(strs(&hashes))
+            .bind(strs(&urls))
+            .bind(strs(&sources))
+            .bind(strs(&subjects))
+            .bind(strs(&htmls))
+            .bind(strs(&texts));
+            for row in ctx.db.query(&statement).await? {
+                let Some(item) = col(&row, 0).and_then(|i| i.parse::<usize>().ok()) else {
+                    return Err(PatError::Contract("pat_report_leaks: no item"));
+                };
+                let Some((index, _)) = item.checked_sub(1).and_then(|i| ours.get(i)) else {
+                    return Err(PatError::Contract("pat_report_leaks: item out of range"));
+                };
+                match col(&row, 1) {
+                    Some(outcome @ ("revoked" | "already_revoked")) => {
+                        if let Some(label) = labels.get_mut(*index) {
+                            *label = "true_positive";
+                        }
+                        ctx.log.log(
+                            Level::Warn,
+                            "token_leaked",
+                            &format!(
+                                "token {} reported by GitHub secret scanning: {outcome}",
+                                col(&row, 2).unwrap_or("?")
+                            ),
+                        );
+                    }
+                    Some("unknown") => {}
+                    _ => return Err(PatError::Contract("pat_report_leaks: unexpected outcome")),
+                }
+            }
+        }
+        let feedback: Vec<serde_json::Value> = matches
+            .iter()
+            .zip(labels)
+            .map(|(m, label)| {
+                json!({
+                    "token_hash": hex(&Sha256::digest(m.token.as_bytes())),
+                    "token_type": m.kind,
+                    "label": label,
+                })
+            })
+            .collect();
+        Ok(json_response(Status::OK, &feedback))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_arrays_are_escaped() {
+        assert_eq!(text_array(["a\"b", "c\\d", ""]), r#"{"a\"b","c\\d",""}"#);
+    }
+}
