@@ -40,7 +40,7 @@ pub(crate) const HOOKS: [(&str, Option<&str>, &str); 7] = [
 ];
 
 /// The migrations, in order (a test keeps this list equal to supabase/migrations).
-pub(crate) const MIGRATIONS: [(&str, &str); 4] = [
+pub(crate) const MIGRATIONS: [(&str, &str); 5] = [
     (
         "20261123000000_portcullis_foundation.sql",
         include_str!("../../../supabase/migrations/20261123000000_portcullis_foundation.sql"),
@@ -56,6 +56,10 @@ pub(crate) const MIGRATIONS: [(&str, &str); 4] = [
     (
         "20261202000000_portcullis_claim_takeover.sql",
         include_str!("../../../supabase/migrations/20261202000000_portcullis_claim_takeover.sql"),
+    ),
+    (
+        "20261203000000_portcullis_pat.sql",
+        include_str!("../../../supabase/migrations/20261203000000_portcullis_pat.sql"),
     ),
 ];
 const UNINSTALL: &str = include_str!("../../../supabase/uninstall.sql");

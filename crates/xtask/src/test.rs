@@ -372,7 +372,7 @@ fn cli_suite(deno_url: &str, worker_url: &str) -> Result {
         ));
     }
     let (ok, out) = run_cli(&["db", "migrate", "--db-url", &url, "--enable-login"], &[])?;
-    if !ok || !out.contains("20261202000000") {
+    if !ok || !out.contains("20261203000000") {
         return Err(format!("db migrate:\n{out}"));
     }
     let fn_url = out
