@@ -1,8 +1,8 @@
 //! `portcullis`: the command line for people deploying Portcullis.
 //!
 //! Commands (`portcullis --help`, `portcullis <command> --help` for each, with examples):
-//! `hooks secret | sign | send | policy | config`, `db migrate | uninstall`, `doctor`,
-//! `completions`. Arguments are parsed by `clap` (derive); errors name the argument.
+//! `hooks secret | sign | send | policy | config`, `db migrate | uninstall`,
+//! `pat create | list | rotate | revoke | exchange`, `doctor`, `completions`. Arguments are parsed by `clap` (derive); errors name the argument.
 //!
 //! Secrets are read from arguments or named environment variables (`--secret-env VAR`, which
 //! keeps them out of the shell history and `ps`) and are never printed back, except by
@@ -12,6 +12,7 @@
 
 mod config_toml;
 mod deploy;
+mod pat;
 
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
@@ -45,6 +46,7 @@ pub(crate) fn now() -> UnixTime {
 #[command(after_help = "Examples:
   portcullis hooks config --url https://<ref>.supabase.co/functions/v1/portcullis-hooks
   portcullis db migrate --db-url-env DATABASE_URL --enable-login
+  portcullis pat exchange --url https://<ref>.supabase.co/functions/v1/portcullis-pat --token-env MY_PAT
   portcullis doctor --url https://<ref>.supabase.co/functions/v1/portcullis-hooks --secret-env PORTCULLIS_HOOK_SECRETS")]
 struct Cli {
     #[command(subcommand)]
@@ -59,6 +61,9 @@ enum Command {
     /// Apply or remove the database migrations (schema `portcullis`, role `portcullis_fn`).
     #[command(subcommand)]
     Db(Db),
+    /// Personal access tokens on a pat deployment: create, list, rotate, revoke, exchange.
+    #[command(subcommand)]
+    Pat(pat::Pat),
     /// Probe every hook of a deployment with signed, side-effect-free requests and explain
     /// what is misconfigured.
     #[command(after_help = "Examples:
@@ -341,6 +346,7 @@ fn main() -> ExitCode {
         Command::Db(Db::Migrate { db, enable_login }) => deploy::migrate(&db, enable_login),
         Command::Db(Db::Uninstall { db }) => deploy::uninstall(&db),
         Command::Doctor { url, secret } => deploy::doctor(&url, &secret),
+        Command::Pat(command) => pat::run(command),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

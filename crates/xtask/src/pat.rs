@@ -1,6 +1,7 @@
 //! The pat function's test deployment: keys from the real Supabase CLI, the environment both
 //! runtimes serve it with, and its black-box suite (tests/pat.test.ts).
 
+use std::future::Future;
 use std::path::Path;
 
 use portcullis_jwt::SigningKey;
@@ -107,6 +108,10 @@ pub fn suite(
     let deno = harness::deno(tools, f, &deno_env, logs)?;
     let worker = harness::workerd(tools, f, &worker_env, Some(fn_url), logs)?;
     let mut failures = Vec::new();
+    say("CLI: portcullis pat create, list, exchange, rotate, revoke against the Deno build");
+    if let Err(e) = cli_suite(pg, &deno.base_url, fakes_url) {
+        failures.push(format!("portcullis pat: {e}"));
+    }
     for (runtime, served, key) in [("deno", &deno, &short), ("workerd", &worker, &fresh)] {
         say(format!("pat black-box suite against {runtime}"));
         let status = tools
@@ -131,4 +136,151 @@ pub fn suite(
         }
     }
     Ok(failures)
+}
+
+/// Polls a future that does no I/O (HS256 signing) to completion.
+fn ready<F: Future>(f: F) -> Result<F::Output> {
+    let mut f = std::pin::pin!(f);
+    match f
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    {
+        std::task::Poll::Ready(v) => Ok(v),
+        std::task::Poll::Pending => Err("signing waited".into()),
+    }
+}
+
+/// A signed-in user's access token, as Supabase Auth would issue it (HS256, legacy secret).
+fn user_jwt(issuer: &str, user: &str) -> Result<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    let claims = serde_json::json!({
+        "iss": issuer, "sub": user, "aud": "authenticated", "role": "authenticated",
+        "exp": now + 600, "iat": now, "aal": "aal1",
+        "amr": [{"method": "password", "timestamp": now}],
+    });
+    let key = SigningKey::Hs256 {
+        key: portcullis_jwt::HmacKey::new(TEST_JWT_SECRET.as_bytes().to_vec())
+            .map_err(|e| e.to_string())?,
+        kid: None,
+    };
+    ready(portcullis_jwt::sign_payload(
+        &key,
+        &claims.to_string(),
+        &portcullis_core::NoCrypto,
+    ))?
+    .map_err(|e| e.to_string())
+}
+
+/// `portcullis pat …` as a user runs it.
+fn cli_suite(pg: &TestPostgres, url: &str, fakes_url: &str) -> Result {
+    let cli = root().join("target/debug/portcullis");
+    let user = crate::util::random_hex(16)?;
+    let user = format!(
+        "{}-{}-4{}-8{}-{}",
+        &user[0..8],
+        &user[8..12],
+        &user[13..16],
+        &user[17..20],
+        &user[20..32]
+    );
+    pg.connect()?.execute(&format!(
+        "insert into auth.users (id, email, raw_app_meta_data, raw_user_meta_data) values ('{user}', 'cli@example.com', '{{}}', '{{}}')"
+    ))?;
+    let jwt = user_jwt(&format!("{fakes_url}/auth/v1"), &user)?;
+    let run_cli = |args: &[&str], env: &[(&str, &str)]| -> Result<(bool, String, String)> {
+        let out = std::process::Command::new(&cli)
+            .args(args)
+            .env("PORTCULLIS_PAT_URL", url)
+            .env_remove("PORTCULLIS_PAT")
+            .env_remove("PORTCULLIS_USER_JWT")
+            .envs(env.iter().copied())
+            .output()
+            .map_err(|e| e.to_string())?;
+        Ok((
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        ))
+    };
+    let with_jwt = [("PORTCULLIS_USER_JWT", jwt.as_str())];
+    let (ok, token, err) = run_cli(
+        &[
+            "pat",
+            "create",
+            "--name",
+            "from the cli",
+            "--scope",
+            "data:read",
+            "--expires-in",
+            "7d",
+        ],
+        &with_jwt,
+    )?;
+    if !ok
+        || !token.starts_with("acme_pat_")
+        || token.len() != 45
+        || !err.contains("not shown again")
+    {
+        return Err(format!("pat create:\n{token}\n{err}"));
+    }
+    let (ok, list, err) = run_cli(&["pat", "list"], &with_jwt)?;
+    if !ok
+        || !list.contains("from the cli")
+        || !list.contains("active")
+        || list.contains(&token[9..])
+    {
+        return Err(format!("pat list:\n{list}\n{err}"));
+    }
+    let id = list
+        .lines()
+        .find(|l| l.contains("from the cli"))
+        .and_then(|l| l.split_whitespace().next())
+        .ok_or("pat list: no id")?
+        .to_owned();
+    let with_pat = [("PORTCULLIS_PAT", token.as_str())];
+    let (ok, access, err) = run_cli(&["pat", "exchange", "--scope", "data:read"], &with_pat)?;
+    let payload = access
+        .split('.')
+        .nth(1)
+        .and_then(|p| portcullis_core::encoding::base64url_decode(p).ok())
+        .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok());
+    if !ok || payload.as_ref().and_then(|p| p["sub"].as_str()) != Some(user.as_str()) {
+        return Err(format!("pat exchange:\n{access}\n{err}"));
+    }
+    let (ok, rotated, err) = run_cli(&["pat", "rotate", &id, "--overlap", "0"], &with_jwt)?;
+    if !ok || !rotated.starts_with("acme_pat_") || rotated == token {
+        return Err(format!("pat rotate:\n{rotated}\n{err}"));
+    }
+    let (ok, _, err) = run_cli(&["pat", "exchange"], &with_pat)?;
+    if ok || !err.contains("revoked") {
+        return Err(format!("the rotated-away token must be refused:\n{err}"));
+    }
+    let (ok, _, err) = run_cli(&["pat", "exchange"], &[])?;
+    if ok || !err.contains("PORTCULLIS_PAT") {
+        return Err(format!("a missing token must be named:\n{err}"));
+    }
+    let with_new = [("PORTCULLIS_PAT", rotated.as_str())];
+    let (ok, _, err) = run_cli(&["pat", "exchange", "--json"], &with_new)?;
+    if !ok {
+        return Err(format!("pat exchange (new token):\n{err}"));
+    }
+    let (_, list, _) = run_cli(&["pat", "list"], &with_jwt)?;
+    let new_id = list
+        .lines()
+        .filter(|l| l.contains("active"))
+        .find_map(|l| l.split_whitespace().next())
+        .ok_or_else(|| format!("no active token after rotation:\n{list}"))?
+        .to_owned();
+    let (ok, _, err) = run_cli(&["pat", "revoke", &new_id], &with_jwt)?;
+    let (refused, _, _) = run_cli(&["pat", "exchange"], &with_new)?;
+    if !ok || refused {
+        return Err(format!("pat revoke:\n{err}"));
+    }
+    note(
+        "portcullis pat: create, list, exchange (narrowed), rotate (overlap 0), revoke; secrets only on stdout of create/rotate",
+    );
+    Ok(())
 }

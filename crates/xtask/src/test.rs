@@ -443,6 +443,12 @@ fn cli_suite(deno_url: &str, worker_url: &str) -> Result {
         &["db"],
         &["db", "migrate"],
         &["db", "uninstall"],
+        &["pat"],
+        &["pat", "create"],
+        &["pat", "list"],
+        &["pat", "rotate"],
+        &["pat", "revoke"],
+        &["pat", "exchange"],
         &["doctor"],
         &["completions"],
     ] {
