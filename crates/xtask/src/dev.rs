@@ -31,11 +31,27 @@ fn dev_secret() -> Result<String> {
     Ok(secret)
 }
 
+/// A dev secret of `bytes` random bytes (hex), generated once and kept in .portcullis/dev/.
+fn kept(name: &str, make: impl FnOnce() -> Result<String>) -> Result<String> {
+    let path = state("dev").join(name);
+    if let Ok(s) = std::fs::read_to_string(&path)
+        && !s.trim().is_empty()
+    {
+        return Ok(s.trim().to_owned());
+    }
+    std::fs::create_dir_all(state("dev")).map_err(|e| e.to_string())?;
+    let value = make()?;
+    std::fs::write(&path, &value).map_err(|e| e.to_string())?;
+    Ok(value)
+}
+
 pub fn command(_args: &[String]) -> Result {
     let tools = Tools::ensure()?;
-    let hooks = wasm::function("hooks")?;
-    let size = wasm::build_module(&tools, hooks)?;
-    wasm::check_budgets(&[size])?;
+    let mut sizes = Vec::new();
+    for name in ["hooks", "pat"] {
+        sizes.push(wasm::build_module(&tools, wasm::function(name)?)?);
+    }
+    wasm::check_budgets(&sizes)?;
     run(Command::new("cargo")
         .current_dir(root())
         .args(["build", "--quiet", "-p", "portcullis"]))?;
@@ -53,7 +69,26 @@ pub fn command(_args: &[String]) -> Result {
         .and_then(|p| p.parse().ok())
         .unwrap_or(54330);
     let base = format!("http://127.0.0.1:{port}/portcullis-hooks");
-    let pglite = state("dev").join("pglite");
+    // v2: since issue 8 the dev database mirrors Supabase's auth schema (auth.users and its
+    // foreign keys); a database made before has rows that would not satisfy them.
+    let pglite = state("dev").join("pglite-v2");
+    let _ = std::fs::remove_dir_all(state("dev").join("pglite"));
+    // The pat function: the project's legacy secret and an ES256 signing key made by the real
+    // Supabase CLI (as a user would import it), both kept; a stand-in for the project's Data
+    // API and JWKS endpoint (dev/serve.ts) on port + 3.
+    let jwt_secret = kept("jwt-secret", || random_hex(32))?;
+    let signing_key = kept("pat-signing-key.json", || {
+        crate::pat::cli_signing_key(&tools)
+    })?;
+    let public_jwk = crate::pat::public_jwk(&signing_key)?;
+    let project = format!("http://127.0.0.1:{}", port + 3);
+    let pat_base = format!("http://127.0.0.1:{}/portcullis-pat", port + 2);
+    let user_jwt = crate::pat::user_jwt_with(
+        &jwt_secret,
+        &format!("{project}/auth/v1"),
+        DEMO_USER,
+        86_400,
+    )?;
 
     say("serving on Deno with PGlite (Ctrl-C stops)");
     note(format!(
@@ -64,6 +99,9 @@ pub fn command(_args: &[String]) -> Result {
         "secret:   {secret}   (PORTCULLIS_HOOK_SECRETS; dev only, kept in .portcullis/dev)"
     ));
     note("policy:   dev/hooks-policy.toml (edit and restart)");
+    note(format!(
+        "pat:      {pat_base}/tokens, /token (RFC 8693), /introspect; project stand-in {project} (/rest/v1/notes, JWKS)"
+    ));
     eprintln!();
     eprintln!("Try it: send a signed custom-access-token request and see the new claims:");
     eprintln!();
@@ -92,6 +130,21 @@ pub fn command(_args: &[String]) -> Result {
         "  cargo run -q -p portcullis -- hooks send before-user-created --url {base} --secret '{secret}' --email someone@mailinator.com"
     );
     eprintln!();
+    eprintln!("Personal access tokens, as the demo user (their access token, valid for a day):");
+    eprintln!();
+    eprintln!("  export PORTCULLIS_PAT_URL={pat_base} PORTCULLIS_USER_JWT={user_jwt}");
+    eprintln!(
+        "  export PORTCULLIS_PAT=\"$(cargo run -q -p portcullis -- pat create --name laptop --scope data:read --expires-in 7d)\""
+    );
+    eprintln!("  cargo run -q -p portcullis -- pat exchange --json");
+    eprintln!();
+    eprintln!("and read the demo user's rows under RLS with supabase-js (examples/pat-script.ts):");
+    eprintln!();
+    eprintln!(
+        "  SUPABASE_URL={project} SUPABASE_ANON_KEY=dev {} run --allow-net --allow-env examples/pat-script.ts",
+        tools.bin("deno").display()
+    );
+    eprintln!();
 
     // In the foreground process group, so Ctrl-C reaches Deno too.
     let status = tools
@@ -110,6 +163,14 @@ pub fn command(_args: &[String]) -> Result {
         .env("PORTCULLIS_DEMO_USER_ID", DEMO_USER)
         .env("PORTCULLIS_HOOK_SECRETS", &secret)
         .env("PORTCULLIS_HOOKS_POLICY", policy)
+        .env("SUPABASE_URL", &project)
+        .env("PORTCULLIS_JWT_SECRET", &jwt_secret)
+        .env("PORTCULLIS_PAT_SIGNING_KEY", &signing_key)
+        .env("PORTCULLIS_PAT_PREFIX", "dev_pat")
+        .env(
+            "PORTCULLIS_DEV_JWKS",
+            format!("{{\"keys\":[{public_jwk}]}}"),
+        )
         .status()
         .map_err(|e| e.to_string())?;
     if status.success() || status.code().is_none() {

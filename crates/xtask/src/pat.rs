@@ -152,18 +152,22 @@ fn ready<F: Future>(f: F) -> Result<F::Output> {
 
 /// A signed-in user's access token, as Supabase Auth would issue it (HS256, legacy secret).
 fn user_jwt(issuer: &str, user: &str) -> Result<String> {
+    user_jwt_with(TEST_JWT_SECRET, issuer, user, 600)
+}
+
+/// [`user_jwt`] with a given secret and lifetime (`cargo xtask dev` prints one).
+pub fn user_jwt_with(secret: &str, issuer: &str, user: &str, lifetime: u64) -> Result<String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|e| e.to_string())?
         .as_secs();
     let claims = serde_json::json!({
         "iss": issuer, "sub": user, "aud": "authenticated", "role": "authenticated",
-        "exp": now + 600, "iat": now, "aal": "aal1",
+        "exp": now + lifetime, "iat": now, "aal": "aal1",
         "amr": [{"method": "password", "timestamp": now}],
     });
     let key = SigningKey::Hs256 {
-        key: portcullis_jwt::HmacKey::new(TEST_JWT_SECRET.as_bytes().to_vec())
-            .map_err(|e| e.to_string())?,
+        key: portcullis_jwt::HmacKey::new(secret.as_bytes().to_vec()).map_err(|e| e.to_string())?,
         kid: None,
     };
     ready(portcullis_jwt::sign_payload(

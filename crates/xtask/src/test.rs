@@ -138,7 +138,13 @@ pub fn command(args: &[String]) -> Result {
     }
     if !quick {
         say("deno fmt and lint (shims, tests, benches)");
-        let ts = ["functions/", "tests/", "bench/", "crates/platform/js/js/"];
+        let ts = [
+            "functions/",
+            "tests/",
+            "bench/",
+            "examples/",
+            "crates/platform/js/js/",
+        ];
         run(tools
             .deno()
             .current_dir(root())

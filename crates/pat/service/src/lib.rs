@@ -1016,6 +1016,7 @@ impl Pat {
 
 impl Function for Pat {
     const NAME: &'static str = "portcullis-pat";
+    const USES_CRYPTO: bool = true;
     const HEADERS: &'static [&'static str] = &[
         "authorization",
         "content-type",

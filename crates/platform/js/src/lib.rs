@@ -243,7 +243,11 @@ pub async fn respond<F: Function, D: Db>(
     let ctx = Context {
         clock: &JsClock,
         random: &JsRandom,
-        crypto: &JsCrypto,
+        crypto: if F::USES_CRYPTO {
+            &JsCrypto
+        } else {
+            &portcullis_core::NoCrypto
+        },
         db,
         http: &JsOutbound,
         log,

@@ -98,6 +98,10 @@ pub trait Function: Sized {
     /// spared iterating the whole header list.
     const HEADERS: &'static [&'static str];
 
+    /// Whether the function uses public-key signatures ([`Context::crypto`]). Adapters give
+    /// functions that do not a stub, so their modules carry no WebCrypto glue.
+    const USES_CRYPTO: bool = false;
+
     /// Builds the function from its configuration, once per instance.
     ///
     /// # Errors
