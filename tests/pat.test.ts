@@ -385,7 +385,10 @@ Deno.test(`[${RUNTIME}] revoked, expired, banned, deleted and off-list tokens ex
   const listed = await createPat(jwt, { allowed_ips: ["203.0.113.0/24", "2001:db8::/32"] });
   e = await exchange(listed.token, {}, { "x-forwarded-for": "198.51.100.7" });
   assert.match(e.json.error_description ?? "", /address/);
-  e = await exchange(listed.token, {}, { "x-forwarded-for": "203.0.113.77, 10.0.0.1" });
+  // The rightmost entry is the one the nearest proxy added; a client cannot prepend its way in.
+  e = await exchange(listed.token, {}, { "x-forwarded-for": "203.0.113.77, 198.51.100.7" });
+  assert.match(e.json.error_description ?? "", /address/, "a forged leftmost entry is ignored");
+  e = await exchange(listed.token, {}, { "x-forwarded-for": "198.51.100.7, 203.0.113.77" });
   assert.equal(e.status, 200, JSON.stringify(e.json));
   e = await exchange(listed.token, {}, { "x-forwarded-for": "2001:db8:7::1" });
   assert.equal(e.status, 200);
@@ -423,7 +426,8 @@ Deno.test(`[${RUNTIME}] rotation: a new token, the old one valid for the overlap
   const user = await newUser();
   const jwt = await userJwt(user);
   const old = await createPat(jwt, { name: "ci", scopes: ["data:write"], allowed_ips: ["0.0.0.0/0"] });
-  const r = await api("POST", `/tokens/${old.id}/rotate`, { jwt, body: { overlap_seconds: 3600 } });
+  // An overlap shorter than the exchange's 15 minutes: what the old token mints ends with it.
+  const r = await api("POST", `/tokens/${old.id}/rotate`, { jwt, body: { overlap_seconds: 120 } });
   assert.equal(r.status, 200, JSON.stringify(r.json));
   assert.notEqual(r.json.token, old.token);
   assert.equal(r.json.name, "ci");
@@ -431,7 +435,12 @@ Deno.test(`[${RUNTIME}] rotation: a new token, the old one valid for the overlap
   assert.deepEqual(r.json.allowed_ips, ["0.0.0.0/0"]);
   assert.equal(r.json.replaces.id, old.id);
   const headers = { "x-forwarded-for": "192.0.2.1" };
-  assert.equal((await exchange(old.token, {}, headers)).status, 200, "still valid in the overlap");
+  const during = await exchange(old.token, {}, headers);
+  assert.equal(during.status, 200, "still valid in the overlap");
+  const overlapEnd = Math.floor(Date.parse(r.json.replaces.valid_until) / 1000);
+  const minted = (await jwtVerify(during.json.access_token, projectJwks())).payload;
+  assert.ok(minted.exp! <= overlapEnd + 1, "nothing minted from it outlives the overlap");
+  assert.ok(during.json.expires_in <= 121, `expires_in ${during.json.expires_in}`);
   assert.equal((await exchange(r.json.token, {}, headers)).status, 200);
   const again = await api("POST", `/tokens/${old.id}/rotate`, { jwt, body: {} });
   assert.deepEqual([again.status, again.json.error], [409, "token_not_active"]);
@@ -691,6 +700,8 @@ Deno.test(`[${RUNTIME}] browsers: CORS for the configured origin only`, async ()
     });
   const ok = await pre("https://app.example.com");
   assert.equal(ok.status, 204);
+  assert.equal(ok.headers.get("access-control-allow-origin"), "https://app.example.com");
+  assert.match(ok.headers.get("vary") ?? "", /origin/i);
   assert.match(ok.headers.get("access-control-allow-headers") ?? "", /authorization/);
   await ok.body?.cancel();
   const evil = await pre("https://evil.example");
@@ -707,6 +718,7 @@ Deno.test(`[${RUNTIME}] browsers: CORS for the configured origin only`, async ()
     headers: { origin: "https://evil.example" },
   });
   assert.equal(other.headers.get("access-control-allow-origin"), null);
+  assert.match(other.headers.get("vary") ?? "", /origin/i, "the answer varies by origin either way");
 });
 
 Deno.test(`[${RUNTIME}] RLS as the owner: what PostgREST does with the minted token reads exactly the owner's rows`, async () => {

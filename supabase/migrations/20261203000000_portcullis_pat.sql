@@ -74,13 +74,14 @@ begin
 end
 $$;
 
--- A token's state at `now`, for lists and errors.
-create or replace function portcullis.pat_state(t portcullis.pat_tokens) returns text
-language sql stable set search_path = pg_catalog, pg_temp as $$
+-- A token's state at `now`, for lists and errors. (Columns, not the row type: a function
+-- taking the table's type would make the table undroppable by uninstall.sql.)
+create or replace function portcullis.pat_state(p_revoked_at timestamptz, p_expires_at timestamptz)
+returns text language sql stable set search_path = pg_catalog, pg_temp as $$
   select case
-    when t.revoked_at is not null and t.revoked_at <= now() then 'revoked'
-    when t.expires_at is not null and t.expires_at <= now() then 'expired'
-    when t.revoked_at is not null then 'rotating'
+    when p_revoked_at is not null and p_revoked_at <= now() then 'revoked'
+    when p_expires_at is not null and p_expires_at <= now() then 'expired'
+    when p_revoked_at is not null then 'rotating'
     else 'active' end
 $$;
 
@@ -96,7 +97,8 @@ declare
 begin
   perform pg_advisory_xact_lock(hashtextextended('portcullis.pat:' || p_user::text, 0));
   if to_regclass('auth.users') is not null then
-    perform 1 from auth.users u where u.id = p_user and u.deleted_at is null;
+    perform 1 from auth.users u where u.id = p_user and u.deleted_at is null
+      and (u.banned_until is null or u.banned_until <= now());
     if not found then
       outcome := 'user_gone';
       return;
@@ -126,7 +128,7 @@ language sql stable security definer set search_path = pg_catalog, pg_temp as $$
       'allowed_ips', t.allowed_ips, 'created_at', t.created_at, 'expires_at', t.expires_at,
       'last_used_at', t.last_used_at, 'last_used_ip', host(t.last_used_ip), 'use_count', t.use_count,
       'revoked_at', t.revoked_at, 'revoked_reason', t.revoked_reason, 'rotated_to', t.rotated_to,
-      'status', portcullis.pat_state(t)) order by t.created_at desc, t.id), '[]')::text
+      'status', portcullis.pat_state(t.revoked_at, t.expires_at)) order by t.created_at desc, t.id), '[]')::text
   from portcullis.pat_tokens t where t.user_id = p_user
 $$;
 
@@ -135,19 +137,31 @@ $$;
 -- p_overlap seconds, then counts as revoked.
 create or replace function portcullis.pat_rotate(
   p_user uuid, p_id uuid, p_hash text, p_hint text, p_overlap integer, p_max_lifetime bigint,
+  p_max integer,
   out outcome text, out id uuid, out name text, out scopes text[], out allowed_ips text[],
   out created_at timestamptz, out expires_at timestamptz, out old_valid_until timestamptz)
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   old portcullis.pat_tokens;
+  live integer;
 begin
+  perform pg_advisory_xact_lock(hashtextextended('portcullis.pat:' || p_user::text, 0));
   select * into old from portcullis.pat_tokens t where t.id = p_id and t.user_id = p_user for update;
   if not found then
     outcome := 'not_found';
     return;
   end if;
-  if portcullis.pat_state(old) <> 'active' then
-    outcome := portcullis.pat_state(old);
+  if portcullis.pat_state(old.revoked_at, old.expires_at) <> 'active' then
+    outcome := portcullis.pat_state(old.revoked_at, old.expires_at);
+    return;
+  end if;
+  -- Tokens still in an overlap count: rotating the new token again and again cannot pile up
+  -- live ones (at most p_max others, plus this one while its overlap runs).
+  select count(*) into live from portcullis.pat_tokens t
+    where t.user_id = p_user and t.id <> p_id and (t.revoked_at is null or t.revoked_at > now())
+      and (t.expires_at is null or t.expires_at > now());
+  if live >= p_max then
+    outcome := 'limit';
     return;
   end if;
   insert into portcullis.pat_tokens as t (user_id, name, token_hash, hint, scopes, expires_at, allowed_ips)
@@ -254,7 +268,8 @@ begin
     where x.id = t.id;
   outcome := 'ok';
   scopes := t.scopes;
-  expires_at := t.expires_at;
+  -- A token in its rotation overlap mints nothing that outlives the overlap.
+  expires_at := least(t.expires_at, t.revoked_at);
   email := coalesce(u.email, '');
   phone := coalesce(u.phone, '');
   app_metadata := coalesce(u.raw_app_meta_data, '{}'::jsonb)::text;
@@ -274,7 +289,7 @@ declare
 begin
   active := false;
   select * into t from portcullis.pat_tokens x where x.token_hash = decode(p_hash, 'hex');
-  if not found or portcullis.pat_state(t) not in ('active', 'rotating') then
+  if not found or portcullis.pat_state(t.revoked_at, t.expires_at) not in ('active', 'rotating') then
     return;
   end if;
   if to_regclass('auth.users') is not null then
@@ -290,7 +305,7 @@ begin
   name := t.name;
   scopes := t.scopes;
   created_at := t.created_at;
-  expires_at := t.expires_at;
+  expires_at := least(t.expires_at, t.revoked_at);
 end
 $$;
 
@@ -353,7 +368,7 @@ begin
   foreach f in array array[
     'portcullis.pat_create(uuid, text, text, text, text[], timestamptz, cidr[], integer)',
     'portcullis.pat_list(uuid)',
-    'portcullis.pat_rotate(uuid, uuid, text, text, integer, bigint)',
+    'portcullis.pat_rotate(uuid, uuid, text, text, integer, bigint, integer)',
     'portcullis.pat_revoke(uuid, uuid, text)',
     'portcullis.pat_exchange(text, inet, integer, integer)',
     'portcullis.pat_introspect(text)',
@@ -362,7 +377,7 @@ begin
     execute format('revoke all on function %s from public', f);
     execute format('grant execute on function %s to portcullis_fn', f);
   end loop;
-  revoke all on function portcullis.pat_state(portcullis.pat_tokens) from public;
+  revoke all on function portcullis.pat_state(timestamptz, timestamptz) from public;
 end
 $$;
 

@@ -123,6 +123,7 @@ pub fn form(body: &str) -> Result<Form<'_>, OAuthError> {
         FormError::Repeated(_) => {
             OAuthError::invalid_request("a parameter is repeated (RFC 6749 section 3.2)")
         }
+        FormError::TooMany => OAuthError::invalid_request("too many parameters"),
     })
 }
 

@@ -10,7 +10,12 @@ pub enum FormError {
     Encoding,
     /// A parameter that may appear once appeared again (named).
     Repeated(String),
+    /// More than [`MAX_PARAMETERS`] parameters.
+    TooMany,
 }
+
+/// Forms with more parameters than this are refused (the token endpoints take a handful).
+pub const MAX_PARAMETERS: usize = 64;
 
 fn decode(part: &str) -> Result<Cow<'_, str>, FormError> {
     if !part.contains(['+', '%']) {
@@ -69,6 +74,9 @@ impl<'a> Form<'a> {
     /// # Errors
     /// [`FormError`].
     pub fn parse(body: &'a str, repeatable: &[&str]) -> Result<Self, FormError> {
+        if body.split('&').filter(|p| !p.is_empty()).count() > MAX_PARAMETERS {
+            return Err(FormError::TooMany);
+        }
         let pairs = pairs(body)?;
         for (i, (k, _)) in pairs.iter().enumerate() {
             if !repeatable.contains(&k.as_ref()) && pairs.iter().skip(i + 1).any(|(o, _)| o == k) {
@@ -114,6 +122,8 @@ mod tests {
             Form::parse("a=1&a=2", &[]).err(),
             Some(FormError::Repeated("a".into()))
         );
+        let many = vec!["a=1"; MAX_PARAMETERS + 1].join("&");
+        assert_eq!(Form::parse(&many, &["a"]).err(), Some(FormError::TooMany));
         for bad in ["a=%", "a=%4", "a=%zz", "a=%FF", "a=%+1"] {
             assert_eq!(
                 Form::parse(bad, &[]).err(),

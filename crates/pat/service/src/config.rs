@@ -32,8 +32,9 @@ pub const ENV_POLICY: &str = "PORTCULLIS_PAT_POLICY";
 pub const ENV_INTROSPECTION_SECRET: &str = "PORTCULLIS_PAT_INTROSPECTION_SECRET";
 /// Origins allowed to call the management API from a browser (comma-separated).
 pub const ENV_CORS_ORIGINS: &str = "PORTCULLIS_CORS_ORIGINS";
-/// The request header that carries the client's address (default: `cf-connecting-ip`, then
-/// the first `x-forwarded-for` entry).
+/// The request header the platform sets to the client's address (`cf-connecting-ip` on
+/// Cloudflare; `x-forwarded-for`, rightmost entry, behind a proxy that appends it). Unset: no
+/// header is trusted, and tokens with an IP allow-list cannot be created or used.
 pub const ENV_CLIENT_IP_HEADER: &str = "PORTCULLIS_CLIENT_IP_HEADER";
 /// Largest request body (default 256 KiB: GitHub's reports come in batches).
 pub const ENV_MAX_BODY: &str = "PORTCULLIS_MAX_BODY_BYTES";
@@ -65,7 +66,7 @@ pub struct PatConfig {
     pub introspection: Option<Secret<Vec<u8>>>,
     /// Browser origins allowed.
     pub cors_origins: Vec<String>,
-    /// Where the client address is read (one of [`CLIENT_IP_HEADERS`]), `None` for the default.
+    /// Where the client address is read (one of [`CLIENT_IP_HEADERS`]); `None`: nowhere.
     pub client_ip_header: Option<&'static str>,
     /// Body limit.
     pub max_body_bytes: usize,

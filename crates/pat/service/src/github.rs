@@ -12,7 +12,7 @@ use portcullis_service::{Context, Level, Request, Response, Status, json_respons
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::{Pat, PatError, col};
+use crate::{Pat, PatError, col, pg_array as text_array};
 
 /// Keys are reused this long (spec: 30 min to 1 day).
 const KEYS_TTL_MS: u64 = 3_600_000;
@@ -30,26 +30,6 @@ struct KeysState {
     keys: Vec<(String, String)>,
     fetched_at_ms: Option<u64>,
     last_attempt_ms: Option<u64>,
-}
-
-/// A PostgreSQL text array literal, every element quoted and escaped.
-fn text_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
-    let mut out = String::from("{");
-    for (i, item) in items.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('"');
-        for c in item.chars() {
-            if c == '"' || c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push('"');
-    }
-    out.push('}');
-    out
 }
 
 impl Pat {
@@ -220,7 +200,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn text_arrays_are_escaped() {
-        assert_eq!(text_array(["a\"b", "c\\d", ""]), r#"{"a\"b","c\\d",""}"#);
+    fn text_arrays_are_escaped_and_drop_controls() {
+        assert_eq!(
+            text_array(["a\"b", "c\\d", "", "x\u{0}y\n"]),
+            r#"{"a\"b","c\\d","","xy"}"#
+        );
     }
 }

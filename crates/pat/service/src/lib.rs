@@ -100,6 +100,15 @@ pub enum PatError {
     Crypto(String),
     /// The random source failed.
     Random,
+    /// One of our own failures on a token endpoint, answered in RFC 6749 §5.2 shape.
+    ServerError {
+        /// `server_error` or `temporarily_unavailable`.
+        code: &'static str,
+        /// Fixed text.
+        description: &'static str,
+        /// What failed (logged by its own mapping).
+        cause: Box<PatError>,
+    },
     /// A secret-scanning report without GitHub's signature headers.
     GithubUnsigned,
     /// A secret-scanning report whose signature does not verify (or names no known key).
@@ -272,6 +281,18 @@ impl PatError {
                 log.log(Level::Error, "random_failed", "the random source failed");
                 internal()
             }
+            Self::ServerError {
+                code,
+                description,
+                cause,
+            } => {
+                let status = cause.into_response(log).status;
+                let mut r = oauth_response(status, code, description);
+                if code == "temporarily_unavailable" {
+                    r.headers.append_static("retry-after", "5");
+                }
+                r
+            }
             Self::GithubUnsigned => error_response(
                 Status::BAD_REQUEST,
                 "signature_missing",
@@ -297,6 +318,26 @@ impl PatError {
                 r
             }
         }
+    }
+}
+
+/// On the token endpoints (RFC 6749 §5.2 bodies), our own failures are `server_error` and
+/// `temporarily_unavailable`, with the status they have elsewhere.
+fn oauth_shaped(e: PatError) -> PatError {
+    let (code, description) = match &e {
+        PatError::Db(DbError::Unavailable { .. } | DbError::NotConfigured) => (
+            "temporarily_unavailable",
+            "the database is unavailable; try again shortly",
+        ),
+        PatError::Db(_) | PatError::Contract(_) | PatError::Crypto(_) | PatError::Random => {
+            ("server_error", "the function failed to process the request")
+        }
+        _ => return e,
+    };
+    PatError::ServerError {
+        code,
+        description,
+        cause: Box::new(e),
     }
 }
 
@@ -395,23 +436,28 @@ fn bad(e: &JsonError) -> PatError {
     PatError::BadRequest(e.to_string())
 }
 
-/// A PostgreSQL array literal of simple words (scope names, CIDR blocks: no quoting needed,
-/// and the callers only pass validated ones).
-fn pg_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+/// A PostgreSQL text array literal: every element quoted, `"` and `\\` escaped, control
+/// characters (NUL included, which PostgreSQL refuses in text) dropped.
+pub(crate) fn pg_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::from("{");
     for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         out.push('"');
-        out.push_str(item);
+        for c in item.chars().filter(|c| !c.is_control()) {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
         out.push('"');
     }
     out.push('}');
     out
 }
 
-fn col(row: &Row, i: usize) -> Option<&str> {
+pub(crate) fn col(row: &Row, i: usize) -> Option<&str> {
     row.get(i).and_then(|c| c.as_deref())
 }
 
@@ -443,28 +489,39 @@ struct NewToken {
 }
 
 impl Pat {
+    /// The client's address, from the header the platform sets (configured: no header is
+    /// trusted by default, and tokens with an allow-list are then refused). For
+    /// `x-forwarded-for` the rightmost entry counts: the one the nearest proxy added (the
+    /// leftmost is whatever the client sent).
     fn client_ip(&self, request: &Request) -> Option<IpAddr> {
-        let read = |h: &str| -> Option<IpAddr> {
-            let v = request.headers.get(h)?;
-            let first = v.split(',').next()?.trim();
-            // An IPv4 client seen through IPv6 (`::ffff:a.b.c.d`) matches IPv4 blocks.
-            first.parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
+        let header = self.config.client_ip_header?;
+        let value = request.headers.get(header)?;
+        let entry = if header == "x-forwarded-for" {
+            value.rsplit(',').next()?
+        } else {
+            value
         };
-        match self.config.client_ip_header {
-            Some(h) => read(h),
-            None => read("cf-connecting-ip").or_else(|| read("x-forwarded-for")),
-        }
+        // An IPv4 client seen through IPv6 (`::ffff:a.b.c.d`) matches IPv4 blocks.
+        entry
+            .trim()
+            .parse::<IpAddr>()
+            .ok()
+            .map(|ip| ip.to_canonical())
     }
 
     /// The CORS headers for `origin`, if it is allowed.
     fn cors(&self, request: &Request, response: &mut Response) {
+        if self.config.cors_origins.is_empty() {
+            return;
+        }
+        // The answer depends on the origin whether or not it is allowed (shared caches).
+        response.headers.append_static("vary", "origin");
         if let Some(origin) = request.headers.get("origin")
             && self.config.cors_origins.iter().any(|o| o == origin)
         {
             response
                 .headers
                 .append("access-control-allow-origin", origin);
-            response.headers.append_static("vary", "origin");
         }
     }
 
@@ -481,6 +538,10 @@ impl Pat {
             );
         }
         let mut r = Response::new(Status::NO_CONTENT);
+        if let Some(origin) = request.headers.get("origin") {
+            r.headers.append("access-control-allow-origin", origin);
+        }
+        r.headers.append_static("vary", "origin");
         r.headers
             .append_static("access-control-allow-methods", "GET, POST, DELETE, OPTIONS");
         r.headers.append_static(
@@ -585,6 +646,12 @@ impl Pat {
             }
         }
         let ips = s.strings("allowed_ips").map_err(|e| bad(&e))?;
+        if !ips.is_empty() && self.config.client_ip_header.is_none() {
+            return Err(PatError::BadRequest(
+                "allowed_ips: this deployment does not know client addresses (set PORTCULLIS_CLIENT_IP_HEADER)"
+                    .into(),
+            ));
+        }
         if ips.len() > MAX_ALLOWED_IPS {
             return Err(PatError::BadRequest(format!(
                 "allowed_ips: at most {MAX_ALLOWED_IPS}"
@@ -617,6 +684,11 @@ impl Pat {
         let claims = self
             .user(ctx, request, self.config.policy.require_aal2)
             .await?;
+        if claims.is_anonymous {
+            return Err(PatError::Forbidden(
+                "anonymous users cannot create personal access tokens",
+            ));
+        }
         let new = self.read_new_token(&json_body(request)?, ctx.clock.now())?;
         let token =
             PatToken::generate(&self.config.prefix, ctx.random).map_err(|_| PatError::Random)?;
@@ -719,17 +791,21 @@ impl Pat {
             "select outcome, id::text, name, scopes::text, allowed_ips::text, \
              to_json(created_at)#>>'{}', to_json(expires_at)#>>'{}', \
              to_json(old_valid_until)#>>'{}' \
-             from portcullis.pat_rotate($1::uuid, $2::uuid, $3, $4, $5::int, $6::bigint)",
+             from portcullis.pat_rotate($1::uuid, $2::uuid, $3, $4, $5::int, $6::bigint, $7::int)",
         )
         .bind(claims.sub.clone())
         .bind(id)
         .bind(self.config.hasher.hash(token.expose()))
         .bind(hint.clone())
         .bind(overlap.to_string())
-        .bind(self.config.policy.max_lifetime_seconds.to_string());
+        .bind(self.config.policy.max_lifetime_seconds.to_string())
+        .bind(self.config.policy.max_tokens_per_user.to_string());
         let row = first_row(ctx.db.query(&statement).await?)?;
         match col(&row, 0) {
             Some("rotated") => {}
+            Some("limit") => {
+                return Err(PatError::TokenLimit(self.config.policy.max_tokens_per_user));
+            }
             Some("not_found") => return Err(PatError::TokenNotFound),
             Some(state @ ("revoked" | "expired" | "rotating")) => {
                 return Err(PatError::Conflict(state.to_owned()));
@@ -1004,8 +1080,12 @@ impl Pat {
             (Route::Token(id), Method::Delete) => self.revoke(ctx, request, id).await,
             (Route::Token(_), _) => Err(PatError::MethodNotAllowed("DELETE")),
             (Route::Rotate(id), Method::Post) => self.rotate(ctx, request, id).await,
-            (Route::Exchange, Method::Post) => self.exchange(ctx, request).await,
-            (Route::Introspect, Method::Post) => self.introspect(ctx, request).await,
+            (Route::Exchange, Method::Post) => {
+                self.exchange(ctx, request).await.map_err(oauth_shaped)
+            }
+            (Route::Introspect, Method::Post) => {
+                self.introspect(ctx, request).await.map_err(oauth_shaped)
+            }
             (Route::GithubReport, Method::Post) => self.github_report(ctx, request).await,
             (Route::Rotate(_) | Route::Exchange | Route::Introspect | Route::GithubReport, _) => {
                 Err(PatError::MethodNotAllowed("POST"))

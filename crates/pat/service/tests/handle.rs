@@ -285,8 +285,8 @@ fn every_exchange_outcome_has_its_answer() {
         ("user_banned", 400, "invalid_request", None),
         ("ip_refused", 400, "invalid_request", None),
         ("rate_limited", 429, "invalid_request", Some("17")),
-        ("no_auth_schema", 500, "internal_error", None),
-        ("surprise", 500, "internal_error", None),
+        ("no_auth_schema", 500, "server_error", None),
+        ("surprise", 500, "server_error", None),
     ] {
         let db = FakeDb::answering(&[Some(outcome), None, None, None, None, Some("17")]);
         let (r, logs) = run(&p, &db, req());
@@ -296,8 +296,9 @@ fn every_exchange_outcome_has_its_answer() {
         if status == 500 {
             assert_eq!(logs.0.borrow()[0].1, "database_contract");
             assert_eq!(
-                body(&r)["message"],
-                "the function failed to process the request"
+                body(&r)["error_description"],
+                "the function failed to process the request",
+                "RFC 6749 section 5.2 shape on the token endpoint"
             );
         }
     }
@@ -307,6 +308,8 @@ fn every_exchange_outcome_has_its_answer() {
     }));
     let (r, logs) = run(&p, &db, req());
     assert_eq!(r.status, 503);
+    assert_eq!(body(&r)["error"], "temporarily_unavailable");
+    assert_eq!(r.headers.get("retry-after"), Some("5"));
     assert!(
         !String::from_utf8_lossy(&r.body).contains("10.0.0.5"),
         "no internals to clients"

@@ -36,6 +36,8 @@ export function fillRandom(bytes) {
  * or [-1, message] on a network failure; never rejects. `body` is a view of Wasm memory, copied
  * before the request starts.
  */
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+
 export async function httpFetch(method, url, head, body, timeoutMs) {
   const headers = {};
   const parts = head.split("\n");
@@ -50,7 +52,16 @@ export async function httpFetch(method, url, head, body, timeoutMs) {
     });
     let head = "";
     for (const [name, value] of response.headers) head += `${name}\n${value}\n`;
-    return [response.status, new Uint8Array(await response.arrayBuffer()), head];
+    // Our callers read small answers (provider replies, key sets): a larger body is refused
+    // before it is read whole.
+    const length = Number(response.headers.get("content-length"));
+    if (length > MAX_RESPONSE_BYTES) {
+      await response.body?.cancel();
+      return [-1, `response body of ${length} bytes is over the limit`];
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.length > MAX_RESPONSE_BYTES) return [-1, "response body is over the limit"];
+    return [response.status, bytes, head];
   } catch (e) {
     if (e && (e.name === "TimeoutError" || e.name === "AbortError")) return [0, null];
     return [-1, String((e && e.message) || e)];
@@ -63,7 +74,8 @@ export function wait(ms) {
 }
 
 // WebCrypto for the token layer. Keys arrive as canonical JWK JSON and are imported once per
-// instance (the JSON is the cache key; a handful of keys per deployment).
+// instance (non-extractable), cached under their public members only: a private key's `d`
+// does not stay in the JavaScript heap as a map key.
 const IMPORT = {
   ES256: [{ name: "ECDSA", namedCurve: "P-256" }, { name: "ECDSA", hash: "SHA-256" }],
   RS256: [{ name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, { name: "RSASSA-PKCS1-v1_5" }],
@@ -72,11 +84,12 @@ const IMPORT = {
 const imported = new Map();
 
 function importedKey(alg, jwk, usage) {
-  const cacheKey = `${usage}\n${jwk}`;
+  const parsed = JSON.parse(jwk);
+  const cacheKey = [usage, parsed.kty, parsed.crv, parsed.x, parsed.y, parsed.n, parsed.e].join("\n");
   let key = imported.get(cacheKey);
   if (key === undefined) {
     if (imported.size >= 64) imported.clear();
-    key = crypto.subtle.importKey("jwk", JSON.parse(jwk), IMPORT[alg][0], false, [usage]);
+    key = crypto.subtle.importKey("jwk", parsed, IMPORT[alg][0], false, [usage]);
     imported.set(cacheKey, key);
     // A key the host refuses is not cached as a failure forever.
     key.catch(() => imported.delete(cacheKey));

@@ -154,6 +154,8 @@ impl Drop for Fetching<'_> {
 struct Remote {
     config: JwksConfig,
     secret: Option<HmacKey>,
+    /// The secret alone: HS256 tokens never wait for (or fail with) the JWKS.
+    hmac_only: Rc<KeySet>,
     state: RefCell<RemoteState>,
 }
 
@@ -185,6 +187,7 @@ impl Verifier {
             KeySource::Static(set) => Keys::Static(Rc::new(set)),
             KeySource::Remote(config, secret) => Keys::Remote(Remote {
                 config,
+                hmac_only: Rc::new(KeySet::default().with_hmac(secret.clone())),
                 secret,
                 state: RefCell::new(RemoteState::default()),
             }),
@@ -242,7 +245,11 @@ impl Verifier {
             return Ok(Rc::clone(hit));
         }
         let token = UntrustedToken::parse(raw)?;
-        let keys = self.keys(clock, http, false).await?;
+        let keys = match &self.keys {
+            // HS256 is checked against the configured secret only: no JWKS is needed for it.
+            Keys::Remote(r) if token.alg() == crate::Alg::Hs256 => Rc::clone(&r.hmac_only),
+            _ => self.keys(clock, http, false).await?,
+        };
         let checked = match crate::verify_signature(&token, &keys, crypto).await {
             Err(VerifyError::Refused(Refusal::UnknownKid))
                 if matches!(self.keys, Keys::Remote(_)) =>

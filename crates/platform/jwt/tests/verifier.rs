@@ -138,13 +138,17 @@ impl Crypto for Counting {
 const OTHER_KID_JWKS: &str = r#"{"keys":[{"kty":"EC","kid":"ec-0","alg":"ES256","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
 
 fn remote() -> Verifier {
+    remote_with(None)
+}
+
+fn remote_with(secret: Option<portcullis_jwt::HmacKey>) -> Verifier {
     Verifier::new(
         KeySource::Remote(
             JwksConfig {
                 url: URL.into(),
                 timeout_ms: 1000,
             },
-            None,
+            secret,
         ),
         Expectations::new(ISSUER, Some("authenticated".into())),
     )
@@ -342,4 +346,39 @@ fn a_verified_token_is_cached_until_exp() {
     let other = es_token(&[("jti", 1.into())]);
     block_on(v.verify(&other, &clock, &e, &crypto)).unwrap();
     assert_eq!(crypto.0.get(), 3);
+}
+
+#[test]
+fn hs256_tokens_need_no_jwks() {
+    let v = remote_with(Some(
+        portcullis_jwt::HmacKey::new(common::SECRET.to_vec()).unwrap(),
+    ));
+    let clock = TestClock::at_now();
+    let e = Endpoint::new(Answer::Down);
+    let t = token(
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        &claims(&[]),
+        &common::hs_key(),
+    );
+    run(&v, &t, &clock, &e).unwrap();
+    let forged = token(
+        r#"{"alg":"HS256"}"#,
+        &claims(&[]),
+        &portcullis_jwt::SigningKey::Hs256 {
+            key: portcullis_jwt::HmacKey::new(b"another-secret-another-secret-another".to_vec())
+                .unwrap(),
+            kid: None,
+        },
+    );
+    assert_eq!(
+        run(&v, &forged, &clock, &e),
+        Err(VerifyError::Refused(Refusal::BadSignature)),
+        "refused (401), not unavailable (503)"
+    );
+    assert_eq!(e.calls.get(), 0, "the JWKS endpoint was never asked");
+    // An ES256 token still needs the keys.
+    assert_eq!(
+        run(&v, &es_token(&[]), &clock, &e),
+        Err(VerifyError::KeysUnavailable)
+    );
 }
