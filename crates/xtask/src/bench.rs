@@ -709,6 +709,45 @@ fn inproc(b: &Bench) -> Result<serde_json::Value> {
     serde_json::from_str(out.trim()).map_err(|e| format!("{e}: {out}"))
 }
 
+// ---- the pat function in process (Deno): verification and minting ----
+
+/// bench/pat/inproc.ts, rendered as a table: µs per request and the ratio (TypeScript / ours).
+fn pat_inproc(b: &Bench) -> Result<String> {
+    say("pat in process (Deno): JWT verification per algorithm, minting in the exchange");
+    let out = output(
+        b.tools
+            .deno()
+            .current_dir(root())
+            .args([
+                "run",
+                "--allow-read",
+                "--allow-env",
+                "--no-prompt",
+                "--config",
+                "deno.json",
+                "bench/pat/inproc.ts",
+            ]),
+    )?;
+    let v: serde_json::Value =
+        serde_json::from_str(out.trim()).map_err(|e| format!("{e}: {out}"))?;
+    let mut t = String::from(
+        "\n### pat in process (Deno; stub database)\n\n| case | ours µs (median / min) | jose µs (median / min) | ours is |\n|---|---|---|---|\n",
+    );
+    for (name, r) in v.as_object().into_iter().flatten() {
+        let get = |who: &str, k: &str| r[who][k].as_f64().unwrap_or(f64::NAN);
+        let ratio = get("ts", "median") / get("ours", "median");
+        let _ = writeln!(
+            t,
+            "| {name} | {:.1} / {:.1} | {:.1} / {:.1} | {ratio:.2}× |",
+            get("ours", "median"),
+            get("ours", "min"),
+            get("ts", "median"),
+            get("ts", "min")
+        );
+    }
+    Ok(t)
+}
+
 // ---- (c) cold start ----
 
 fn cold_start(b: &Bench, imp: Impl, rt: Runtime) -> Result<Vec<f64>> {
@@ -791,6 +830,18 @@ pub fn command(args: &[String]) -> Result {
     let out = root().join("bench/results");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
 
+    if args.iter().any(|a| a == "--pat") {
+        let report = format!(
+            "Machine: {}. Command: `cargo xtask bench --pat`.\n{}",
+            machine(&b.tools),
+            pat_inproc(&b)?
+        );
+        println!("{report}");
+        std::fs::write(out.join("latest-pat.md"), &report).map_err(|e| e.to_string())?;
+        note("written to bench/results/latest-pat.md");
+        let _ = std::fs::remove_dir_all(&b.dir);
+        return Ok(());
+    }
     if args.iter().any(|a| a == "--db") {
         let rows = crate::bench_db::run(&b, seconds)?;
         let report = format!(
