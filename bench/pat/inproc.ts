@@ -12,6 +12,7 @@
 // Prints one JSON line: {case: {ours: {median, min}, ts: {median, min}}}, µs per request.
 import { Served } from "../../functions/_shared/adapter.ts";
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
+import { checksum, makeExchange } from "../ts-pat/exchange.ts";
 
 // One module instance per function instance (the shim registers its scheduler per instance):
 // the second is the same glue under another specifier.
@@ -135,93 +136,23 @@ async function tsList(req: Request): Promise<Response> {
   }
 }
 
-// The exchange, as a user would write it with jose: form, format and CRC32, SHA-256, lookup,
-// a Supabase-shaped JWT.
-const B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const CRC = new Uint32Array(256).map((_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  return c >>> 0;
+const tsExchangeEs = makeExchange({
+  prefix: "bench_pat",
+  issuer: ISSUER,
+  query,
+  sign: (c) =>
+    new SignJWT(c).setProtectedHeader({ alg: "ES256", kid: "pat-minting", typ: "JWT" }).sign(
+      minting.privateKey,
+    ),
 });
-function crc32(s: string): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < s.length; i++) c = CRC[(c ^ s.charCodeAt(i)) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function checksum(s: string): string {
-  let n = crc32(s);
-  let out = "";
-  for (let i = 0; i < 6; i++) {
-    out = B62[n % 62] + out;
-    n = Math.floor(n / 62);
-  }
-  return out;
-}
-function tsExchange(sign: (claims: Record<string, unknown>) => Promise<string>) {
-  return async (req: Request): Promise<Response> => {
-    const form = new URLSearchParams(await req.text());
-    const error = (code: string, d: string) =>
-      json(400, JSON.stringify({ error: code, error_description: d }), { pragma: "no-cache" });
-    if (form.get("grant_type") !== "urn:ietf:params:oauth:grant-type:token-exchange") {
-      return error("unsupported_grant_type", "token exchange only");
-    }
-    const token = form.get("subject_token") ?? "";
-    const m = /^bench_pat_([0-9A-Za-z]{30})([0-9A-Za-z]{6})$/.exec(token);
-    if (!m || checksum(m[1]) !== m[2]) return error("invalid_request", "the subject token is not valid");
-    const hash = Array.from(
-      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))),
-      (b) => b.toString(16).padStart(2, "0"),
-    ).join("");
-    const [row] = await query("select * from portcullis.pat_exchange($1, $2::inet, $3, $4)", [
-      hash,
-      null,
-      60,
-      60,
-    ]);
-    if (row[0] !== "ok") return error("invalid_request", "the subject token is not valid");
-    const granted = (row[3] as string).slice(1, -1).split(",");
-    const asked = form.get("scope")?.split(" ") ?? granted;
-    if (!asked.every((s) => granted.includes(s))) return error("invalid_scope", "too wide");
-    const iat = now();
-    const exp = Math.min(iat + 900, Number(row[4]));
-    const jwt = await sign({
-      iss: ISSUER,
-      sub: row[2],
-      aud: "authenticated",
-      exp,
-      iat,
-      role: "authenticated",
-      aal: "aal1",
-      amr: [{ method: "pat", timestamp: iat }],
-      session_id: "00000000-0000-0000-0000-000000000000",
-      is_anonymous: row[10] === "true",
-      email: row[6],
-      phone: row[7],
-      app_metadata: JSON.parse(row[8] as string),
-      user_metadata: JSON.parse(row[9] as string),
-      pat_id: row[1],
-      scope: asked.join(" "),
-    });
-    return json(
-      200,
-      JSON.stringify({
-        access_token: jwt,
-        issued_token_type: "urn:ietf:params:oauth:token-type:access_token",
-        token_type: "Bearer",
-        expires_in: exp - iat,
-        scope: asked.join(" "),
-      }),
-      { pragma: "no-cache" },
-    );
-  };
-}
-const tsExchangeEs = tsExchange((c) =>
-  new SignJWT(c).setProtectedHeader({ alg: "ES256", kid: "pat-minting", typ: "JWT" }).sign(minting.privateKey)
-);
-const tsExchangeHs = tsExchange((c) =>
-  new SignJWT(c).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(secretBytes)
-);
+const tsExchangeHs = makeExchange({
+  prefix: "bench_pat",
+  issuer: ISSUER,
+  query,
+  sign: (c) => new SignJWT(c).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(secretBytes),
+});
 
+const B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const random30 = Array.from(crypto.getRandomValues(new Uint8Array(30)), (b) => B62[b % 62]).join("");
 const PAT = `bench_pat_${random30}${checksum(random30)}`;
 const exchangeRequest = (prefix: string) =>

@@ -378,8 +378,20 @@ pub(crate) fn wrk(
     connections: u32,
     seconds: u32,
 ) -> Result<(Load, u64)> {
+    wrk_with(dir, REPLAY_LUA, url, requests, connections, seconds)
+}
+
+/// [`wrk`] with another replay script (`lua`), e.g. form bodies one per line.
+pub(crate) fn wrk_with(
+    dir: &Path,
+    lua: &str,
+    url: &str,
+    requests: &Path,
+    connections: u32,
+    seconds: u32,
+) -> Result<(Load, u64)> {
     let script = dir.join("replay.lua");
-    std::fs::write(&script, REPLAY_LUA).map_err(|e| e.to_string())?;
+    std::fs::write(&script, lua).map_err(|e| e.to_string())?;
     let (origin, path) = url
         .find("://")
         .and_then(|s| url[s + 3..].find('/').map(|p| url.split_at(s + 3 + p)))
@@ -714,20 +726,15 @@ fn inproc(b: &Bench) -> Result<serde_json::Value> {
 /// bench/pat/inproc.ts, rendered as a table: µs per request and the ratio (TypeScript / ours).
 fn pat_inproc(b: &Bench) -> Result<String> {
     say("pat in process (Deno): JWT verification per algorithm, minting in the exchange");
-    let out = output(
-        b.tools
-            .deno()
-            .current_dir(root())
-            .args([
-                "run",
-                "--allow-read",
-                "--allow-env",
-                "--no-prompt",
-                "--config",
-                "deno.json",
-                "bench/pat/inproc.ts",
-            ]),
-    )?;
+    let out = output(b.tools.deno().current_dir(root()).args([
+        "run",
+        "--allow-read",
+        "--allow-env",
+        "--no-prompt",
+        "--config",
+        "deno.json",
+        "bench/pat/inproc.ts",
+    ]))?;
     let v: serde_json::Value =
         serde_json::from_str(out.trim()).map_err(|e| format!("{e}: {out}"))?;
     let mut t = String::from(
@@ -832,9 +839,10 @@ pub fn command(args: &[String]) -> Result {
 
     if args.iter().any(|a| a == "--pat") {
         let report = format!(
-            "Machine: {}. Command: `cargo xtask bench --pat`.\n{}",
+            "Machine: {}. Command: `cargo xtask bench --pat`.\n{}{}",
             machine(&b.tools),
-            pat_inproc(&b)?
+            pat_inproc(&b)?,
+            crate::bench_pat::run(&b, seconds, &b.dir)?
         );
         println!("{report}");
         std::fs::write(out.join("latest-pat.md"), &report).map_err(|e| e.to_string())?;

@@ -19,6 +19,7 @@
 mod assets;
 mod bench;
 mod bench_db;
+mod bench_pat;
 mod db;
 mod dev;
 mod harness;

@@ -1,0 +1,208 @@
+//! The pat exchange end to end on PostgreSQL (`cargo xtask bench --pat`): `POST /token` under
+//! load (wrk -c16, loopback), ours against the TypeScript exchange (bench/ts-pat: jose +
+//! postgres.js, the same statement and checks), both on Deno with a pool of 4 connections.
+//! 2,000 PATs of one user are exchanged in turn (each exchange locks and updates its token's
+//! row: usage and the rate-limit window), every answer checked to be the same before the run.
+
+use std::path::Path;
+
+use portcullis_core::{RandomError, SecureRandom};
+use portcullis_pat::token::{Hasher, Pat, Prefix};
+
+use crate::bench::{Bench, Load};
+use crate::harness;
+use crate::pg::TestPostgres;
+use crate::util::{Result, Service, free_port, note, root, say, tail, wait_for_port};
+use crate::wasm;
+
+const TOKENS: usize = 2000;
+const USER: &str = "8c7e6b2a-0000-4000-8000-00000000be0c";
+const FORM_LUA: &str = r#"
+local reqs, i = {}, 0
+function init(args)
+  for line in io.lines(os.getenv("BENCH_REQUESTS")) do
+    reqs[#reqs + 1] = wrk.format("POST", os.getenv("BENCH_PATH"), {
+      ["Content-Type"] = "application/x-www-form-urlencoded" }, line)
+  end
+end
+function request()
+  i = i % #reqs + 1
+  return reqs[i]
+end
+"#;
+
+struct Urandom;
+impl SecureRandom for Urandom {
+    fn fill(&self, dest: &mut [u8]) -> std::result::Result<(), RandomError> {
+        use std::io::Read;
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(dest))
+            .map_err(|_| RandomError)
+    }
+}
+
+/// The exchange's answer without what differs per call.
+fn comparable(body: &[u8]) -> Result<serde_json::Value> {
+    let mut v: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let jwt = v["access_token"]
+        .as_str()
+        .ok_or("no access_token")?
+        .to_owned();
+    let payload = jwt
+        .split('.')
+        .nth(1)
+        .and_then(|p| portcullis_core::encoding::base64url_decode(p).ok())
+        .ok_or("not a JWT")?;
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&payload).map_err(|e| e.to_string())?;
+    for k in ["iat", "exp", "amr"] {
+        claims.as_object_mut().map(|o| o.remove(k));
+    }
+    v["access_token"] = claims;
+    Ok(v)
+}
+
+pub fn run(b: &Bench, seconds: u32, dir: &Path) -> Result<String> {
+    say("pat exchange end to end on PostgreSQL (Deno): ours and the TypeScript one");
+    let pg = TestPostgres::start()?;
+    let fn_url = crate::db::prepare_function_role(&pg)?;
+    let prefix = Prefix::new("bench_pat").map_err(|e| e.to_string())?;
+    let hasher = Hasher::new(None);
+    let mut values = Vec::new();
+    let mut bodies = String::new();
+    for i in 0..TOKENS {
+        let pat = Pat::generate(&prefix, &Urandom).map_err(|e| e.to_string())?;
+        values.push(format!(
+            "('{USER}', 'bench {i}', decode('{}', 'hex'), 'hint', '{{data:read,data:write}}', now() + interval '30 days')",
+            hasher.hash(pat.expose())
+        ));
+        bodies.push_str(&format!(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token={}&subject_token_type=urn%3Aportcullis%3Aparams%3Aoauth%3Atoken-type%3Apat&scope=data%3Aread\n",
+            pat.expose()
+        ));
+    }
+    let mut admin = pg.connect()?;
+    admin.execute(&format!(
+        "insert into auth.users (id, email, raw_app_meta_data, raw_user_meta_data) values ('{USER}', 'bench@example.com', '{{\"provider\":\"email\",\"providers\":[\"email\"]}}', '{{\"name\":\"Ada\"}}');
+         insert into portcullis.pat_tokens (user_id, name, token_hash, hint, scopes, expires_at) values {};",
+        values.join(",")
+    ))?;
+    let requests = dir.join("pat-requests.txt");
+    std::fs::write(&requests, &bodies).map_err(|e| e.to_string())?;
+    let key = crate::pat::cli_signing_key(&b.tools)?;
+    let project = "https://abcdefghijklmnop.supabase.co";
+    let policy = r#"{"rate_limit":{"requests":1000000,"window_seconds":60}}"#;
+    let env: Vec<(&str, String)> = vec![
+        ("SUPABASE_URL", project.into()),
+        ("SUPABASE_JWKS", r#"{"keys":[]}"#.into()),
+        ("PORTCULLIS_JWT_SECRET", crate::pat::TEST_JWT_SECRET.into()),
+        ("PORTCULLIS_PAT_SIGNING_KEY", key.clone()),
+        ("PORTCULLIS_PAT_PREFIX", "bench_pat".into()),
+        ("PORTCULLIS_PAT_POLICY", policy.into()),
+        ("PORTCULLIS_DB_URL", fn_url.clone()),
+    ];
+    let ours = harness::deno(&b.tools, wasm::function("pat")?, &env, dir)?;
+    let port = free_port()?;
+    let log = dir.join("ts-pat.log");
+    // `--config` before the script (after it, Deno would pass it to the script).
+    let mut cmd = b.tools.deno();
+    cmd.args([
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--no-prompt",
+        "--config",
+    ])
+    .arg(root().join("deno.json"))
+    .arg(root().join("bench/ts-pat/deno.ts"))
+    .env("PORTCULLIS_PORT", port.to_string())
+    .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    let mut ts = Service::spawn("TypeScript pat on Deno", &mut cmd, &log)?;
+    wait_for_port(
+        port,
+        std::time::Duration::from_secs(60),
+        &mut ts.child,
+        &ts.name,
+    )
+    .map_err(|e| format!("{e}\n{}", tail(&log, 20)))?;
+    let ts_url = format!("http://127.0.0.1:{port}/token");
+    let ours_url = format!("{}/token", ours.base_url);
+    let first = bodies.lines().next().unwrap_or_default();
+    let post = |url: &str| -> Result<Vec<u8>> {
+        let (origin_port, path) = url
+            .strip_prefix("http://127.0.0.1:")
+            .and_then(|r| r.split_once('/'))
+            .ok_or("bad url")?;
+        let (status, body) = crate::bench::http(
+            origin_port.parse().map_err(|_| "bad port")?,
+            "POST",
+            &format!("/{path}"),
+            &[(
+                "content-type",
+                "application/x-www-form-urlencoded".to_owned(),
+            )],
+            first.as_bytes(),
+        )?;
+        if status != 200 {
+            return Err(format!(
+                "{url}: {status} {}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        Ok(body)
+    };
+    let (a, c) = (comparable(&post(&ours_url)?)?, comparable(&post(&ts_url)?)?);
+    if a != c {
+        return Err(format!(
+            "ours and the TypeScript exchange disagree:\n{a}\n{c}"
+        ));
+    }
+    note("ours and the TypeScript exchange answer the same (claims compared without iat/exp/amr)");
+    let mut rounds: Vec<(&str, Load)> = Vec::new();
+    for (pass, secs) in [(0, 3), (1, seconds), (2, seconds), (3, seconds)] {
+        for (who, url) in [
+            ("ours", &ours_url),
+            ("TypeScript (jose + postgres.js)", &ts_url),
+        ] {
+            let (l, _) = crate::bench::wrk_with(dir, FORM_LUA, url, &requests, 16, secs)?;
+            if pass > 0 {
+                note(format!(
+                    "exchange {who}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+                    l.rps, l.p50_ms, l.p99_ms
+                ));
+                rounds.push((who, l));
+            }
+        }
+    }
+    let used = admin.column("select sum(use_count)::text from portcullis.pat_tokens")?;
+    note(format!("exchanges recorded: {}", used.join("")));
+    let mut table = format!(
+        "\n### pat exchange end to end (Deno, PostgreSQL 15, wrk -c16, three alternating {seconds} s rounds after a 3 s warm-up, median round)\n\n| | req/s | p50 ms | p99 ms |\n|---|---|---|---|\n"
+    );
+    let mut medians = Vec::new();
+    for who in ["ours", "TypeScript (jose + postgres.js)"] {
+        let mut mine: Vec<&Load> = rounds
+            .iter()
+            .filter(|(w, _)| *w == who)
+            .map(|(_, l)| l)
+            .collect();
+        mine.sort_by(|x, y| x.rps.total_cmp(&y.rps));
+        let m = mine.get(mine.len() / 2).ok_or("no rounds")?;
+        table.push_str(&format!(
+            "| {who} | {:.0} | {:.2} | {:.2} |\n",
+            m.rps, m.p50_ms, m.p99_ms
+        ));
+        medians.push((m.rps, m.p99_ms));
+    }
+    if let [(ours_rps, ours_p99), (ts_rps, ts_p99)] = medians[..] {
+        table.push_str(&format!(
+            "\nThroughput ours / TypeScript: {:.2}×; p99 ours / TypeScript: {:.2}×.\n",
+            ours_rps / ts_rps,
+            ours_p99 / ts_p99
+        ));
+    }
+    drop(ours);
+    drop(ts);
+    Ok(table)
+}
