@@ -108,6 +108,14 @@ pub fn suite(
     let deno = harness::deno(tools, f, &deno_env, logs)?;
     let worker = harness::workerd(tools, f, &worker_env, Some(fn_url), logs)?;
     let mut failures = Vec::new();
+    say("token layer against jose: an HS256-minting pat module in process (tests/jwt-oracle.test.ts)");
+    let status = tools
+        .deno_test("tests/jwt-oracle.test.ts")
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        failures.push("jose oracle for HS256 minting (tests/jwt-oracle.test.ts)".to_owned());
+    }
     say("CLI: portcullis pat create, list, exchange, rotate, revoke against the Deno build");
     if let Err(e) = cli_suite(pg, &deno.base_url, fakes_url) {
         failures.push(format!("portcullis pat: {e}"));
