@@ -108,7 +108,9 @@ pub fn suite(
     let deno = harness::deno(tools, f, &deno_env, logs)?;
     let worker = harness::workerd(tools, f, &worker_env, Some(fn_url), logs)?;
     let mut failures = Vec::new();
-    say("token layer against jose: an HS256-minting pat module in process (tests/jwt-oracle.test.ts)");
+    say(
+        "token layer against jose: an HS256-minting pat module in process (tests/jwt-oracle.test.ts)",
+    );
     let status = tools
         .deno_test("tests/jwt-oracle.test.ts")
         .status()
