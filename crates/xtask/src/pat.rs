@@ -77,6 +77,10 @@ pub fn pat_env(db_url: &str, fakes_url: &str, signing_key: &str) -> Vec<(&'stati
             "PORTCULLIS_CORS_ORIGINS",
             "https://app.example.com".to_owned(),
         ),
+        (
+            "PORTCULLIS_GITHUB_KEYS_URL",
+            format!("{fakes_url}/github/meta/public_keys/secret_scanning"),
+        ),
     ]
 }
 
