@@ -205,6 +205,59 @@ cases.push([
   async () => ok(await tsExchangeHs(exchangeRequest("")), "ts exchange"),
 ]);
 
+// (a') Verification alone, where ours needs no host call: the token layer's bench module
+// (bench/jwt-wasm, built by `cargo xtask bench --pat`) against jose's jwtVerify on the same
+// tokens. HS256 cold (a different token each time) and every algorithm from the cache.
+const jwtGlue = new URL("../../target/bench/jwt/portcullis_bench_jwt.js", import.meta.url);
+try {
+  const glue = await import(jwtGlue.href);
+  glue.initSync({
+    module: await Deno.readFile(
+      new URL("../../target/bench/jwt/portcullis_bench_jwt_bg.wasm", import.meta.url),
+    ),
+  });
+  const v = new glue.Verifier(JSON.stringify(jwks), SECRET, ISSUER);
+  const options = { issuer: ISSUER, audience: "authenticated", clockTolerance: 30 };
+  const check = (ok: boolean) => {
+    if (!ok) throw new Error("ours refused a token");
+  };
+  const hsPool = await Promise.all(Array.from({ length: POOL }, (_, i) => userToken("HS256", 100_000 + i)));
+  let h = 0;
+  const joseHs: Run = async () => {
+    await jwtVerify(hsPool[h++ % POOL], secretBytes, { ...options, algorithms: ["HS256"] });
+  };
+  cases.push([
+    "verify alone HS256 (cold)",
+    () => Promise.resolve(check(v.verify(hsPool[h++ % POOL], Date.now() / 1000))),
+    joseHs,
+  ]);
+  // The verified-token cache is keyed by the token's hash, whatever its algorithm: one cached
+  // token stands for all, against jose verifying each algorithm.
+  const cached = hsPool[0];
+  check(v.verify(cached, Date.now() / 1000));
+  cases.push([
+    "verify alone, ours cached vs jose HS256",
+    () => Promise.resolve(check(v.verify(cached, Date.now() / 1000))),
+    joseHs,
+  ]);
+  for (const alg of ["ES256", "RS256", "EdDSA"] as Alg[]) {
+    const pool = await Promise.all(Array.from({ length: 200 }, (_, i) => userToken(alg, 200_000 + i)));
+    let i = 0;
+    cases.push([
+      `verify alone, ours cached vs jose ${alg}`,
+      () => Promise.resolve(check(v.verify(cached, Date.now() / 1000))),
+      async () => {
+        await jwtVerify(pool[i++ % 200], localJwks, { ...options, algorithms: [alg] });
+      },
+    ]);
+  }
+} catch (e) {
+  if (!(e instanceof TypeError) || !String(e).includes("Module not found")) throw e;
+  console.error(
+    "bench/jwt-wasm is not built: verification alone skipped (cargo xtask bench --pat builds it)",
+  );
+}
+
 async function round(f: Run, n: number): Promise<number> {
   const t = performance.now();
   for (let i = 0; i < n; i++) await f();

@@ -725,6 +725,22 @@ fn inproc(b: &Bench) -> Result<serde_json::Value> {
 
 /// bench/pat/inproc.ts, rendered as a table: µs per request and the ratio (TypeScript / ours).
 fn pat_inproc(b: &Bench) -> Result<String> {
+    say("building the token layer's bench module (verification alone)");
+    run(Command::new("cargo").current_dir(root()).args([
+        "build",
+        "--quiet",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "portcullis-bench-jwt",
+    ]))?;
+    wasm::bindgen_web(
+        &b.tools,
+        &root().join("target/wasm32-unknown-unknown/release/portcullis_bench_jwt.wasm"),
+        &root().join("target/bench/jwt"),
+        "portcullis_bench_jwt",
+    )?;
     say("pat in process (Deno): JWT verification per algorithm, minting in the exchange");
     let out = output(b.tools.deno().current_dir(root()).args([
         "run",
