@@ -41,6 +41,9 @@ pub const ENV_MAX_BODY: &str = "PORTCULLIS_MAX_BODY_BYTES";
 
 /// Where GitHub's secret-scanning public keys are fetched (default GitHub's own).
 pub const ENV_GITHUB_KEYS_URL: &str = "PORTCULLIS_GITHUB_KEYS_URL";
+/// Where deps.dev's secret-scanning keys are fetched; unset: deps.dev reports
+/// (`GOSST-PUBLIC-KEY-*` headers) are not accepted.
+pub const ENV_DEPSDEV_KEYS_URL: &str = "PORTCULLIS_DEPSDEV_KEYS_URL";
 /// GitHub's key list.
 pub const GITHUB_KEYS_URL: &str = "https://api.github.com/meta/public_keys/secret_scanning";
 
@@ -72,6 +75,8 @@ pub struct PatConfig {
     pub max_body_bytes: usize,
     /// GitHub's secret-scanning keys.
     pub github_keys_url: String,
+    /// deps.dev's, when its reports are accepted.
+    pub depsdev_keys_url: Option<String>,
 }
 
 fn secret(env: &dyn Env, name: &str) -> Result<Option<Vec<u8>>, ConfigError> {
@@ -191,8 +196,14 @@ impl PatConfig {
             .unwrap_or_else(|| GITHUB_KEYS_URL.to_owned());
         check_base_url(&github_keys_url)
             .map_err(|e| ConfigError::invalid(ENV_GITHUB_KEYS_URL, e.to_string()))?;
+        let depsdev_keys_url = env.var(ENV_DEPSDEV_KEYS_URL);
+        if let Some(url) = &depsdev_keys_url {
+            check_base_url(url)
+                .map_err(|e| ConfigError::invalid(ENV_DEPSDEV_KEYS_URL, e.to_string()))?;
+        }
         Ok(Self {
             github_keys_url,
+            depsdev_keys_url,
             verifier,
             signing,
             project_url,

@@ -33,15 +33,18 @@ struct KeysState {
 }
 
 impl Pat {
-    /// The JWK of GitHub's key `id`, fetching the list when it is stale or the id is unknown.
-    async fn github_key<D: Db, H: Outbound>(
+    /// The JWK of key `id` in the list at `url` (cached in `cache`), fetching the list when it
+    /// is stale or the id is unknown.
+    async fn scanner_key<D: Db, H: Outbound>(
         &self,
         ctx: &Context<'_, D, H>,
+        cache: &GithubKeys,
+        url: &str,
         id: &str,
     ) -> Result<Option<String>, PatError> {
         let now = ctx.clock.millis();
         let (known, fetch) = {
-            let s = self.github_keys.state.borrow();
+            let s = cache.state.borrow();
             let known = s.keys.iter().find(|(k, _)| k == id).map(|(_, j)| j.clone());
             let stale = s
                 .fetched_at_ms
@@ -54,12 +57,12 @@ impl Pat {
         if !fetch {
             return Ok(known);
         }
-        self.github_keys.state.borrow_mut().last_attempt_ms = Some(now);
+        cache.state.borrow_mut().last_attempt_ms = Some(now);
         let response = ctx
             .http
             .send(OutboundRequest {
                 method: "GET",
-                url: self.config.github_keys_url.clone(),
+                url: url.to_owned(),
                 headers: vec![
                     ("accept", "application/json".to_owned()),
                     ("user-agent", "portcullis-pat".to_owned()),
@@ -84,7 +87,7 @@ impl Pat {
                 None
             }
         };
-        let mut s = self.github_keys.state.borrow_mut();
+        let mut s = cache.state.borrow_mut();
         if let Some(keys) = keys {
             s.keys = keys;
             s.fetched_at_ms = Some(ctx.clock.millis());
@@ -101,15 +104,29 @@ impl Pat {
         ctx: &Context<'_, D, H>,
         request: &Request,
     ) -> Result<Response, PatError> {
-        let (Some(id), Some(signature)) = (
-            request.headers.get("github-public-key-identifier"),
-            request.headers.get("github-public-key-signature"),
-        ) else {
-            return Err(PatError::GithubUnsigned);
+        // GitHub's headers, or deps.dev's (the same protocol, its own keys) when configured.
+        let header = |name| request.headers.get(name);
+        let (id, signature, cache, url) = match (
+            header("github-public-key-identifier"),
+            header("github-public-key-signature"),
+            header("gosst-public-key-identifier"),
+            header("gosst-public-key-signature"),
+            &self.config.depsdev_keys_url,
+        ) {
+            (Some(id), Some(sig), _, _, _) => (
+                id,
+                sig,
+                &self.github_keys,
+                self.config.github_keys_url.as_str(),
+            ),
+            (None, None, Some(id), Some(sig), Some(url)) => {
+                (id, sig, &self.depsdev_keys, url.as_str())
+            }
+            _ => return Err(PatError::GithubUnsigned),
         };
         let signature = github::der_signature(signature).ok_or(PatError::GithubBadSignature)?;
         let jwk = self
-            .github_key(ctx, id.trim())
+            .scanner_key(ctx, cache, url, id.trim())
             .await?
             .ok_or(PatError::GithubBadSignature)?;
         let valid = ctx

@@ -42,10 +42,10 @@ use portcullis_service::{
 use serde_json::json;
 
 pub use config::{
-    CLIENT_IP_HEADERS, ENV_CLIENT_IP_HEADER, ENV_CORS_ORIGINS, ENV_GITHUB_KEYS_URL,
-    ENV_INTROSPECTION_SECRET, ENV_ISSUER, ENV_JWT_KID, ENV_JWT_SECRET, ENV_MAX_BODY, ENV_PEPPER,
-    ENV_POLICY, ENV_PREFIX, ENV_SIGNING_KEY, ENV_SUPABASE_JWKS, ENV_SUPABASE_URL, GITHUB_KEYS_URL,
-    PatConfig,
+    CLIENT_IP_HEADERS, ENV_CLIENT_IP_HEADER, ENV_CORS_ORIGINS, ENV_DEPSDEV_KEYS_URL,
+    ENV_GITHUB_KEYS_URL, ENV_INTROSPECTION_SECRET, ENV_ISSUER, ENV_JWT_KID, ENV_JWT_SECRET,
+    ENV_MAX_BODY, ENV_PEPPER, ENV_POLICY, ENV_PREFIX, ENV_SIGNING_KEY, ENV_SUPABASE_JWKS,
+    ENV_SUPABASE_URL, GITHUB_KEYS_URL, PatConfig,
 };
 
 /// `session_id` of tokens without a GoTrue session.
@@ -383,6 +383,7 @@ fn parse_route(path: &str) -> Option<Route<'_>> {
 pub struct Pat {
     config: PatConfig,
     github_keys: github::GithubKeys,
+    depsdev_keys: github::GithubKeys,
 }
 
 impl Pat {
@@ -392,6 +393,7 @@ impl Pat {
         Self {
             config,
             github_keys: github::GithubKeys::default(),
+            depsdev_keys: github::GithubKeys::default(),
         }
     }
 
@@ -1106,6 +1108,8 @@ impl Function for Pat {
         "x-real-ip",
         "github-public-key-identifier",
         "github-public-key-signature",
+        "gosst-public-key-identifier",
+        "gosst-public-key-signature",
     ];
 
     fn from_env(env: &dyn portcullis_core::Env) -> Result<Self, portcullis_core::ConfigError> {

@@ -489,10 +489,11 @@ fn introspection_needs_its_secret_and_answers_inactive_for_garbage() {
     assert_eq!(r.status, 404);
 }
 
-/// Serves GitHub's key list.
+/// Serves a scanner's key list.
 struct GithubKeysEndpoint {
     body: String,
     calls: std::cell::Cell<u32>,
+    url: &'static str,
 }
 impl portcullis_core::Outbound for GithubKeysEndpoint {
     async fn send(
@@ -500,10 +501,7 @@ impl portcullis_core::Outbound for GithubKeysEndpoint {
         request: portcullis_core::OutboundRequest,
     ) -> Result<portcullis_core::OutboundResponse, portcullis_core::OutboundError> {
         assert_eq!(request.method, "GET");
-        assert_eq!(
-            request.url,
-            "https://keys.example/meta/public_keys/secret_scanning"
-        );
+        assert_eq!(request.url, self.url);
         self.calls.set(self.calls.get() + 1);
         Ok(portcullis_core::OutboundResponse::new(
             200,
@@ -529,6 +527,7 @@ fn githubs_documented_sample_verifies_and_tampering_does_not() {
         body: json!({"public_keys": [{"key_identifier": SAMPLE_ID, "key": SAMPLE_KEY, "is_current": true}]})
             .to_string(),
         calls: std::cell::Cell::new(0),
+        url: "https://keys.example/meta/public_keys/secret_scanning",
     };
     let report = |body: &str, id: &str, sig: &str| {
         let mut r = Request::new(Method::Post, "/github/secret-scanning")
@@ -594,4 +593,93 @@ fn githubs_documented_sample_verifies_and_tampering_does_not() {
         1,
         "keys cached; the unknown id refetches at most every 30 s"
     );
+}
+
+/// DER of a raw `r || s` ECDSA signature.
+fn der(raw: &[u8]) -> Vec<u8> {
+    let int = |b: &[u8]| {
+        let mut v: Vec<u8> = b.iter().copied().skip_while(|x| *x == 0).collect();
+        if v.first().is_none_or(|x| x & 0x80 != 0) {
+            v.insert(0, 0);
+        }
+        let mut out = vec![2, v.len() as u8];
+        out.extend(v);
+        out
+    };
+    let body = [int(&raw[..32]), int(&raw[32..])].concat();
+    let mut out = vec![0x30, body.len() as u8];
+    out.extend(body);
+    out
+}
+
+#[test]
+fn depsdev_reports_use_their_own_headers_and_keys_when_configured() {
+    use portcullis_core::encoding::{base64_encode, base64url_decode};
+    // RFC 7515 A.3's P-256 key as deps.dev's.
+    let (x, y) = (
+        "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    );
+    let private = portcullis_core::Secret::new(format!(
+        r#"{{"crv":"P-256","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI","kty":"EC","x":"{x}","y":"{y}"}}"#
+    ));
+    let mut spki = vec![
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
+        0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04,
+    ];
+    spki.extend(base64url_decode(x).unwrap());
+    spki.extend(base64url_decode(y).unwrap());
+    let pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        base64_encode(&spki)
+    );
+    let http = GithubKeysEndpoint {
+        body: json!({"public_keys": [{"key_identifier": "depsdev-1", "key": pem, "is_current": true}]}).to_string(),
+        calls: std::cell::Cell::new(0),
+        url: "https://depsdev.example/keys",
+    };
+    let body = r#"[{"token":"not_ours","type":"acme_pat","url":"","source":"deps.dev"}]"#;
+    let raw = block_on(portcullis_core::Crypto::sign(
+        &RustCrypto,
+        portcullis_core::SignatureAlg::Es256,
+        &private,
+        body.as_bytes(),
+    ))
+    .unwrap();
+    let request = || {
+        Request::new(Method::Post, "/github/secret-scanning")
+            .with_header("content-type", "application/json")
+            .with_header("gosst-public-key-identifier", "depsdev-1")
+            .with_header("gosst-public-key-signature", base64_encode(&der(&raw)))
+            .with_body(body.to_owned())
+    };
+    let go = |p: &Pat| {
+        let logs = Logs::default();
+        let clock = FixedClock(UnixTime::from_secs(NOW));
+        let random = Counter(std::cell::Cell::new(7));
+        let db = FakeDb::default();
+        let ctx = Context {
+            clock: &clock,
+            random: &random,
+            crypto: &RustCrypto,
+            db: &db,
+            http: &http,
+            log: &logs,
+        };
+        block_on(p.handle(&ctx, request()))
+    };
+    assert_eq!(go(&pat(&[])).status, 400, "not accepted unless configured");
+    assert_eq!(http.calls.get(), 0);
+    let p = pat(&[(
+        "PORTCULLIS_DEPSDEV_KEYS_URL",
+        "https://depsdev.example/keys",
+    )]);
+    let r = go(&p);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(body_json(&r)[0]["label"], "false_positive");
+    assert_eq!(http.calls.get(), 1, "deps.dev's own key list");
+}
+
+fn body_json(r: &Response) -> Value {
+    body(r)
 }
