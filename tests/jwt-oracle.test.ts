@@ -5,7 +5,8 @@
 // while ones under another secret are refused.
 import assert from "node:assert/strict";
 import { decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
-import { Served } from "../functions/_shared/adapter.ts";
+import { Served, wasmModule } from "../functions/_shared/adapter.ts";
+import { checksum } from "./pat-format.ts";
 
 const wasm = await import("../functions/portcullis-pat/wasm/portcullis_pat.js");
 wasm.initSync({
@@ -23,13 +24,10 @@ const env: Record<string, string> = {
   PORTCULLIS_PAT_PREFIX: "oracle_pat",
 };
 const served = new Served(
-  {
-    create: (get: (n: string) => string | undefined, hasDb: boolean) => new wasm.PatFunction(get, hasDb),
-    poll: wasm.poll,
-    setHost: wasm.setHost,
-    settle: wasm.settle,
-    reset: wasm.__wbg_reset_state,
-  },
+  wasmModule(
+    wasm,
+    (get: (n: string) => string | undefined, hasDb: boolean) => new wasm.PatFunction(get, hasDb),
+  ),
   (name) => env[name],
   true,
 );
@@ -55,22 +53,6 @@ const query = async (text: string) => {
   }
   throw new Error(text);
 };
-
-const B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-function checksum(s: string): string {
-  let c = 0xffffffff;
-  for (const ch of new TextEncoder().encode(s)) {
-    c ^= ch;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  let n = (c ^ 0xffffffff) >>> 0;
-  let out = "";
-  for (let i = 0; i < 6; i++) {
-    out = B62[n % 62] + out;
-    n = Math.floor(n / 62);
-  }
-  return out;
-}
 
 Deno.test("jose verifies the HS256 token the exchange mints (no kid, integer times)", async () => {
   const random = "x".repeat(30);

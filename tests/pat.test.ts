@@ -5,6 +5,7 @@
 // fake in tests/fakes/providers.ts; `auth.users` is tests/fixtures/supabase-auth.sql.
 import assert from "node:assert/strict";
 import postgres from "postgres";
+import { base62, crc32 } from "./pat-format.ts";
 import { base64url, createLocalJWKSet, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from "jose";
 
 function required(name: string): string {
@@ -160,25 +161,6 @@ async function exchange(
 }
 
 const projectJwks = () => createLocalJWKSet({ keys: published });
-
-/** CRC32 (IEEE), written here independently of the Rust implementation. */
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-const B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-function base62(n: number, width: number): string {
-  let s = "";
-  while (n > 0) {
-    s = B62[n % 62] + s;
-    n = Math.floor(n / 62);
-  }
-  return s.padStart(width, "0");
-}
 
 function assertInvalidToken(r: Answer, why: string) {
   assert.equal(r.status, 401, `${why}: ${JSON.stringify(r.json)}`);

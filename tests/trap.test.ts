@@ -2,7 +2,7 @@
 // instance with 500, re-creates the instance, and serves on. Tested with the testbed function
 // (crates/platform/js-testbed: routes that panic under panic = "abort", a real trap) through the real
 // shared shim, in process on Deno and served by workerd.
-import { Served } from "../functions/_shared/adapter.ts";
+import { Served, wasmModule } from "../functions/_shared/adapter.ts";
 import { assert, assertEquals, required } from "./support.ts";
 
 const T = (name: string, fn: () => Promise<void>) =>
@@ -14,14 +14,10 @@ glue.initSync({ module: await Deno.readFile(`${dir}/portcullis_js_testbed_bg.was
 
 function serve() {
   return new Served(
-    {
-      create: (env: (n: string) => string | undefined, hasDb: boolean) =>
-        new glue.TestbedFunction(env, hasDb),
-      poll: glue.poll,
-      setHost: glue.setHost,
-      settle: glue.settle,
-      reset: glue.__wbg_reset_state,
-    },
+    wasmModule(
+      glue,
+      (env: (n: string) => string | undefined, hasDb: boolean) => new glue.TestbedFunction(env, hasDb),
+    ),
     () => undefined,
     false,
   );

@@ -5,7 +5,7 @@
 // is compared twice: against the simple template literal, and against a TypeScript renderer
 // doing the same work as ours (our branded layout, text part, escaping).
 // Prints one JSON line: {hook: {ours: {median, min}, ts: {...}}}, µs per request.
-import { Served } from "../../functions/_shared/adapter.ts";
+import { Served, wasmModule } from "../../functions/_shared/adapter.ts";
 import { makeBrandedRenderer, makeHandlers } from "../ts-hooks/all.ts";
 import { Webhook } from "standardwebhooks";
 
@@ -25,13 +25,10 @@ const env: Record<string, string> = {
   PORTCULLIS_HOOKS_POLICY: JSON.stringify(JSON.parse(policy)),
 };
 const ours = new Served(
-  {
-    create: (get, hasDb) => new wasm.HooksFunction(get, hasDb),
-    poll: wasm.poll,
-    setHost: wasm.setHost,
-    settle: wasm.settle,
-    reset: wasm.__wbg_reset_state,
-  },
+  wasmModule(
+    wasm,
+    (get: (n: string) => string | undefined, hasDb: boolean) => new wasm.HooksFunction(get, hasDb),
+  ),
   (name) => env[name],
   true,
 );

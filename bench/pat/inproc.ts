@@ -10,7 +10,7 @@
 //     SHA-256, the stub lookup, a Supabase-shaped JWT signed ES256 or HS256) against the same
 //     steps with jose's `SignJWT`.
 // Prints one JSON line: {case: {ours: {median, min}, ts: {median, min}}}, µs per request.
-import { Served } from "../../functions/_shared/adapter.ts";
+import { Served, wasmModule } from "../../functions/_shared/adapter.ts";
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import { checksum, makeExchange } from "../ts-pat/exchange.ts";
 
@@ -53,13 +53,10 @@ function served(wasm: any, extra: Record<string, string>) {
     ...extra,
   };
   return new Served(
-    {
-      create: (get: (name: string) => string | undefined, hasDb: boolean) => new wasm.PatFunction(get, hasDb),
-      poll: wasm.poll,
-      setHost: wasm.setHost,
-      settle: wasm.settle,
-      reset: wasm.__wbg_reset_state,
-    },
+    wasmModule(
+      wasm,
+      (get: (name: string) => string | undefined, hasDb: boolean) => new wasm.PatFunction(get, hasDb),
+    ),
     (name) => env[name],
     true,
   );

@@ -33,6 +33,28 @@ export interface WasmModule<A extends WasmApp> {
   reset(): void;
 }
 
+/** What wasm-bindgen's glue exports next to the function class. */
+export interface Glue {
+  poll(id: number): Response | undefined;
+  setHost(wake: (id: number) => void, track: (promise: unknown, ticket: number) => void): void;
+  settle(ticket: number, ok: boolean, value: unknown): void;
+  __wbg_reset_state(): void;
+}
+
+/** A [`WasmModule`] from a module's glue and how to build its function. */
+export function wasmModule<A extends WasmApp>(
+  glue: Glue,
+  create: (env: (name: string) => string | undefined, hasDb: boolean) => A,
+): WasmModule<A> {
+  return {
+    create,
+    poll: (id) => glue.poll(id),
+    setHost: (wake, track) => glue.setHost(wake, track),
+    settle: (ticket, ok, value) => glue.settle(ticket, ok, value),
+    reset: () => glue.__wbg_reset_state(),
+  };
+}
+
 function internalError(): Response {
   return new Response(
     JSON.stringify({ error: "internal_error", message: "the function failed to process the request" }),

@@ -1,6 +1,6 @@
 // Deno / Supabase Edge Runtime plumbing shared by every Portcullis shim: the environment, the
 // database, where to listen. No Portcullis logic lives here; it all runs in Rust.
-import type { Query } from "./adapter.ts";
+import { type Query, Served, type WasmApp, type WasmModule } from "./adapter.ts";
 import { postgresQuery, target } from "./pg.ts";
 
 export type { Query } from "./adapter.ts";
@@ -54,4 +54,12 @@ export function serveOptions(): Deno.ServeTcpOptions {
 /** Loads a wasm-bindgen module that sits next to `base` (static_files in config.toml). */
 export async function loadWasm(base: string, file: string): Promise<Uint8Array> {
   return await Deno.readFile(new URL(file, base));
+}
+
+/** Serves one function on Deno: the configuration from `Deno.env`, the database from
+ * [`openDatabase`], the port from [`serveOptions`]. */
+export function serveFunction<A extends WasmApp>(module: WasmModule<A>): void {
+  const query = openDatabase();
+  const served = new Served(module, (name) => Deno.env.get(name), query !== undefined);
+  Deno.serve(serveOptions(), (request) => served.fetch(request, query));
 }

@@ -4,7 +4,7 @@
 // opened on the first query, closed after the answer. No Portcullis logic lives here.
 import postgres from "postgres";
 
-import type { Query } from "./adapter.ts";
+import { type Query, Served, type WasmApp, type WasmModule } from "./adapter.ts";
 import { isLoopback, postgresQuery, target } from "./pg.ts";
 
 export interface WorkerEnv {
@@ -61,4 +61,39 @@ export function withDefaultMode(url: string): string {
     u.searchParams.set("sslmode", "disable");
   }
   return u.toString();
+}
+
+function broken(): Response {
+  return new Response(
+    JSON.stringify({
+      error: "function_misconfigured",
+      message: "the function's configuration is invalid; see its logs",
+    }),
+    { status: 500, headers: { "content-type": "application/json", "cache-control": "no-store" } },
+  );
+}
+
+/** A Worker's `export default` for one function: built on the first request from the Worker's
+ * environment (a misconfiguration answers 500 from then on; the Rust side logged which variable,
+ * never its value), the database through Hyperdrive per request. */
+export function workerFetch<A extends WasmApp>(module: WasmModule<A>) {
+  let served: Served<A> | undefined;
+  let misconfigured = false;
+  return {
+    async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
+      if (misconfigured) return broken();
+      if (!served) {
+        try {
+          served = new Served(module, envGetter(env), env.HYPERDRIVE !== undefined);
+        } catch {
+          misconfigured = true;
+          return broken();
+        }
+      }
+      const db = requestDatabase(env);
+      const response = await served.fetch(request, db?.query);
+      if (db) ctx.waitUntil(db.close());
+      return response;
+    },
+  };
 }

@@ -1,22 +1,9 @@
 // Supabase Edge Function: Portcullis hooks (Supabase Auth HTTP hooks).
-// Loads the Rust/Wasm module, hands it the environment and the database, serves requests.
-// All behaviour lives in crates/hooks/service; see README.md for deployment.
+// Loads the Rust/Wasm module and serves it through the shared shim; all behaviour lives in
+// crates/hooks/service; see README.md for deployment.
 import * as wasm from "./wasm/portcullis_hooks.js";
-import { Served } from "../_shared/adapter.ts";
-import { loadWasm, openDatabase, serveOptions } from "../_shared/runtime.ts";
+import { wasmModule } from "../_shared/adapter.ts";
+import { loadWasm, serveFunction } from "../_shared/runtime.ts";
 
 wasm.initSync({ module: await loadWasm(import.meta.url, "./wasm/portcullis_hooks_bg.wasm") });
-const query = openDatabase();
-const hooks = new Served(
-  {
-    create: (env, hasDb) => new wasm.HooksFunction(env, hasDb),
-    poll: wasm.poll,
-    setHost: wasm.setHost,
-    settle: wasm.settle,
-    reset: wasm.__wbg_reset_state,
-  },
-  (name) => Deno.env.get(name),
-  query !== undefined,
-);
-
-Deno.serve(serveOptions(), (request) => hooks.fetch(request, query));
+serveFunction(wasmModule(wasm, (env, hasDb) => new wasm.HooksFunction(env, hasDb)));

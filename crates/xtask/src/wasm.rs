@@ -296,13 +296,12 @@ pub fn build_testbed(tools: &Tools) -> Result<PathBuf> {
         dir.join("worker.ts"),
         format!(
             "import * as glue from \"./portcullis_js_testbed.js\";\n\
-             import wasmModule from \"./portcullis_js_testbed_bg.wasm\";\n\
-             import {{ Served }} from {:?};\n\
-             glue.initSync({{ module: wasmModule }});\n\
+             import wasmBytes from \"./portcullis_js_testbed_bg.wasm\";\n\
+             import {{ Served, wasmModule }} from {:?};\n\
+             glue.initSync({{ module: wasmBytes }});\n\
              let served: Served<any> | undefined;\n\
              export default {{\n  fetch(request: Request): Promise<Response> {{\n    \
-             served ??= new Served({{ create: (env, hasDb) => new glue.TestbedFunction(env, hasDb), \
-             poll: glue.poll, setHost: glue.setHost, settle: glue.settle, reset: glue.__wbg_reset_state }}, () => undefined, false);\n    \
+             served ??= new Served(wasmModule(glue, (env, hasDb) => new glue.TestbedFunction(env, hasDb)), () => undefined, false);\n    \
              return served.fetch(request);\n  }},\n}};\n",
             adapter.display().to_string()
         ),
