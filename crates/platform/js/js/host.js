@@ -83,33 +83,46 @@ const IMPORT = {
 };
 const imported = new Map();
 
+// Returns the imported key itself once it is ready (so a verification is one WebCrypto call,
+// no extra promise hop), else a promise of it. Public keys are cached under their JWK text as
+// given with their algorithm (canonical, no secret in it: no parse per call); private keys
+// under their public members only.
 function importedKey(alg, jwk, usage) {
-  const parsed = JSON.parse(jwk);
-  const cacheKey = [usage, parsed.kty, parsed.crv, parsed.x, parsed.y, parsed.n, parsed.e].join("\n");
-  let key = imported.get(cacheKey);
-  if (key === undefined) {
-    if (imported.size >= 64) imported.clear();
-    key = crypto.subtle.importKey("jwk", parsed, IMPORT[alg][0], false, [usage]);
-    imported.set(cacheKey, key);
-    // A key the host refuses is not cached as a failure forever.
-    key.catch(() => imported.delete(cacheKey));
-  }
-  return key;
+  const parsed = usage === "verify" ? null : JSON.parse(jwk);
+  const cacheKey = parsed === null
+    ? alg + "\n" + jwk
+    : [usage, parsed.kty, parsed.crv, parsed.x, parsed.y, parsed.n, parsed.e].join("\n");
+  const cached = imported.get(cacheKey);
+  if (cached !== undefined) return cached;
+  if (imported.size >= 64) imported.clear();
+  const pending = crypto.subtle.importKey("jwk", parsed ?? JSON.parse(jwk), IMPORT[alg][0], false, [usage]);
+  imported.set(cacheKey, pending);
+  // Once imported, the key replaces its promise; a key the host refuses is not cached as a
+  // failure forever.
+  pending.then(
+    (key) => imported.get(cacheKey) === pending && imported.set(cacheKey, key),
+    () => imported.get(cacheKey) === pending && imported.delete(cacheKey),
+  );
+  return pending;
 }
+
+const ready = (key) => !(key instanceof Promise);
 
 /** Verifies `sig` over `data` (views of Wasm memory, copied first): a promise of a boolean. */
 export function cryptoVerify(alg, jwk, data, sig) {
   const message = data.slice();
   const signature = sig.slice();
-  return importedKey(alg, jwk, "verify").then((key) =>
-    crypto.subtle.verify(IMPORT[alg][1], key, signature, message)
-  );
+  const key = importedKey(alg, jwk, "verify");
+  const verify = (k) => crypto.subtle.verify(IMPORT[alg][1], k, signature, message);
+  return ready(key) ? verify(key) : key.then(verify);
 }
 
 /** Signs `data` (a view of Wasm memory, copied first): a promise of the signature bytes. */
 export function cryptoSign(alg, jwk, data) {
   const message = data.slice();
-  return importedKey(alg, jwk, "sign").then((key) => crypto.subtle.sign(IMPORT[alg][1], key, message)).then((
+  const key = importedKey(alg, jwk, "sign");
+  const sign = (k) => crypto.subtle.sign(IMPORT[alg][1], k, message);
+  return (ready(key) ? sign(key) : key.then(sign)).then((
     sig,
   ) => new Uint8Array(sig));
 }

@@ -12,8 +12,11 @@ use sha2::Sha256;
 
 use crate::token::Alg;
 
-/// The project's legacy HS256 secret, used as raw bytes (never base64-decoded).
-pub struct HmacKey(Secret<Vec<u8>>);
+/// The project's legacy HS256 secret, used as raw bytes (never base64-decoded). Held as the
+/// HMAC state after the key is absorbed (inner and outer pads hashed once, at start-up, not
+/// per token); that state is secret too and is zeroised on drop (`hmac`'s `zeroize`).
+#[derive(Clone)]
+pub struct HmacKey(Hmac<Sha256>);
 
 impl fmt::Debug for HmacKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -24,34 +27,26 @@ impl fmt::Debug for HmacKey {
 /// Secrets shorter than this are refused at start-up (RFC 7518 §3.2: at least the hash size).
 pub const MIN_HMAC_SECRET_BYTES: usize = 32;
 
-impl Clone for HmacKey {
-    fn clone(&self) -> Self {
-        Self(Secret::new(self.0.expose().clone()))
-    }
-}
-
 impl HmacKey {
-    /// Wraps the secret's bytes.
+    /// Wraps the secret's bytes (which are zeroised here once absorbed).
     ///
     /// # Errors
     /// [`KeyError::WeakSecret`] when it is shorter than 32 bytes.
     pub fn new(secret: Vec<u8>) -> Result<Self, KeyError> {
-        if secret.len() < MIN_HMAC_SECRET_BYTES {
+        let secret = Secret::new(secret);
+        if secret.expose().len() < MIN_HMAC_SECRET_BYTES {
             return Err(KeyError::WeakSecret);
         }
-        Ok(Self(Secret::new(secret)))
-    }
-
-    fn mac(&self) -> Hmac<Sha256> {
         // HMAC accepts keys of any length: `new_from_slice` cannot fail for it.
-        <Hmac<Sha256> as KeyInit>::new_from_slice(self.0.expose())
-            .unwrap_or_else(|_| unreachable_hmac())
+        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.expose())
+            .unwrap_or_else(|_| unreachable_hmac());
+        Ok(Self(mac))
     }
 
     /// HMAC-SHA-256 of `message`.
     #[must_use]
     pub fn sign(&self, message: &[u8]) -> [u8; 32] {
-        let mut mac = self.mac();
+        let mut mac = self.0.clone();
         mac.update(message);
         mac.finalize().into_bytes().into()
     }
@@ -59,7 +54,7 @@ impl HmacKey {
     /// Constant-time check of `tag` over `message`.
     #[must_use]
     pub fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
-        let mut mac = self.mac();
+        let mut mac = self.0.clone();
         mac.update(message);
         mac.verify_slice(tag).is_ok()
     }

@@ -168,7 +168,8 @@ pub struct Verifier {
 
 enum Keys {
     Static(Rc<KeySet>),
-    Remote(Remote),
+    /// Boxed: the HMAC key states make it much larger than the static variant.
+    Remote(Box<Remote>),
 }
 
 impl fmt::Debug for Verifier {
@@ -185,12 +186,12 @@ impl Verifier {
     pub fn new(source: KeySource, expect: Expectations) -> Self {
         let keys = match source {
             KeySource::Static(set) => Keys::Static(Rc::new(set)),
-            KeySource::Remote(config, secret) => Keys::Remote(Remote {
+            KeySource::Remote(config, secret) => Keys::Remote(Box::new(Remote {
                 config,
                 hmac_only: Rc::new(KeySet::default().with_hmac(secret.clone())),
                 secret,
                 state: RefCell::new(RemoteState::default()),
-            }),
+            })),
         };
         Self {
             expect,
