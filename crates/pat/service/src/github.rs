@@ -16,8 +16,13 @@ use crate::{Pat, PatError, col, pg_array as text_array};
 
 /// Keys are reused this long (spec: 30 min to 1 day).
 const KEYS_TTL_MS: u64 = 3_600_000;
-/// An unknown key identifier refetches at most this often.
+/// A failed fetch is retried after this long.
 const REFETCH_MS: u64 = 30_000;
+/// An unknown key identifier refetches a list this old at most (anyone can send one, and
+/// GitHub allows 60 unauthenticated requests an hour per address: at most 12 an hour per
+/// instance here, so a flood of made-up identifiers cannot spend the quota a real rotation
+/// needs).
+const UNKNOWN_ID_REFETCH_MS: u64 = 300_000;
 
 /// GitHub's keys, cached per instance.
 #[derive(Debug, Default)]
@@ -46,13 +51,15 @@ impl Pat {
         let (known, fetch) = {
             let s = cache.state.borrow();
             let known = s.keys.iter().find(|(k, _)| k == id).map(|(_, j)| j.clone());
-            let stale = s
-                .fetched_at_ms
-                .is_none_or(|t| now.saturating_sub(t) >= KEYS_TTL_MS);
+            let age = |limit| {
+                s.fetched_at_ms
+                    .is_none_or(|t| now.saturating_sub(t) >= limit)
+            };
             let may_retry = s
                 .last_attempt_ms
                 .is_none_or(|t| now.saturating_sub(t) >= REFETCH_MS);
-            (known.clone(), (stale || known.is_none()) && may_retry)
+            let wanted = age(KEYS_TTL_MS) || known.is_none() && age(UNKNOWN_ID_REFETCH_MS);
+            (known.clone(), wanted && may_retry)
         };
         if !fetch {
             return Ok(known);

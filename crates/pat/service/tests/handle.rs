@@ -591,7 +591,7 @@ fn githubs_documented_sample_verifies_and_tampering_does_not() {
     assert_eq!(
         http.calls.get(),
         1,
-        "keys cached; the unknown id refetches at most every 30 s"
+        "keys cached; an unknown id does not refetch a list fetched under 5 min ago"
     );
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
@@ -24,10 +25,14 @@ impl<T: Zeroize> Secret<T> {
 }
 
 impl<T: Zeroize + AsRef<[u8]>> Secret<T> {
-    /// Constant-time comparison with `other` (the running time depends on the lengths only).
+    /// Constant-time comparison with `other`: both are hashed (SHA-256) and the digests
+    /// compared in constant time, so the running time tells nothing of the secret, not even
+    /// its length (a plain slice comparison returns early on a length mismatch).
     #[must_use]
     pub fn ct_eq(&self, other: &[u8]) -> bool {
-        self.0.as_ref().ct_eq(other).into()
+        let mine = Sha256::digest(self.0.as_ref());
+        let theirs = Sha256::digest(other);
+        mine.as_slice().ct_eq(theirs.as_slice()).into()
     }
 
     /// Length of the secret in bytes (not secret itself).

@@ -102,7 +102,19 @@ impl VerifiedClaims {
     /// # Errors
     /// The [`Refusal`] for the first claim that fails.
     pub fn check(payload: &str, expect: &Expectations, now: UnixTime) -> Result<Self, Refusal> {
-        let claims = RawObject::parse(payload).map_err(|_| Refusal::Malformed)?;
+        Self::check_owned(payload.to_owned(), expect, now)
+    }
+
+    /// [`Self::check`], keeping `payload` (no copy).
+    ///
+    /// # Errors
+    /// The [`Refusal`] for the first claim that fails.
+    pub fn check_owned(
+        payload: String,
+        expect: &Expectations,
+        now: UnixTime,
+    ) -> Result<Self, Refusal> {
+        let claims = RawObject::parse(&payload).map_err(|_| Refusal::Malformed)?;
         let exp = time_claim(&claims, "exp")?.ok_or(Refusal::MissingExp)?;
         let nbf = time_claim(&claims, "nbf")?;
         let iat = time_claim(&claims, "iat")?;
@@ -144,7 +156,7 @@ impl VerifiedClaims {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(Self {
+        let verified = Self {
             sub: text(&claims, "sub").unwrap_or_default(),
             role: text(&claims, "role").unwrap_or_default(),
             exp: UnixTime::from_secs(exp),
@@ -156,7 +168,12 @@ impl VerifiedClaims {
             is_anonymous: claims.flag("is_anonymous"),
             email: text(&claims, "email"),
             scope: text(&claims, "scope"),
-            payload: payload.to_owned(),
+            payload: String::new(),
+        };
+        drop(claims);
+        Ok(Self {
+            payload,
+            ..verified
         })
     }
 

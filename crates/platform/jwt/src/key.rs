@@ -107,6 +107,9 @@ pub struct PublicKey {
     /// Canonical JWK (RFC 7638 members, sorted), as the [`portcullis_core::Crypto`] seam
     /// takes it.
     pub jwk: String,
+    /// The length of its signatures: 64 for ES256 (`r ‖ s`, RFC 7518 §3.4) and EdDSA, the
+    /// modulus length for RS256 (RFC 8017 §8.2.2).
+    pub signature_len: usize,
 }
 
 /// Left-pads a big-endian field to `len` bytes (Go's `big.Int.Bytes()` drops leading zeros:
@@ -146,6 +149,7 @@ fn public_key(value: &Value) -> Option<PublicKey> {
         }
     }
     let jwk: JsonWebKey<'_> = serde_json::from_value(value.clone()).ok()?;
+    let mut signature_len = 64;
     let (alg, public) = match &jwk {
         JsonWebKey::EllipticCurve { curve, x, y, .. } if curve == "P-256" => {
             let public = JsonWebKey::EllipticCurve {
@@ -157,6 +161,7 @@ fn public_key(value: &Value) -> Option<PublicKey> {
             (SignatureAlg::Es256, public)
         }
         JsonWebKey::Rsa { modulus, .. } if significant_bits(modulus) >= MIN_RSA_BITS => {
+            signature_len = significant_bits(modulus).div_ceil(8);
             (SignatureAlg::Rs256, jwk.to_verifying_key())
         }
         JsonWebKey::KeyPair { curve, x, .. } if curve == "Ed25519" && x.len() == 32 => {
@@ -175,6 +180,7 @@ fn public_key(value: &Value) -> Option<PublicKey> {
         kid: text("kid").map(str::to_owned),
         alg,
         jwk: public.to_string(),
+        signature_len,
     })
 }
 

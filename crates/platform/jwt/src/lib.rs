@@ -36,8 +36,12 @@
 //! - A JWKS endpoint that is down or answers garbage never takes down requests whose key is
 //!   cached (stale-if-error), and an unknown `kid` refetches at most once per 30 s with one
 //!   fetch in flight, so tokens with random `kid`s cannot drive traffic to it.
+//! - An answer with no usable key never replaces a set that had some, and a key the host
+//!   cannot use (a point off the curve) does not stop the other candidates.
 //! - Tokens are bearer credentials: they never print ([`UntrustedToken`]'s `Debug`), the
-//!   verified-token cache is keyed by their SHA-256.
+//!   verified-token cache is keyed by their SHA-256. A cached verification holds only while
+//!   the key set that made it is current and fresh: a key removed from the JWKS stops its
+//!   tokens at the next refresh, not at their `exp`.
 //! - Secrets ([`HmacKey`], private JWKs) are redacted newtypes, zeroised on drop.
 
 mod claims;
@@ -149,20 +153,12 @@ impl fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
-/// The expected signature length of `alg` under `key` (RSA: the modulus length).
-fn signature_len(key: &PublicKey) -> Option<usize> {
-    match key.alg {
-        portcullis_core::SignatureAlg::Es256 | portcullis_core::SignatureAlg::EdDsa => Some(64),
-        portcullis_core::SignatureAlg::Rs256 => None,
-    }
-}
-
 /// Checks the signature of `token` with the keys `keys` offers for it.
 ///
 /// # Errors
 /// [`VerifyError::Refused`] when no candidate key verifies it (or the `kid` is unknown:
 /// [`Refusal::UnknownKid`], which a [`Verifier`] answers with a refetch);
-/// [`VerifyError::Crypto`] when the host could not run the check.
+/// [`VerifyError::Crypto`] when the host could run the check with none of the candidates.
 pub async fn verify_signature(
     token: &UntrustedToken<'_>,
     keys: &KeySet,
@@ -180,13 +176,15 @@ pub async fn verify_signature(
             }
         }
         Candidates::Public(candidates) => {
-            let mut length_ok = false;
+            // A key the host cannot use (say, a JWKS point not on the curve) does not stop the
+            // others from being tried; it only decides the answer when no key could check.
+            let mut checked = false;
+            let mut failure = None;
             for key in candidates {
-                if signature_len(key).is_some_and(|n| n != token.signature().len()) {
+                if key.signature_len != token.signature().len() {
                     continue;
                 }
-                length_ok = true;
-                let valid = crypto
+                match crypto
                     .verify(
                         key.alg,
                         &key.jwk,
@@ -194,17 +192,17 @@ pub async fn verify_signature(
                         token.signature(),
                     )
                     .await
-                    .map_err(VerifyError::Crypto)?;
-                if valid {
-                    return Ok(());
+                {
+                    Ok(true) => return Ok(()),
+                    Ok(false) => checked = true,
+                    Err(e) => failure = Some(e),
                 }
             }
-            Err(if length_ok {
-                Refusal::BadSignature
-            } else {
-                Refusal::SignatureLength
-            }
-            .into())
+            Err(match (checked, failure) {
+                (true, _) => Refusal::BadSignature.into(),
+                (false, Some(e)) => VerifyError::Crypto(e),
+                (false, None) => Refusal::SignatureLength.into(),
+            })
         }
         Candidates::UnknownKid => Err(Refusal::UnknownKid.into()),
         Candidates::None => Err(Refusal::NoKey.into()),

@@ -108,6 +108,7 @@ impl SigningKey {
                 kid: Some(kid.clone()),
                 alg: SignatureAlg::Es256,
                 jwk: public.to_string(),
+                signature_len: 64,
             },
             kid,
             private: Secret::new(private),

@@ -194,4 +194,10 @@ impl<'a> UntrustedToken<'a> {
     pub fn payload(&self) -> &str {
         &self.payload
     }
+
+    /// The decoded payload, taken out of the token.
+    #[must_use]
+    pub fn into_payload(self) -> String {
+        self.payload
+    }
 }

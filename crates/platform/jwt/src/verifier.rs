@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use portcullis_core::{Clock, Crypto, CryptoError, Outbound, OutboundRequest};
@@ -163,7 +163,15 @@ struct Remote {
 pub struct Verifier {
     expect: Expectations,
     keys: Keys,
-    tokens: RefCell<HashMap<[u8; 32], Rc<VerifiedClaims>>>,
+    /// Verified tokens by the SHA-256 of the token, with the key set that verified them: an
+    /// entry holds only while that set is the current one (and, when fetched, fresh), so a key
+    /// removed from the JWKS stops its cached tokens at the next refresh.
+    tokens: RefCell<HashMap<[u8; 32], Cached>>,
+}
+
+struct Cached {
+    claims: Rc<VerifiedClaims>,
+    keys: Weak<KeySet>,
 }
 
 enum Keys {
@@ -241,9 +249,10 @@ impl Verifier {
         let now = clock.now();
         let digest: [u8; 32] = Sha256::digest(raw.as_bytes()).into();
         if let Some(hit) = self.tokens.borrow().get(&digest)
-            && hit.live_at(now)
+            && hit.claims.live_at(now)
+            && self.current(&hit.keys, clock.millis())
         {
-            return Ok(Rc::clone(hit));
+            return Ok(Rc::clone(&hit.claims));
         }
         let token = UntrustedToken::parse(raw)?;
         let keys = match &self.keys {
@@ -251,26 +260,56 @@ impl Verifier {
             Keys::Remote(r) if token.alg() == crate::Alg::Hs256 => Rc::clone(&r.hmac_only),
             _ => self.keys(clock, http, false).await?,
         };
-        let checked = match crate::verify_signature(&token, &keys, crypto).await {
+        let keys = match crate::verify_signature(&token, &keys, crypto).await {
             Err(VerifyError::Refused(Refusal::UnknownKid))
                 if matches!(self.keys, Keys::Remote(_)) =>
             {
                 let keys = self.keys(clock, http, true).await?;
-                crate::verify_signature(&token, &keys, crypto).await
+                crate::verify_signature(&token, &keys, crypto).await?;
+                keys
             }
-            other => other,
+            other => other.map(|()| keys)?,
         };
-        checked?;
-        let claims = Rc::new(VerifiedClaims::check(token.payload(), &self.expect, now)?);
+        let claims = Rc::new(VerifiedClaims::check_owned(
+            token.into_payload(),
+            &self.expect,
+            now,
+        )?);
         let mut cache = self.tokens.borrow_mut();
         if cache.len() >= TOKEN_CACHE_ENTRIES {
-            cache.retain(|_, c| c.live_at(now));
+            cache.retain(|_, c| c.claims.live_at(now) && c.keys.strong_count() > 0);
             if cache.len() >= TOKEN_CACHE_ENTRIES {
                 cache.clear();
             }
         }
-        cache.insert(digest, Rc::clone(&claims));
+        cache.insert(
+            digest,
+            Cached {
+                claims: Rc::clone(&claims),
+                keys: Rc::downgrade(&keys),
+            },
+        );
         Ok(claims)
+    }
+
+    /// Whether `keys` (the set a cached token was verified with) is still the one in use: a
+    /// static set always is; the secret-only set of a remote source always is (the secret
+    /// does not change); a fetched set while it is current and fresh (a stale one sends the
+    /// token through the full check, which also refreshes the set).
+    fn current(&self, keys: &Weak<KeySet>, now_ms: u64) -> bool {
+        match &self.keys {
+            Keys::Static(set) => Weak::ptr_eq(keys, &Rc::downgrade(set)),
+            Keys::Remote(r) => {
+                if std::ptr::eq(keys.as_ptr(), Rc::as_ptr(&r.hmac_only)) {
+                    return true;
+                }
+                let s = r.state.borrow();
+                s.set
+                    .as_ref()
+                    .is_some_and(|set| std::ptr::eq(keys.as_ptr(), Rc::as_ptr(set)))
+                    && now_ms < s.fresh_until_ms
+            }
+        }
     }
 
     /// The current key set; `unknown_kid` asks for a refetch (rate-limited).
@@ -334,6 +373,18 @@ impl Verifier {
             let now = clock.millis();
             {
                 let mut s = remote.state.borrow_mut();
+                let outcome =
+                    outcome.and_then(|(set, ttl)| {
+                        // An answer with no usable key never replaces a set that had some (a
+                        // broken deployment, not a rotation: keys are rotated by adding first).
+                        let had_keys = s.set.as_ref().is_some_and(|k| !k.public_keys().is_empty());
+                        if had_keys && set.public_keys().is_empty() {
+                            Err("the JWKS endpoint answered no usable key; keeping the previous set"
+                            .to_owned())
+                        } else {
+                            Ok((set, ttl))
+                        }
+                    });
                 match outcome {
                     Ok((set, ttl)) => {
                         s.set = Some(Rc::new(set));

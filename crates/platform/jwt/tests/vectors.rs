@@ -63,6 +63,20 @@ fn rfc7515_a2_rs256() {
         check(&tampered(&token), A2_JWKS, false),
         Err(Refusal::BadSignature.into())
     );
+    // An RS256 signature is exactly as long as the modulus (256 bytes here): a shorter or
+    // longer one is refused before the host is asked.
+    for len in [255, 257, 64] {
+        let sig = portcullis_core::encoding::base64url_encode(&vec![1u8; len]);
+        assert_eq!(
+            check(
+                &format!("eyJhbGciOiJSUzI1NiJ9.{PAYLOAD}.{sig}"),
+                A2_JWKS,
+                false
+            ),
+            Err(Refusal::SignatureLength.into()),
+            "{len} bytes"
+        );
+    }
 }
 
 #[test]

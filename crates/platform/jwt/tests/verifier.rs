@@ -382,3 +382,101 @@ fn hs256_tokens_need_no_jwks() {
         Err(VerifyError::KeysUnavailable)
     );
 }
+
+#[test]
+fn an_answer_without_usable_keys_does_not_replace_a_set_that_had_some() {
+    let v = remote();
+    let clock = TestClock::at_now();
+    let e = Endpoint::new(Answer::Jwks(EC_PUBLIC_JWKS, Some("max-age=60")));
+    run(&v, &es_token(&[]), &clock, &e).unwrap();
+    for (n, empty) in [
+        r#"{"keys":[]}"#,
+        "{}",
+        r#"{"keys":[{"kty":"EC","crv":"P-384","x":"AA","y":"AA"}]}"#,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        e.set(Answer::Jwks(empty, Some("max-age=600")));
+        clock.advance(61_000);
+        let calls = e.calls.get();
+        run(&v, &es_token(&[("jti", n.into())]), &clock, &e).unwrap();
+        assert_eq!(e.calls.get(), calls + 1, "{empty}: refreshed once");
+        assert!(v.take_problem().is_some(), "{empty}: reported");
+        e.set(Answer::Jwks(EC_PUBLIC_JWKS, Some("max-age=60")));
+        clock.advance(30_000);
+        run(&v, &es_token(&[("jti", (10 + n).into())]), &clock, &e).unwrap();
+    }
+}
+
+#[test]
+fn a_project_without_public_keys_refuses_them_not_unavailable() {
+    // An HS256-only project publishes an empty JWKS: that is a set (first fetch), not an error.
+    let v = remote();
+    let clock = TestClock::at_now();
+    let e = Endpoint::new(Answer::Jwks(r#"{"keys":[]}"#, None));
+    assert_eq!(
+        run(&v, &es_token(&[]), &clock, &e),
+        Err(VerifyError::Refused(Refusal::UnknownKid))
+    );
+}
+
+#[test]
+fn a_cached_token_stops_when_its_key_leaves_the_jwks() {
+    let v = remote();
+    let clock = TestClock::at_now();
+    let e = Endpoint::new(Answer::Jwks(EC_PUBLIC_JWKS, Some("max-age=60")));
+    let crypto = Counting(Cell::new(0));
+    let t = es_token(&[]);
+    block_on(v.verify(&t, &clock, &e, &crypto)).unwrap();
+    block_on(v.verify(&t, &clock, &e, &crypto)).unwrap();
+    assert_eq!(crypto.0.get(), 1, "cached while the set is fresh");
+    // The key is rotated out: once the set is refreshed, the cached token is checked again.
+    e.set(Answer::Jwks(OTHER_KID_JWKS, Some("max-age=60")));
+    clock.advance(61_000);
+    assert_eq!(
+        block_on(v.verify(&t, &clock, &e, &crypto)).map(|_| ()),
+        Err(VerifyError::Refused(Refusal::UnknownKid))
+    );
+    assert_eq!(
+        block_on(v.verify(&t, &clock, &e, &crypto)).map(|_| ()),
+        Err(VerifyError::Refused(Refusal::UnknownKid)),
+        "not served from the cache either"
+    );
+}
+
+#[test]
+fn a_key_the_host_cannot_use_does_not_block_the_others() {
+    // The first key's point is not on the curve: the host fails on it; the second verifies.
+    let jwks = r#"{"keys":[
+      {"kty":"EC","kid":"bad","crv":"P-256","x":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE","y":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"},
+      {"kty":"EC","kid":"ec-1","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+    let (set, summary) = portcullis_jwt::KeySet::from_jwks(jwks, false).unwrap();
+    assert_eq!(summary.kept, 2);
+    let v = Verifier::new(
+        KeySource::Static(set),
+        Expectations::new(ISSUER, Some("authenticated".into())),
+    );
+    let clock = TestClock::at_now();
+    let e = Endpoint::new(Answer::Down);
+    let kidless = token(r#"{"alg":"ES256"}"#, &claims(&[]), &ec_key());
+    run(&v, &kidless, &clock, &e).unwrap();
+    // Signed by another key: every usable key said no, so it is a refusal, not a 5xx.
+    let forged = token(
+        r#"{"alg":"ES256"}"#,
+        &claims(&[("jti", 1.into())]),
+        &ec_key(),
+    );
+    let mut parts: Vec<String> = forged.split('.').map(str::to_owned).collect();
+    parts[1] = portcullis_core::encoding::base64url_encode(claims(&[("jti", 2.into())]).as_bytes());
+    assert_eq!(
+        run(&v, &parts.join("."), &clock, &e),
+        Err(VerifyError::Refused(Refusal::BadSignature))
+    );
+    // Only the unusable key is named: the host's failure is reported as such (500, logged).
+    let named = token(r#"{"alg":"ES256","kid":"bad"}"#, &claims(&[]), &ec_key());
+    assert!(matches!(
+        run(&v, &named, &clock, &e),
+        Err(VerifyError::Crypto(_))
+    ));
+}
