@@ -586,6 +586,48 @@ fn verify_deno(b: &Bench) -> Result<Vec<serde_json::Value>> {
         .collect()
 }
 
+/// The port of a Worker served on loopback.
+pub(crate) fn port_of(served: &Served) -> Result<u16> {
+    served
+        .base_url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| format!("no port in {}", served.base_url))
+}
+
+/// µs per operation of a bare Worker's `GET {query}&n=K`, which runs an operation K times and
+/// answers K. Isolate clocks do not advance during execution, so requests are timed from
+/// outside, with n=K and n=0, K sized to ~40 ms so the request itself is small next to it;
+/// 15 pairs. Returns the median and the smallest of the pairs' differences over K.
+pub(crate) fn workerd_per_op(port: u16, query: &str) -> Result<(f64, f64)> {
+    let time = |n: usize| -> Result<f64> {
+        let t = Instant::now();
+        let (status, body) = http(port, "GET", &format!("{query}&n={n}"), &[], b"")?;
+        let elapsed = t.elapsed().as_secs_f64() * 1e6;
+        if status != 200 || String::from_utf8_lossy(&body) != n.to_string() {
+            return Err(format!(
+                "workerd {query}: {status} {}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        Ok(elapsed)
+    };
+    let mut n = 20;
+    for _ in 0..3 {
+        let t = time(n)?;
+        n = ((n as f64) * 40_000.0 / t.max(1.0)).clamp(10.0, 200_000.0) as usize;
+    }
+    let mut per_op = Vec::new();
+    for _ in 0..15 {
+        let with = time(n)?;
+        let without = time(0)?;
+        per_op.push((with - without) / n as f64);
+    }
+    let min = per_op.iter().copied().fold(f64::INFINITY, f64::min);
+    Ok((median(per_op), min))
+}
+
 fn verify_workerd(b: &Bench) -> Result<Vec<serde_json::Value>> {
     let served = harness::workerd_bare(
         &b.tools,
@@ -601,43 +643,9 @@ fn verify_workerd(b: &Bench) -> Result<Vec<serde_json::Value>> {
         },
         &b.dir,
     )?;
-    let port: u16 = served
-        .base_url
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .ok_or("no port")?;
-    let time = |imp: &str, size: usize, n: usize| -> Result<f64> {
-        let t = Instant::now();
-        let (status, body) = http(
-            port,
-            "GET",
-            &format!("/?impl={imp}&size={size}&n={n}"),
-            &[],
-            b"",
-        )?;
-        let elapsed = t.elapsed().as_secs_f64() * 1e6;
-        if status != 200 || String::from_utf8_lossy(&body) != n.to_string() {
-            return Err(format!(
-                "workerd verify {imp} {size}: {status} {}",
-                String::from_utf8_lossy(&body)
-            ));
-        }
-        Ok(elapsed)
-    };
+    let port = port_of(&served)?;
     let per_op = |imp: &str, size: usize| -> Result<f64> {
-        // Size the loop to ~40 ms so the request overhead is small next to it.
-        let mut n = 200;
-        for _ in 0..3 {
-            let t = time(imp, size, n)?;
-            n = ((n as f64) * 40_000.0 / t.max(1.0)).clamp(50.0, 200_000.0) as usize;
-        }
-        let (mut with, mut without) = (Vec::new(), Vec::new());
-        for _ in 0..15 {
-            with.push(time(imp, size, n)?);
-            without.push(time(imp, size, 0)?);
-        }
-        Ok((median(with) - median(without)) / n as f64)
+        workerd_per_op(port, &format!("/?impl={imp}&size={size}")).map(|(median, _)| median)
     };
     let mut rows = Vec::new();
     for size in [256, 2048, 20480] {
@@ -723,7 +731,9 @@ fn inproc(b: &Bench) -> Result<serde_json::Value> {
 
 // ---- the pat function in process (Deno): verification and minting ----
 
-/// bench/pat/inproc.ts, rendered as a table: µs per request and the ratio (TypeScript / ours).
+/// The cases of bench/pat/cases.ts on Deno (bench/pat/inproc.ts, timed in process) and on
+/// workerd (bench/pat/worker.ts, timed from outside), rendered as one table: µs per request
+/// and the ratio (TypeScript / ours) per runtime.
 fn pat_inproc(b: &Bench) -> Result<String> {
     say("building the token layer's bench module (verification alone)");
     run(Command::new("cargo").current_dir(root()).args([
@@ -735,7 +745,7 @@ fn pat_inproc(b: &Bench) -> Result<String> {
         "-p",
         "portcullis-bench-jwt",
     ]))?;
-    wasm::bindgen_web(
+    let jwt_bg = wasm::bindgen_web(
         &b.tools,
         &root().join("target/wasm32-unknown-unknown/release/portcullis_bench_jwt.wasm"),
         &root().join("target/bench/jwt"),
@@ -751,24 +761,118 @@ fn pat_inproc(b: &Bench) -> Result<String> {
         "deno.json",
         "bench/pat/inproc.ts",
     ]))?;
-    let v: serde_json::Value =
+    let deno: serde_json::Value =
         serde_json::from_str(out.trim()).map_err(|e| format!("{e}: {out}"))?;
+    say("pat in process (workerd): the same cases");
+    let workerd = pat_inproc_workerd(b, &jwt_bg)?;
     let mut t = String::from(
-        "\n### pat in process (Deno; stub database)\n\n| case | ours µs (median / min) | jose µs (median / min) | ours is |\n|---|---|---|---|\n",
+        "\n### pat in process (stub database), µs per request (median / min)\n\n\
+         | case | Deno ours | Deno jose | ratio | workerd ours | workerd jose | ratio |\n\
+         |---|---|---|---|---|---|---|\n",
     );
-    for (name, r) in v.as_object().into_iter().flatten() {
-        let get = |who: &str, k: &str| r[who][k].as_f64().unwrap_or(f64::NAN);
-        let ratio = get("ts", "median") / get("ours", "median");
-        let _ = writeln!(
-            t,
-            "| {name} | {:.1} / {:.1} | {:.1} / {:.1} | {ratio:.2}× |",
-            get("ours", "median"),
-            get("ours", "min"),
-            get("ts", "median"),
-            get("ts", "min")
-        );
+    for (name, r) in deno.as_object().into_iter().flatten() {
+        let _ = write!(t, "| {name} |");
+        for v in [r, &workerd[name]] {
+            let get = |who: &str, k: &str| v[who][k].as_f64().unwrap_or(f64::NAN);
+            let _ = write!(
+                t,
+                " {:.1} / {:.1} | {:.1} / {:.1} | {:.2}× |",
+                get("ours", "median"),
+                get("ours", "min"),
+                get("ts", "median"),
+                get("ts", "min"),
+                get("ts", "median") / get("ours", "median")
+            );
+        }
+        t.push('\n');
     }
     Ok(t)
+}
+
+/// bench/pat/worker.ts on bare workerd, once per way of minting (one pat instance per Worker):
+/// `{case: {ours: {median, min}, ts: {median, min}}}` as bench/pat/inproc.ts prints.
+fn pat_inproc_workerd(b: &Bench, jwt_bg: &Path) -> Result<serde_json::Value> {
+    let dir = b.dir.join("workerd-pat-inproc");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    wasm::bundle_worker(
+        &b.tools,
+        &root().join("bench/pat/worker.ts"),
+        &dir.join("worker.js"),
+        &["./portcullis_pat_bg.wasm", "./portcullis_bench_jwt_bg.wasm"],
+    )?;
+    let pat = wasm::function("pat")?;
+    for (from, to) in [
+        (
+            pat.shim_dir().join("wasm/portcullis_pat_bg.wasm"),
+            "portcullis_pat_bg.wasm",
+        ),
+        (jwt_bg.to_path_buf(), "portcullis_bench_jwt_bg.wasm"),
+    ] {
+        std::fs::copy(&from, dir.join(to)).map_err(|e| format!("{}: {e}", from.display()))?;
+    }
+    let mut out = serde_json::Map::new();
+    for mint in ["ES256", "HS256"] {
+        let served = harness::workerd_bare(
+            &b.tools,
+            &BareWorker {
+                name: "pat-inproc",
+                dir: &dir,
+                modules: &[
+                    ("worker.js", "esModule"),
+                    ("portcullis_pat_bg.wasm", "wasm"),
+                    ("portcullis_bench_jwt_bg.wasm", "wasm"),
+                ],
+                text: &[("MINT", mint)],
+                hyperdrive: None,
+            },
+            &b.dir,
+        )?;
+        let port = port_of(&served)?;
+        // The first request makes the keys and token pools.
+        let (status, body) = http(port, "GET", "/cases", &[], b"")?;
+        let body = String::from_utf8_lossy(&body).into_owned();
+        if status != 200 {
+            return Err(format!(
+                "bench/pat/worker.ts: {status} {body}\n{}",
+                tail(&served.log, 20)
+            ));
+        }
+        for name in body.lines() {
+            // Each Worker has only its own exchange case; verification is measured once.
+            if mint == "HS256" && !name.starts_with("exchange") {
+                continue;
+            }
+            let mut r = serde_json::Map::new();
+            for who in ["ours", "ts"] {
+                let q = format!("/?case={}&impl={who}", form_encode(name));
+                let (median, min) = workerd_per_op(port, &q)?;
+                r.insert(
+                    who.into(),
+                    serde_json::json!({ "median": median, "min": min }),
+                );
+            }
+            note(format!(
+                "workerd {name}: ours {:.1} µs, jose {:.1} µs",
+                r["ours"]["median"].as_f64().unwrap_or(f64::NAN),
+                r["ts"]["median"].as_f64().unwrap_or(f64::NAN)
+            ));
+            out.insert(name.to_owned(), serde_json::Value::Object(r));
+        }
+    }
+    Ok(serde_json::Value::Object(out))
+}
+
+/// Percent-encodes a query value.
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 // ---- (c) cold start ----
@@ -944,8 +1048,9 @@ fn prepare(tools: &Tools, dir: &Path) -> Result {
         &out,
         "portcullis_bench_verify",
     )?;
-    if !root().join("bench/node_modules/standardwebhooks").exists()
-        || !root().join("bench/node_modules/postgres").exists()
+    if ["standardwebhooks", "postgres", "jose"]
+        .iter()
+        .any(|m| !root().join("bench/node_modules").join(m).exists())
     {
         run(Command::new("npm").current_dir(root().join("bench")).args([
             "install",

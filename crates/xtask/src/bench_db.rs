@@ -128,9 +128,25 @@ fn cross_check(ours: &str, ts: &str) -> Result {
 /// pgbouncer from apt in transaction mode in front of `pg`, as the OS user `postgres` when we
 /// are root (it refuses to run as root). Clients authenticate with `trust` on loopback; the
 /// pooler logs in to the server with the role's password (SCRAM).
-struct Pooler {
+pub(crate) struct Pooler {
     _service: Service,
     port: u16,
+}
+
+/// pgbouncer in front of `pg` for the function role of `direct` (its URL from
+/// [`crate::db::prepare_function_role`]), and the pooled URL a Worker's Hyperdrive binding uses.
+pub(crate) fn pooled(pg: &TestPostgres, direct: &str, dir: &Path) -> Result<(Pooler, String)> {
+    let password = direct
+        .strip_prefix("postgres://portcullis_fn:")
+        .and_then(|r| r.split_once('@'))
+        .map(|(p, _)| p.to_owned())
+        .ok_or("unexpected function role URL")?;
+    let pooler = pgbouncer(pg, "portcullis_fn", &password, dir)?;
+    let url = format!(
+        "postgres://portcullis_fn:{password}@127.0.0.1:{}/postgres?sslmode=disable",
+        pooler.port
+    );
+    Ok((pooler, url))
 }
 
 fn pgbouncer(pg: &TestPostgres, user: &str, password: &str, dir: &Path) -> Result<Pooler> {
@@ -192,16 +208,7 @@ pub fn run(b: &Bench, seconds: u32) -> Result<Vec<Row>> {
     say("(e) database-backed hooks on PostgreSQL: starting a private server and pgbouncer");
     let pg = TestPostgres::start()?;
     let direct = crate::db::prepare_function_role(&pg)?;
-    let password = direct
-        .strip_prefix("postgres://portcullis_fn:")
-        .and_then(|r| r.split_once('@'))
-        .map(|(p, _)| p.to_owned())
-        .ok_or("unexpected function role URL")?;
-    let pooler = pgbouncer(&pg, "portcullis_fn", &password, &b.dir)?;
-    let pooled = format!(
-        "postgres://portcullis_fn:{password}@127.0.0.1:{}/postgres?sslmode=disable",
-        pooler.port
-    );
+    let (_pooler, pooled) = pooled(&pg, &direct, &b.dir)?;
     let mut rows = Vec::new();
     let mut round = 0u128;
     // PORTCULLIS_BENCH_RUNTIMES=deno (or workerd, wrangler) narrows a run while investigating.

@@ -1,6 +1,8 @@
 //! The pat exchange end to end on PostgreSQL (`cargo xtask bench --pat`): `POST /token` under
 //! load (wrk -c16, loopback), ours against the TypeScript exchange (bench/ts-pat: jose +
-//! postgres.js, the same statement and checks), both on Deno with a pool of 4 connections.
+//! postgres.js, the same statement and checks), on Deno (each with a pool of 4 connections) and
+//! on workerd (bare workerd, each Worker's Hyperdrive binding pointed at pgbouncer in
+//! transaction mode, a connection per request, as Hyperdrive pools in production).
 //! 2,000 PATs of one user are exchanged in turn (each exchange locks and updates its token's
 //! row: usage and the rate-limit window), every answer checked to be the same before the run.
 
@@ -10,7 +12,7 @@ use portcullis_core::{RandomError, SecureRandom};
 use portcullis_pat::token::{Hasher, Pat, Prefix};
 
 use crate::bench::{Bench, Load};
-use crate::harness;
+use crate::harness::{self, BareWorker};
 use crate::pg::TestPostgres;
 use crate::util::{Result, Service, free_port, note, root, say, tail, wait_for_port};
 use crate::wasm;
@@ -63,7 +65,7 @@ fn comparable(body: &[u8]) -> Result<serde_json::Value> {
 }
 
 pub fn run(b: &Bench, seconds: u32, dir: &Path) -> Result<String> {
-    say("pat exchange end to end on PostgreSQL (Deno): ours and the TypeScript one");
+    say("pat exchange end to end on PostgreSQL: ours and the TypeScript one, Deno and workerd");
     let pg = TestPostgres::start()?;
     let fn_url = crate::db::prepare_function_role(&pg)?;
     let prefix = Prefix::new("bench_pat").map_err(|e| e.to_string())?;
@@ -101,7 +103,94 @@ pub fn run(b: &Bench, seconds: u32, dir: &Path) -> Result<String> {
         ("PORTCULLIS_PAT_POLICY", policy.into()),
         ("PORTCULLIS_DB_URL", fn_url.clone()),
     ];
+    let first = bodies.lines().next().unwrap_or_default();
+    let mut table = format!(
+        "\n### pat exchange end to end (PostgreSQL 15, wrk -c16, three alternating {seconds} s rounds after a 3 s warm-up, median round)\n\n| runtime | | req/s | p50 ms | p99 ms |\n|---|---|---|---|---|\n"
+    );
+    let mut summary = String::new();
+
+    say("pat exchange on Deno: ours and the TypeScript one, each with a pool of 4");
     let ours = harness::deno(&b.tools, wasm::function("pat")?, &env, dir)?;
+    let ts = ts_on_deno(b, &env, dir)?;
+    compare(
+        "Deno",
+        &format!("{}/token", ours.base_url),
+        &format!("{}/token", ts.base_url),
+        first,
+        (dir, &requests, seconds),
+        (&mut table, &mut summary),
+    )?;
+    drop(ours);
+    drop(ts);
+
+    say(
+        "pat exchange on workerd: both Workers through pgbouncer (Hyperdrive's pooling), a connection per request",
+    );
+    let (_pooler, pooled) = crate::bench_db::pooled(&pg, &fn_url, dir)?;
+    let text: Vec<(&str, &str)> = env
+        .iter()
+        .filter(|(k, _)| *k != "PORTCULLIS_DB_URL")
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let ours_dir = dir.join("workerd-pat-ours");
+    std::fs::create_dir_all(ours_dir.join("wasm")).map_err(|e| e.to_string())?;
+    let pat = wasm::function("pat")?;
+    for f in ["index.js", "wasm/portcullis_pat_bg.wasm"] {
+        std::fs::copy(pat.worker_dir().join(f), ours_dir.join(f))
+            .map_err(|e| format!("{f}: {e}"))?;
+    }
+    let ts_dir = dir.join("workerd-ts-pat");
+    std::fs::create_dir_all(&ts_dir).map_err(|e| e.to_string())?;
+    wasm::bundle_worker(
+        &b.tools,
+        &root().join("bench/ts-pat/worker.ts"),
+        &ts_dir.join("worker.js"),
+        &[],
+    )?;
+    let ours = harness::workerd_bare(
+        &b.tools,
+        &BareWorker {
+            name: "pat-ours",
+            dir: &ours_dir,
+            modules: &[
+                ("index.js", "esModule"),
+                ("wasm/portcullis_pat_bg.wasm", "wasm"),
+            ],
+            text: &text,
+            hyperdrive: Some(&pooled),
+        },
+        dir,
+    )?;
+    let ts = harness::workerd_bare(
+        &b.tools,
+        &BareWorker {
+            name: "pat-ts",
+            dir: &ts_dir,
+            modules: &[("worker.js", "esModule")],
+            text: &text,
+            hyperdrive: Some(&pooled),
+        },
+        dir,
+    )?;
+    compare(
+        "workerd",
+        &format!("{}/token", ours.base_url),
+        &format!("{}/token", ts.base_url),
+        first,
+        (dir, &requests, seconds),
+        (&mut table, &mut summary),
+    )?;
+    drop(ours);
+    drop(ts);
+    let used = admin.column("select sum(use_count)::text from portcullis.pat_tokens")?;
+    note(format!("exchanges recorded: {}", used.join("")));
+    table.push('\n');
+    table.push_str(&summary);
+    Ok(table)
+}
+
+/// The TypeScript exchange served on Deno (bench/ts-pat/deno.ts).
+fn ts_on_deno(b: &Bench, env: &[(&str, String)], dir: &Path) -> Result<harness::Served> {
     let port = free_port()?;
     let log = dir.join("ts-pat.log");
     // `--config` before the script (after it, Deno would pass it to the script).
@@ -118,17 +207,31 @@ pub fn run(b: &Bench, seconds: u32, dir: &Path) -> Result<String> {
     .arg(root().join("bench/ts-pat/deno.ts"))
     .env("PORTCULLIS_PORT", port.to_string())
     .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-    let mut ts = Service::spawn("TypeScript pat on Deno", &mut cmd, &log)?;
+    let mut service = Service::spawn("TypeScript pat on Deno", &mut cmd, &log)?;
     wait_for_port(
         port,
         std::time::Duration::from_secs(60),
-        &mut ts.child,
-        &ts.name,
+        &mut service.child,
+        &service.name,
     )
     .map_err(|e| format!("{e}\n{}", tail(&log, 20)))?;
-    let ts_url = format!("http://127.0.0.1:{port}/token");
-    let ours_url = format!("{}/token", ours.base_url);
-    let first = bodies.lines().next().unwrap_or_default();
+    Ok(harness::Served {
+        service,
+        base_url: format!("http://127.0.0.1:{port}"),
+        log,
+    })
+}
+
+/// Checks that both exchanges answer `first` the same, then runs the alternating wrk rounds
+/// and adds the median rounds to `table` and the ratios to `summary`.
+fn compare(
+    runtime: &str,
+    ours_url: &str,
+    ts_url: &str,
+    first: &str,
+    (dir, requests, seconds): (&Path, &Path, u32),
+    (table, summary): (&mut String, &mut String),
+) -> Result {
     let post = |url: &str| -> Result<Vec<u8>> {
         let (origin_port, path) = url
             .strip_prefix("http://127.0.0.1:")
@@ -152,36 +255,31 @@ pub fn run(b: &Bench, seconds: u32, dir: &Path) -> Result<String> {
         }
         Ok(body)
     };
-    let (a, c) = (comparable(&post(&ours_url)?)?, comparable(&post(&ts_url)?)?);
+    let (a, c) = (comparable(&post(ours_url)?)?, comparable(&post(ts_url)?)?);
     if a != c {
         return Err(format!(
-            "ours and the TypeScript exchange disagree:\n{a}\n{c}"
+            "{runtime}: ours and the TypeScript exchange disagree:\n{a}\n{c}"
         ));
     }
-    note("ours and the TypeScript exchange answer the same (claims compared without iat/exp/amr)");
+    note(format!(
+        "{runtime}: ours and the TypeScript exchange answer the same (claims compared without iat/exp/amr)"
+    ));
+    const TS: &str = "TypeScript (jose + postgres.js)";
     let mut rounds: Vec<(&str, Load)> = Vec::new();
     for (pass, secs) in [(0, 3), (1, seconds), (2, seconds), (3, seconds)] {
-        for (who, url) in [
-            ("ours", &ours_url),
-            ("TypeScript (jose + postgres.js)", &ts_url),
-        ] {
-            let (l, _) = crate::bench::wrk_with(dir, FORM_LUA, url, &requests, 16, secs)?;
+        for (who, url) in [("ours", ours_url), (TS, ts_url)] {
+            let (l, _) = crate::bench::wrk_with(dir, FORM_LUA, url, requests, 16, secs)?;
             if pass > 0 {
                 note(format!(
-                    "exchange {who}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+                    "{runtime} exchange {who}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
                     l.rps, l.p50_ms, l.p99_ms
                 ));
                 rounds.push((who, l));
             }
         }
     }
-    let used = admin.column("select sum(use_count)::text from portcullis.pat_tokens")?;
-    note(format!("exchanges recorded: {}", used.join("")));
-    let mut table = format!(
-        "\n### pat exchange end to end (Deno, PostgreSQL 15, wrk -c16, three alternating {seconds} s rounds after a 3 s warm-up, median round)\n\n| | req/s | p50 ms | p99 ms |\n|---|---|---|---|\n"
-    );
     let mut medians = Vec::new();
-    for who in ["ours", "TypeScript (jose + postgres.js)"] {
+    for who in ["ours", TS] {
         let mut mine: Vec<&Load> = rounds
             .iter()
             .filter(|(w, _)| *w == who)
@@ -190,19 +288,17 @@ pub fn run(b: &Bench, seconds: u32, dir: &Path) -> Result<String> {
         mine.sort_by(|x, y| x.rps.total_cmp(&y.rps));
         let m = mine.get(mine.len() / 2).ok_or("no rounds")?;
         table.push_str(&format!(
-            "| {who} | {:.0} | {:.2} | {:.2} |\n",
+            "| {runtime} | {who} | {:.0} | {:.2} | {:.2} |\n",
             m.rps, m.p50_ms, m.p99_ms
         ));
         medians.push((m.rps, m.p99_ms));
     }
     if let [(ours_rps, ours_p99), (ts_rps, ts_p99)] = medians[..] {
-        table.push_str(&format!(
-            "\nThroughput ours / TypeScript: {:.2}×; p99 ours / TypeScript: {:.2}×.\n",
+        summary.push_str(&format!(
+            "{runtime}: throughput ours / TypeScript {:.2}×; p99 ours / TypeScript {:.2}×.\n",
             ours_rps / ts_rps,
             ours_p99 / ts_p99
         ));
     }
-    drop(ours);
-    drop(ts);
-    Ok(table)
+    Ok(())
 }
