@@ -391,6 +391,40 @@ Deno.test(`[${RUNTIME}] revoked, expired, banned, deleted and off-list tokens ex
   assert.equal(n, 0, "a deleted user's tokens go with them");
 });
 
+Deno.test(`[${RUNTIME}] retention deletes tokens revoked or expired beyond retention_days, and old events`, async () => {
+  const user = await newUser();
+  const jwt = await userJwt(user);
+  const live = await createPat(jwt);
+  const [oldRevoked, recentRevoked, oldExpired] = [
+    await createPat(jwt),
+    await createPat(jwt),
+    await createPat(jwt),
+  ];
+  for (const p of [oldRevoked, recentRevoked]) await api("DELETE", `/tokens/${p.id}`, { jwt });
+  await admin`update portcullis.pat_tokens set revoked_at = now() - interval '91 days' where id = ${oldRevoked.id}`;
+  await admin`update portcullis.pat_tokens set expires_at = now() - interval '91 days' where id = ${oldExpired.id}`;
+  await admin`update portcullis.pat_events set created_at = now() - interval '91 days'
+    where token_id = ${oldRevoked.id}`;
+  // As the function calls it: its own role, one statement.
+  const deleted = await admin.begin(async (tx: any) => {
+    await tx.unsafe("set local role portcullis_fn");
+    const [{ n }] = await tx`select portcullis.pat_retention(90) as n`;
+    return n;
+  });
+  assert.ok(deleted >= 3, `two tokens and their old events at least, got ${deleted}`);
+  const left = await admin`select id from portcullis.pat_tokens where user_id = ${user} order by created_at`;
+  assert.deepEqual(left.map((r: any) => r.id).sort(), [live.id, recentRevoked.id].sort());
+  const [{ old }] = await admin`select count(*)::int as old from portcullis.pat_events
+    where token_id = ${oldRevoked.id}`;
+  assert.equal(old, 0);
+  const [{ recent }] = await admin`select count(*)::int as recent from portcullis.pat_events
+    where token_id = ${recentRevoked.id}`;
+  assert.ok(recent > 0, "recent events stay");
+  // A deleted token's hash is unknown now: refused as such, and the live one still works.
+  assert.equal((await exchange(oldRevoked.token)).status, 400);
+  assert.equal((await exchange(live.token)).status, 200);
+});
+
 Deno.test(`[${RUNTIME}] the rate limit is exact under concurrency and answers 429 with Retry-After`, async () => {
   const user = await newUser();
   const pat = await createPat(await userJwt(user));

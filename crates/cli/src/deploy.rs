@@ -40,7 +40,7 @@ pub(crate) const HOOKS: [(&str, Option<&str>, &str); 7] = [
 ];
 
 /// The migrations, in order (a test keeps this list equal to supabase/migrations).
-pub(crate) const MIGRATIONS: [(&str, &str); 5] = [
+pub(crate) const MIGRATIONS: [(&str, &str); 6] = [
     (
         "20261123000000_portcullis_foundation.sql",
         include_str!("../../../supabase/migrations/20261123000000_portcullis_foundation.sql"),
@@ -60,6 +60,10 @@ pub(crate) const MIGRATIONS: [(&str, &str); 5] = [
     (
         "20261203000000_portcullis_pat.sql",
         include_str!("../../../supabase/migrations/20261203000000_portcullis_pat.sql"),
+    ),
+    (
+        "20261204000000_portcullis_pat_retention.sql",
+        include_str!("../../../supabase/migrations/20261204000000_portcullis_pat_retention.sql"),
     ),
 ];
 const UNINSTALL: &str = include_str!("../../../supabase/uninstall.sql");

@@ -494,7 +494,7 @@ impl Hooks {
 
     /// Now and then, the outbox retention (bounded work): no cron for the user to remember.
     async fn outbox_retention<D: Db, H: Outbound>(&self, ctx: &Context<'_, D, H>) {
-        if now_and_then(ctx)
+        if ctx.now_and_then()
             && let Err(e) = ctx.db.query(&self.config.policy.outbox_retention()).await
         {
             ctx.log
@@ -587,7 +587,7 @@ impl Hooks {
                 ));
             }
         };
-        if now_and_then(ctx)
+        if ctx.now_and_then()
             && let Err(e) = ctx.db.query(&policy.prune(ctx.random)).await
         {
             ctx.log.log(
@@ -690,14 +690,6 @@ impl Hooks {
         }
         Ok(empty_object())
     }
-}
-
-/// True on about one call in 85: when housekeeping (pruning, retention) runs on a request.
-/// (One in 20 cost ~10% throughput under load; the work per call is bounded, so rarer is as
-/// correct.)
-fn now_and_then<D, H>(ctx: &Context<'_, D, H>) -> bool {
-    let mut dice = [0u8; 1];
-    ctx.random.fill(&mut dice).is_ok() && dice[0] < 3
 }
 
 fn attempt_response(kind: AttemptKind, reject: bool, message: &str, logout: bool) -> Response {

@@ -36,6 +36,9 @@ pub struct Policy {
     pub rate_limit: RateLimit,
     /// Longest rotation overlap.
     pub max_overlap_seconds: u64,
+    /// Tokens revoked or expired longer ago than this, and events older than this, are
+    /// deleted (now and then, a bounded batch at a time).
+    pub retention_days: u32,
 }
 
 impl Default for Policy {
@@ -52,6 +55,7 @@ impl Default for Policy {
                 window_seconds: 60,
             },
             max_overlap_seconds: 7 * 86_400,
+            retention_days: 90,
         }
     }
 }
@@ -116,6 +120,7 @@ impl Policy {
             d.max_overlap_seconds,
             0..=30 * 86_400,
         )?;
+        let retention_days = bounded(&mut s, "retention_days", d.retention_days.into(), 1..=3650)?;
         let rate_limit = match s.object("rate_limit")? {
             None => d.rate_limit,
             Some(mut r) => {
@@ -138,6 +143,7 @@ impl Policy {
             exchange_ttl_seconds,
             rate_limit,
             max_overlap_seconds,
+            retention_days: u32::try_from(retention_days).unwrap_or(u32::MAX),
         })
     }
 
@@ -145,6 +151,17 @@ impl Policy {
     #[must_use]
     pub fn allows(&self, scopes: &Scopes) -> bool {
         self.allowed_scopes.is_empty() || scopes.is_subset(&self.allowed_scopes)
+    }
+
+    /// What of `scopes` (a stored token's) this policy still allows: a scope removed from
+    /// `allowed_scopes` after the token was made is not granted any more.
+    #[must_use]
+    pub fn permitted(&self, scopes: &Scopes) -> Scopes {
+        if self.allowed_scopes.is_empty() {
+            scopes.clone()
+        } else {
+            scopes.intersection(&self.allowed_scopes)
+        }
     }
 }
 
@@ -158,10 +175,12 @@ mod tests {
         let p = Policy::from_json(
             r#"{"max_lifetime_seconds":86400,"require_expiry":false,"max_tokens_per_user":3,
                 "allowed_scopes":["data:read"],"require_aal2":true,"exchange_ttl_seconds":600,
-                "rate_limit":{"requests":5,"window_seconds":10},"max_overlap_seconds":0}"#,
+                "rate_limit":{"requests":5,"window_seconds":10},"max_overlap_seconds":0,
+                "retention_days":30}"#,
         )
         .unwrap();
         assert_eq!(p.max_tokens_per_user, 3);
+        assert_eq!(p.retention_days, 30);
         assert_eq!(
             p.rate_limit,
             RateLimit {
@@ -171,6 +190,9 @@ mod tests {
         );
         assert!(p.allows(&Scopes::parse("data:read").unwrap()));
         assert!(!p.allows(&Scopes::parse("data:write").unwrap()));
+        let stored = Scopes::parse("data:read data:write").unwrap();
+        assert_eq!(p.permitted(&stored).to_text(), "data:read");
+        assert_eq!(Policy::default().permitted(&stored), stored);
         for (bad, path) in [
             (r#"{"max_tokens":3}"#, "max_tokens"),
             (r#"{"exchange_ttl_seconds":7200}"#, "exchange_ttl_seconds"),
@@ -178,6 +200,7 @@ mod tests {
             (r#"{"rate_limit":{"per":1}}"#, "rate_limit.per"),
             (r#"{"allowed_scopes":["Bad"]}"#, "allowed_scopes"),
             (r#"{"require_aal2":"yes"}"#, "require_aal2"),
+            (r#"{"retention_days":0}"#, "retention_days"),
         ] {
             let e = Policy::from_json(bad).unwrap_err();
             assert_eq!(e.path, path, "{bad}: {e}");

@@ -55,6 +55,12 @@ impl Scopes {
         self.0.is_subset(&other.0)
     }
 
+    /// The names in both.
+    #[must_use]
+    pub fn intersection(&self, other: &Self) -> Self {
+        Self(self.0.intersection(&other.0).cloned().collect())
+    }
+
     /// Whether there are none.
     #[must_use]
     pub fn is_empty(&self) -> bool {

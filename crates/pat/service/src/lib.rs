@@ -725,6 +725,7 @@ impl Pat {
             "token_created",
             &format!("user {} created token {id}", claims.sub),
         );
+        self.retention(ctx).await;
         Ok(json_response(
             Status(201),
             &json!({
@@ -738,6 +739,20 @@ impl Pat {
                 "expires_at": col(&row, 3),
             }),
         ))
+    }
+
+    /// Now and then after a management write, the retention (bounded work): tokens revoked or
+    /// expired longer ago than the policy's `retention_days`, and older events, deleted. A
+    /// failure is logged, never the request's.
+    async fn retention<D: Db, H: Outbound>(&self, ctx: &Context<'_, D, H>) {
+        if ctx.now_and_then() {
+            let statement = Statement::new("select portcullis.pat_retention($1::integer)")
+                .bind(self.config.policy.retention_days.to_string());
+            if let Err(e) = ctx.db.query(&statement).await {
+                ctx.log
+                    .log(Level::Warn, "pat_retention_failed", &e.to_string());
+            }
+        }
     }
 
     async fn list<D: Db, H: Outbound>(
@@ -820,6 +835,7 @@ impl Pat {
             "token_rotated",
             &format!("user {} rotated token {id} to {new_id}", claims.sub),
         );
+        self.retention(ctx).await;
         Ok(json_response(
             Status::OK,
             &json!({
@@ -864,6 +880,7 @@ impl Pat {
             "token_revoked",
             &format!("user {} revoked token {id}", claims.sub),
         );
+        self.retention(ctx).await;
         Ok(Response::new(Status::NO_CONTENT))
     }
 
@@ -946,8 +963,10 @@ impl Pat {
         let (Some(pat_id), Some(user_id)) = (col(&row, 1), col(&row, 2)) else {
             return Err(PatError::Contract("pat_exchange: no ids"));
         };
-        let granted = Scopes::from_names(words(col(&row, 3)).iter().map(String::as_str))
+        let stored = Scopes::from_names(words(col(&row, 3)).iter().map(String::as_str))
             .map_err(|_| PatError::Contract("pat_exchange: bad scopes"))?;
+        // The policy of today: a scope it no longer allows is not granted.
+        let granted = self.config.policy.permitted(&stored);
         let scope = match req.scope {
             Some(asked) if !asked.is_subset(&granted) => {
                 return Err(OAuthError {
