@@ -30,3 +30,5 @@ language sql security definer set search_path = pg_catalog, pg_temp as $$
 $$;
 revoke all on function portcullis.pat_retention(integer) from public;
 grant execute on function portcullis.pat_retention(integer) to portcullis_fn;
+
+insert into portcullis.migrations (version) values ('20261204000000') on conflict (version) do nothing;
