@@ -421,7 +421,9 @@ Deno.test(`[${RUNTIME}] retention deletes tokens revoked or expired beyond reten
     where token_id = ${recentRevoked.id}`;
   assert.ok(recent > 0, "recent events stay");
   // A deleted token's hash is unknown now: refused as such, and the live one still works.
-  assert.equal((await exchange(oldRevoked.token)).status, 400);
+  const gone = await exchange(oldRevoked.token);
+  assert.equal(gone.status, 400);
+  assert.doesNotMatch(gone.json.error_description, /revoked/, "deleted, not merely revoked");
   assert.equal((await exchange(live.token)).status, 200);
 });
 

@@ -7,6 +7,11 @@
 --
 -- Idempotent: applying it again changes nothing.
 
+-- What retention looks for, so a call reads only the rows it deletes (neither column changes
+-- when a token is exchanged, so exchanges stay heap-only updates).
+create index if not exists pat_tokens_gone on portcullis.pat_tokens ((least(revoked_at, expires_at)));
+create index if not exists pat_events_created on portcullis.pat_events (created_at);
+
 create or replace function portcullis.pat_retention(keep_days integer)
 returns integer
 language sql security definer set search_path = pg_catalog, pg_temp as $$
@@ -15,14 +20,14 @@ language sql security definer set search_path = pg_catalog, pg_temp as $$
     where id in (
       select id from portcullis.pat_tokens
       -- least() ignores nulls: whichever of revoked_at and expires_at is set and earliest.
-      where least(revoked_at, expires_at) < now() - make_interval(days => greatest(keep_days, 1))
+      where least(revoked_at, expires_at) < now() - make_interval(days => greatest(coalesce(keep_days, 90), 1))
       limit 1000)
     returning 1
   ), old_events as (
     delete from portcullis.pat_events
     where id in (
       select id from portcullis.pat_events
-      where created_at < now() - make_interval(days => greatest(keep_days, 1))
+      where created_at < now() - make_interval(days => greatest(coalesce(keep_days, 90), 1))
       limit 1000)
     returning 1
   )

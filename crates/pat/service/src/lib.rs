@@ -965,8 +965,16 @@ impl Pat {
         };
         let stored = Scopes::from_names(words(col(&row, 3)).iter().map(String::as_str))
             .map_err(|_| PatError::Contract("pat_exchange: bad scopes"))?;
-        // The policy of today: a scope it no longer allows is not granted.
+        // The policy of today: a scope it no longer allows is not granted, and a token left
+        // with none of its scopes gets nothing (not an unscoped user token).
         let granted = self.config.policy.permitted(&stored);
+        if granted.is_empty() && !stored.is_empty() {
+            return Err(OAuthError {
+                code: "invalid_scope",
+                description: "none of the subject token's scopes is allowed any more",
+            }
+            .into());
+        }
         let scope = match req.scope {
             Some(asked) if !asked.is_subset(&granted) => {
                 return Err(OAuthError {

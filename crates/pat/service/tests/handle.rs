@@ -382,6 +382,47 @@ fn a_successful_exchange_mints_with_fresh_user_data_and_narrows_scope() {
 }
 
 #[test]
+fn the_exchange_grants_only_what_todays_policy_allows() {
+    let p = pat(&[(
+        "PORTCULLIS_PAT_POLICY",
+        r#"{"allowed_scopes":["data:read","files:read"]}"#,
+    )]);
+    let valid = well_formed();
+    let answer = |scopes: &str| {
+        FakeDb::answering(&[
+            Some("ok"),
+            Some("5d1c3b7e-0000-4000-8000-000000000001"),
+            Some(USER),
+            Some(scopes),
+            None,
+            None,
+            Some("ada@example.com"),
+            Some(""),
+            Some("{}"),
+            Some("{}"),
+            Some("false"),
+        ])
+    };
+    let exchange = || {
+        form(&[
+            ("grant_type", GRANT),
+            ("subject_token", &valid),
+            ("subject_token_type", PAT_TYPE),
+        ])
+    };
+    // A token made when data:write was allowed keeps only what is allowed now.
+    let (r, _) = run(&p, &answer("{data:read,data:write}"), exchange());
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(body(&r)["scope"], "data:read");
+    // None of its scopes left: nothing, not an unscoped token.
+    let (r, _) = run(&p, &answer("{data:write}"), exchange());
+    assert_eq!(
+        (r.status.as_u16(), body(&r)["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
+}
+
+#[test]
 fn management_refusals_are_mapped_exactly() {
     let p = pat(&[("PORTCULLIS_PAT_POLICY", r#"{"require_aal2":true}"#)]);
     let get = |jwt: Option<&str>| {

@@ -36,8 +36,9 @@
 //! - A JWKS endpoint that is down or answers garbage never takes down requests whose key is
 //!   cached (stale-if-error), and an unknown `kid` refetches at most once per 30 s with one
 //!   fetch in flight, so tokens with random `kid`s cannot drive traffic to it.
-//! - An answer with no usable key never replaces a set that had some, and a key the host
-//!   cannot use (a point off the curve) does not stop the other candidates.
+//! - An answer whose keys are all ones we cannot use never replaces a set that had usable
+//!   ones (kept as stale-if-error); an empty list does (the project removed its keys). A key
+//!   the host cannot use (a point off the curve) does not stop the other candidates.
 //! - Tokens are bearer credentials: they never print ([`UntrustedToken`]'s `Debug`), the
 //!   verified-token cache is keyed by their SHA-256. A cached verification holds only while
 //!   the key set that made it is current and fresh: a key removed from the JWKS stops its

@@ -374,11 +374,12 @@ impl Verifier {
             {
                 let mut s = remote.state.borrow_mut();
                 let outcome =
-                    outcome.and_then(|(set, ttl)| {
-                        // An answer with no usable key never replaces a set that had some (a
-                        // broken deployment, not a rotation: keys are rotated by adding first).
+                    outcome.and_then(|(set, ttl, skipped)| {
+                        // An answer whose keys are all ones we cannot use never replaces a set that
+                        // had usable ones (a broken deployment, kept as stale-if-error); an empty
+                        // list is the project's word and is taken (its keys were removed).
                         let had_keys = s.set.as_ref().is_some_and(|k| !k.public_keys().is_empty());
-                        if had_keys && set.public_keys().is_empty() {
+                        if had_keys && set.public_keys().is_empty() && skipped > 0 {
                             Err("the JWKS endpoint answered no usable key; keeping the previous set"
                             .to_owned())
                         } else {
@@ -409,7 +410,8 @@ impl Verifier {
 }
 
 /// One JWKS fetch: the set and its TTL, or what went wrong (for the log).
-async fn fetch<H: Outbound>(remote: &Remote, http: &H) -> Result<(KeySet, u64), String> {
+/// The keys skipped as unusable are counted too.
+async fn fetch<H: Outbound>(remote: &Remote, http: &H) -> Result<(KeySet, u64, usize), String> {
     let response = http
         .send(OutboundRequest {
             method: "GET",
@@ -427,9 +429,9 @@ async fn fetch<H: Outbound>(remote: &Remote, http: &H) -> Result<(KeySet, u64), 
         return Err("JWKS body too large".into());
     }
     let text = std::str::from_utf8(&response.body).map_err(|_| "JWKS body is not UTF-8")?;
-    let (set, _) = KeySet::from_jwks(text, false).map_err(|e| format!("JWKS body: {e}"))?;
+    let (set, summary) = KeySet::from_jwks(text, false).map_err(|e| format!("JWKS body: {e}"))?;
     let ttl = ttl_ms(response.header("cache-control"));
-    Ok((set.with_hmac(remote.secret.clone()), ttl))
+    Ok((set.with_hmac(remote.secret.clone()), ttl, summary.skipped))
 }
 
 #[cfg(test)]

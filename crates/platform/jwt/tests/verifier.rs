@@ -390,7 +390,6 @@ fn an_answer_without_usable_keys_does_not_replace_a_set_that_had_some() {
     let e = Endpoint::new(Answer::Jwks(EC_PUBLIC_JWKS, Some("max-age=60")));
     run(&v, &es_token(&[]), &clock, &e).unwrap();
     for (n, empty) in [
-        r#"{"keys":[]}"#,
         "{}",
         r#"{"keys":[{"kty":"EC","crv":"P-384","x":"AA","y":"AA"}]}"#,
     ]
@@ -407,6 +406,20 @@ fn an_answer_without_usable_keys_does_not_replace_a_set_that_had_some() {
         clock.advance(30_000);
         run(&v, &es_token(&[("jti", (10 + n).into())]), &clock, &e).unwrap();
     }
+}
+
+#[test]
+fn an_empty_list_is_the_projects_word_its_keys_are_gone() {
+    let v = remote();
+    let clock = TestClock::at_now();
+    let e = Endpoint::new(Answer::Jwks(EC_PUBLIC_JWKS, Some("max-age=60")));
+    run(&v, &es_token(&[]), &clock, &e).unwrap();
+    e.set(Answer::Jwks(r#"{"keys":[]}"#, Some("max-age=60")));
+    clock.advance(61_000);
+    assert_eq!(
+        run(&v, &es_token(&[("jti", 1.into())]), &clock, &e),
+        Err(VerifyError::Refused(Refusal::UnknownKid))
+    );
 }
 
 #[test]
