@@ -1,0 +1,126 @@
+//! Object keys as a client asks for them, checked before any rule or signature.
+
+use std::fmt;
+
+/// Keys longer than this are refused (S3's limit, in UTF-8 bytes).
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Why a key was refused. The display text is safe to show the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyError {
+    /// No key.
+    Empty,
+    /// Over [`MAX_KEY_BYTES`].
+    TooLong,
+    /// A control character (C0, DEL or C1).
+    Control,
+    /// A backslash (some servers read it as `/`).
+    Backslash,
+    /// An empty segment: a leading, trailing or doubled `/`.
+    EmptySegment,
+    /// A `.` or `..` segment.
+    DotSegment,
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Empty => "the key is empty",
+            Self::TooLong => "the key is over 1024 bytes",
+            Self::Control => "the key holds a control character",
+            Self::Backslash => "the key holds a backslash",
+            Self::EmptySegment => "the key has an empty segment (a leading, trailing or doubled /)",
+            Self::DotSegment => "the key has a . or .. segment",
+        })
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// A key that passed [`ObjectKey::parse`]: signed exactly as given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectKey(String);
+
+impl ObjectKey {
+    /// Checks `key`.
+    ///
+    /// # Errors
+    /// The [`KeyError`] for the first problem found.
+    pub fn parse(key: &str) -> Result<Self, KeyError> {
+        if key.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        if key.len() > MAX_KEY_BYTES {
+            return Err(KeyError::TooLong);
+        }
+        if key.chars().any(char::is_control) {
+            return Err(KeyError::Control);
+        }
+        if key.contains('\\') {
+            return Err(KeyError::Backslash);
+        }
+        for segment in key.split('/') {
+            match segment {
+                "" => return Err(KeyError::EmptySegment),
+                "." | ".." => return Err(KeyError::DotSegment),
+                _ => {}
+            }
+        }
+        Ok(Self(key.to_owned()))
+    }
+
+    /// The key.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its segments (never empty, never `.` or `..`).
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_refused_not_repaired() {
+        for ok in [
+            "a",
+            "users/8a7a/photo 1.png",
+            "ünïcødé/ключ/🗝.txt",
+            "a+b%20c=d&e?f#g;h",
+            "...",
+            ".hidden/..x/x..",
+            &"k".repeat(1024),
+        ] {
+            assert_eq!(
+                ObjectKey::parse(ok).map(|k| k.0),
+                Ok(ok.to_owned()),
+                "{ok:?}"
+            );
+        }
+        for (bad, why) in [
+            ("", KeyError::Empty),
+            (&"k".repeat(1025) as &str, KeyError::TooLong),
+            ("a\nb", KeyError::Control),
+            ("a\u{0}b", KeyError::Control),
+            ("a\u{7f}b", KeyError::Control),
+            ("a\u{85}b", KeyError::Control),
+            ("a\\b", KeyError::Backslash),
+            ("/a", KeyError::EmptySegment),
+            ("a/", KeyError::EmptySegment),
+            ("a//b", KeyError::EmptySegment),
+            ("a/./b", KeyError::DotSegment),
+            ("a/../b", KeyError::DotSegment),
+            ("..", KeyError::DotSegment),
+            ("users/u/..", KeyError::DotSegment),
+        ] {
+            assert_eq!(ObjectKey::parse(bad), Err(why), "{bad:?}");
+        }
+        // 1,024 bytes, not characters.
+        assert_eq!(ObjectKey::parse(&"é".repeat(513)), Err(KeyError::TooLong));
+    }
+}
