@@ -1,4 +1,4 @@
-//! The sign function's parsers on any input: object keys, path templates (and matching them
+//! The sign function's parsers on any input: policies, object keys, path templates (and matching them
 //! against claims made of the same input), and presigning whatever key passes. None may panic;
 //! a presigned URL holds only unreserved characters, `%XX`, and the URL's own delimiters.
 #![no_main]
@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    let _ = portcullis_sign::policy::Policy::from_json(text);
     let mid = (0..=text.len() / 2)
         .rev()
         .find(|&i| text.is_char_boundary(i))

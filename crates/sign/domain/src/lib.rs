@@ -10,6 +10,8 @@
 //!   whole segment or nothing: a value that is empty, holds `/`, `\`, `%`, a control character or
 //!   a glob character, or is `.`/`..`, makes the template match nothing, so a claim can never
 //!   widen what a rule grants.
+//! - [`policy`]: buckets and rules, first match (the first rule whose bucket, role and path
+//!   match decides, with its own limits; nothing matching is a refusal).
 //! - [`sigv4`]: SigV4 query presigning, synchronous, on the workspace's HMAC and SHA-256 (why
 //!   not a SigV4 crate: its module docs).
 //!
@@ -19,5 +21,6 @@
 //!   would be signed for a different object than the one checked.
 
 pub mod key;
+pub mod policy;
 pub mod sigv4;
 pub mod template;

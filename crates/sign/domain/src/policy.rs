@@ -1,0 +1,685 @@
+//! What a deployment allows: buckets (where and how to sign) and rules (who may touch which
+//! keys, how). JSON read strictly (the CLI compiles the TOML form): every unknown member is an
+//! error naming its path.
+//!
+//! **First match.** Rules are tried in order; the first whose bucket, role and path template
+//! match the request decides it, allowing or refusing with its own limits (method, expiry,
+//! content type, size, `aal2`). A later rule is never consulted, so a specific rule put first
+//! narrows a broad one after it, and a refusal names exactly one rule. No rule matching is a
+//! refusal too: nothing is allowed by default.
+
+use std::fmt;
+
+use portcullis_core::json::{JsonError, Strict, Value};
+
+use crate::key::ObjectKey;
+use crate::sigv4::{MAX_EXPIRES_SECS, Method, Style};
+use crate::template::Template;
+
+/// Where a bucket lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Amazon S3.
+    S3,
+    /// Cloudflare R2 (region `auto`; no presigned POST).
+    R2,
+    /// Google Cloud Storage's XML API with HMAC keys.
+    Gcs,
+    /// MinIO, SeaweedFS or any S3-compatible endpoint.
+    Minio,
+    /// Supabase Storage (its own sign endpoints).
+    Supabase,
+}
+
+/// One bucket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bucket {
+    /// The name clients use (and the bucket's name at the backend).
+    pub name: String,
+    /// The backend.
+    pub backend: Backend,
+    /// `https` or `http`.
+    pub scheme: String,
+    /// Host, with `:port` when given.
+    pub host: String,
+    /// Signing region.
+    pub region: String,
+    /// URL style.
+    pub style: Style,
+    /// The environment variables holding the access key id, the secret and (temporary
+    /// credentials) the session token. Names only: the values never enter the policy.
+    pub access_key_id_env: String,
+    /// See `access_key_id_env`.
+    pub secret_env: String,
+    /// See `access_key_id_env`.
+    pub session_token_env: Option<String>,
+}
+
+/// One rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// The bucket it is about.
+    pub bucket: String,
+    /// The keys it is about.
+    pub path: Template,
+    /// The roles it is about (`authenticated` unless said).
+    pub roles: Vec<String>,
+    /// What it allows.
+    pub methods: Vec<Method>,
+    /// Longest URL lifetime.
+    pub max_expires_in: u32,
+    /// For uploads: media types allowed (`image/png`, `image/*`); empty allows any.
+    pub content_types: Vec<String>,
+    /// For uploads: the largest size; set, an upload must state its size (signed exactly).
+    pub max_size: Option<u64>,
+    /// The session must be `aal2`.
+    pub require_aal2: bool,
+}
+
+/// The policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Buckets by name.
+    pub buckets: Vec<Bucket>,
+    /// Rules, in order (first match).
+    pub rules: Vec<Rule>,
+    /// URL lifetime when a request names none (capped by the rule's maximum).
+    pub default_expires_in: u32,
+}
+
+/// What a user asks to sign.
+#[derive(Clone, Copy, Debug)]
+pub struct Ask<'a> {
+    /// The bucket.
+    pub bucket: &'a str,
+    /// The object.
+    pub key: &'a ObjectKey,
+    /// The method.
+    pub method: Method,
+    /// Asked lifetime.
+    pub expires_in: Option<u32>,
+    /// For uploads: the media type the client will send.
+    pub content_type: Option<&'a str>,
+    /// For uploads: the exact size the client will send.
+    pub content_length: Option<u64>,
+}
+
+/// Who asks: the verified token.
+#[derive(Clone, Copy, Debug)]
+pub struct Asker<'a> {
+    /// The whole payload (templates read claims from it).
+    pub claims: &'a Value,
+    /// `role`.
+    pub role: &'a str,
+    /// `aal`.
+    pub aal: Option<&'a str>,
+}
+
+/// An allowed request: the rule that allowed it and the lifetime to sign.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grant {
+    /// Index of the deciding rule.
+    pub rule: usize,
+    /// Lifetime in seconds.
+    pub expires_in: u32,
+}
+
+/// Why a request was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// No such bucket in the policy.
+    UnknownBucket,
+    /// No rule matches this bucket, role and key.
+    NoRule,
+    /// The deciding rule does not allow the method.
+    Method,
+    /// Longer than the deciding rule allows.
+    Expiry,
+    /// A media type the rule does not allow, or none where the rule lists some.
+    ContentType,
+    /// No size, or over the rule's maximum.
+    Size,
+    /// The rule needs an `aal2` session.
+    Aal2,
+}
+
+impl Reason {
+    /// A stable code for clients.
+    #[must_use]
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::UnknownBucket => "unknown_bucket",
+            Self::NoRule => "no_rule",
+            Self::Method => "method_not_allowed",
+            Self::Expiry => "expires_in_too_long",
+            Self::ContentType => "content_type_not_allowed",
+            Self::Size => "size_not_allowed",
+            Self::Aal2 => "aal2_required",
+        }
+    }
+}
+
+/// A refusal: why, and which rule decided (none for an unknown bucket or no match).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// Why.
+    pub reason: Reason,
+    /// The deciding rule's index.
+    pub rule: Option<usize>,
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rule {
+            Some(i) => write!(f, "{} (rule {i})", self.reason.code()),
+            None => f.write_str(self.reason.code()),
+        }
+    }
+}
+
+fn media_type(value: &str) -> String {
+    value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+fn type_allowed(allowed: &[String], asked: &str) -> bool {
+    let asked = media_type(asked);
+    allowed.iter().any(|a| match a.strip_suffix("/*") {
+        Some(major) => asked
+            .split_once('/')
+            .is_some_and(|(m, sub)| m == major && !sub.is_empty()),
+        None => *a == asked,
+    })
+}
+
+impl Policy {
+    /// Decides `ask` for `asker`.
+    ///
+    /// # Errors
+    /// The [`Refused`] naming why and which rule.
+    pub fn decide(&self, ask: &Ask<'_>, asker: &Asker<'_>) -> Result<Grant, Refused> {
+        let refuse = |reason, rule| Err(Refused { reason, rule });
+        if !self.buckets.iter().any(|b| b.name == ask.bucket) {
+            return refuse(Reason::UnknownBucket, None);
+        }
+        let Some((i, rule)) = self.rules.iter().enumerate().find(|(_, r)| {
+            r.bucket == ask.bucket
+                && r.roles.iter().any(|role| role == asker.role)
+                && r.path.matches(ask.key, asker.claims)
+        }) else {
+            return refuse(Reason::NoRule, None);
+        };
+        let at = Some(i);
+        if rule.require_aal2 && asker.aal != Some("aal2") {
+            return refuse(Reason::Aal2, at);
+        }
+        if !rule.methods.contains(&ask.method) {
+            return refuse(Reason::Method, at);
+        }
+        let expires_in = ask
+            .expires_in
+            .unwrap_or_else(|| self.default_expires_in.min(rule.max_expires_in));
+        if expires_in == 0 || expires_in > rule.max_expires_in {
+            return refuse(Reason::Expiry, at);
+        }
+        if ask.method == Method::Put {
+            if !rule.content_types.is_empty()
+                && !ask
+                    .content_type
+                    .is_some_and(|t| type_allowed(&rule.content_types, t))
+            {
+                return refuse(Reason::ContentType, at);
+            }
+            if let Some(max) = rule.max_size
+                && ask.content_length.is_none_or(|n| n > max)
+            {
+                return refuse(Reason::Size, at);
+            }
+        }
+        Ok(Grant {
+            rule: i,
+            expires_in,
+        })
+    }
+
+    /// The bucket named `name`.
+    #[must_use]
+    pub fn bucket(&self, name: &str) -> Option<&Bucket> {
+        self.buckets.iter().find(|b| b.name == name)
+    }
+
+    /// Reads the policy document.
+    ///
+    /// # Errors
+    /// [`JsonError`] naming the member at fault.
+    pub fn from_json(text: &str) -> Result<Self, JsonError> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| JsonError::new("", format!("not JSON: {e}")))?;
+        let mut s = Strict::new(&value, "")?;
+        let default_expires_in = match s.u64("default_expires_in")? {
+            None => 300,
+            Some(v) => expires(v, &s.path_of("default_expires_in"))?,
+        };
+        let mut buckets = Vec::new();
+        if let Some(mut b) = s.object("buckets")? {
+            let names: Vec<&str> = value
+                .get("buckets")
+                .and_then(Value::as_object)
+                .map(|o| o.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            for name in names {
+                let mut one = b
+                    .object(name)?
+                    .ok_or_else(|| JsonError::new(b.path_of(name), "expected a table/object"))?;
+                buckets.push(bucket(name, &mut one)?);
+                one.finish()?;
+            }
+            b.finish()?;
+        }
+        let rules_path = s.path_of("rules");
+        let mut rules = Vec::new();
+        for (i, r) in s.array("rules")?.iter().enumerate() {
+            let path = format!("{rules_path}[{i}]");
+            let mut r = Strict::new(r, &path)?;
+            let rule = rule(&mut r, &buckets)?;
+            r.finish()?;
+            rules.push(rule);
+        }
+        s.finish()?;
+        Ok(Self {
+            buckets,
+            rules,
+            default_expires_in,
+        })
+    }
+}
+
+fn expires(v: u64, path: &str) -> Result<u32, JsonError> {
+    u32::try_from(v)
+        .ok()
+        .filter(|v| (1..=MAX_EXPIRES_SECS).contains(v))
+        .ok_or_else(|| JsonError::new(path, "must be between 1 and 604800 seconds"))
+}
+
+fn required<'a>(s: &mut Strict<'a>, key: &'a str) -> Result<&'a str, JsonError> {
+    let path = s.path_of(key);
+    s.str(key)?
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| JsonError::new(path, "required"))
+}
+
+fn env_name(s: &mut Strict<'_>, key: &'static str) -> Result<Option<String>, JsonError> {
+    let path = s.path_of(key);
+    match s.str(key)? {
+        None => Ok(None),
+        Some(v)
+            if !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') =>
+        {
+            Ok(Some(v.to_owned()))
+        }
+        Some(_) => Err(JsonError::new(
+            path,
+            "the name of an environment variable ([A-Z0-9_]), never the secret itself",
+        )),
+    }
+}
+
+fn bucket(name: &str, s: &mut Strict<'_>) -> Result<Bucket, JsonError> {
+    let backend_path = s.path_of("backend");
+    let backend = match required(s, "backend")? {
+        "s3" => Backend::S3,
+        "r2" => Backend::R2,
+        "gcs" => Backend::Gcs,
+        "minio" => Backend::Minio,
+        "supabase" => Backend::Supabase,
+        _ => {
+            return Err(JsonError::new(
+                backend_path,
+                "one of s3, r2, gcs, minio, supabase",
+            ));
+        }
+    };
+    let endpoint_path = s.path_of("endpoint");
+    let endpoint = match (s.str("endpoint")?, backend) {
+        (Some(e), _) => e.to_owned(),
+        (None, Backend::Gcs) => "https://storage.googleapis.com".to_owned(),
+        (None, Backend::S3) => {
+            let region_path = s.path_of("region");
+            let region = s
+                .str("region")?
+                .ok_or_else(|| JsonError::new(region_path, "required"))?;
+            format!("https://s3.{region}.amazonaws.com")
+        }
+        (None, _) => return Err(JsonError::new(endpoint_path, "required")),
+    };
+    let (scheme, host) = endpoint
+        .split_once("://")
+        .filter(|(scheme, host)| {
+            matches!(*scheme, "https" | "http")
+                && !host.is_empty()
+                && host.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                })
+        })
+        .ok_or_else(|| {
+            JsonError::new(
+                endpoint_path,
+                "scheme://host[:port] (https or http, no path, no credentials)",
+            )
+        })?;
+    let region = match (s.str("region")?, backend) {
+        (Some(r), _) => r.to_owned(),
+        (None, Backend::R2 | Backend::Gcs) => "auto".to_owned(),
+        (None, _) => "us-east-1".to_owned(),
+    };
+    let style_path = s.path_of("style");
+    let style = match (s.str("style")?, backend) {
+        (Some("path"), _) => Style::Path,
+        (Some("virtual"), _) => Style::VirtualHost,
+        (None, Backend::S3) => Style::VirtualHost,
+        (None, _) => Style::Path,
+        (Some(_), _) => return Err(JsonError::new(style_path, "path or virtual")),
+    };
+    let access_path = s.path_of("access_key_id_env");
+    let secret_path = s.path_of("secret_env");
+    let access_key_id_env = env_name(s, "access_key_id_env")?;
+    let secret_env = env_name(s, "secret_env")?;
+    let session_token_env = env_name(s, "session_token_env")?;
+    let (access_key_id_env, secret_env) = match (backend, access_key_id_env, secret_env) {
+        (_, Some(a), Some(k)) => (a, k),
+        (Backend::Supabase, a, k) => (a.unwrap_or_default(), k.unwrap_or_default()),
+        (_, None, _) => return Err(JsonError::new(access_path, "required")),
+        (_, _, None) => return Err(JsonError::new(secret_path, "required")),
+    };
+    Ok(Bucket {
+        name: name.to_owned(),
+        backend,
+        scheme: scheme.to_owned(),
+        host: host.to_owned(),
+        region,
+        style,
+        access_key_id_env,
+        secret_env,
+        session_token_env,
+    })
+}
+
+fn method(name: &str) -> Option<Method> {
+    Some(match name {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "PUT" => Method::Put,
+        "DELETE" => Method::Delete,
+        _ => return None,
+    })
+}
+
+fn rule(s: &mut Strict<'_>, buckets: &[Bucket]) -> Result<Rule, JsonError> {
+    let bucket_path = s.path_of("bucket");
+    let bucket = required(s, "bucket")?.to_owned();
+    if !buckets.iter().any(|b| b.name == bucket) {
+        return Err(JsonError::new(bucket_path, "no such bucket in [buckets]"));
+    }
+    let path_path = s.path_of("path");
+    let path = Template::parse(required(s, "path")?)
+        .map_err(|e| JsonError::new(path_path, e.to_string()))?;
+    let methods_path = s.path_of("methods");
+    let methods = s
+        .strings("methods")?
+        .into_iter()
+        .map(|m| method(m).ok_or_else(|| JsonError::new(&methods_path, "GET, HEAD, PUT or DELETE")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if methods.is_empty() {
+        return Err(JsonError::new(methods_path, "at least one method"));
+    }
+    let mut roles: Vec<String> = s.strings("roles")?.into_iter().map(str::to_owned).collect();
+    if roles.is_empty() {
+        roles.push("authenticated".to_owned());
+    }
+    let max_path = s.path_of("max_expires_in");
+    let max_expires_in = match s.u64("max_expires_in")? {
+        None => 3600,
+        Some(v) => expires(v, &max_path)?,
+    };
+    let types_path = s.path_of("content_types");
+    let content_types = s
+        .strings("content_types")?
+        .into_iter()
+        .map(|t| {
+            let t = t.to_ascii_lowercase();
+            let ok = t.split_once('/').is_some_and(|(major, minor)| {
+                !major.is_empty()
+                    && !minor.is_empty()
+                    && major != "*"
+                    && t.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"/*.+-_".contains(&b))
+                    && (minor == "*" || !minor.contains('*'))
+            });
+            if ok {
+                Ok(t)
+            } else {
+                Err(JsonError::new(&types_path, "type/subtype or type/*"))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let max_size = s.u64("max_size")?;
+    let require_aal2 = s.bool("require_aal2")?.unwrap_or(false);
+    Ok(Rule {
+        bucket,
+        path,
+        roles,
+        methods,
+        max_expires_in,
+        content_types,
+        max_size,
+        require_aal2,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    const POLICY: &str = r#"{
+      "default_expires_in": 600,
+      "buckets": {
+        "media": {"backend": "minio", "endpoint": "http://127.0.0.1:8333",
+                  "access_key_id_env": "MEDIA_KEY", "secret_env": "MEDIA_SECRET"},
+        "files": {"backend": "s3", "region": "eu-west-1",
+                  "access_key_id_env": "AWS_KEY", "secret_env": "AWS_SECRET", "session_token_env": "AWS_TOKEN"}
+      },
+      "rules": [
+        {"bucket": "media", "path": "users/{sub}/private/**", "methods": ["GET"], "require_aal2": true},
+        {"bucket": "media", "path": "users/{sub}/**", "methods": ["GET", "PUT", "DELETE"],
+         "max_expires_in": 900, "content_types": ["image/*", "application/pdf"], "max_size": 1048576},
+        {"bucket": "media", "path": "public/**", "methods": ["GET", "HEAD"], "roles": ["authenticated", "anon"]}
+      ]
+    }"#;
+
+    fn ask<'a>(key: &'a ObjectKey, method: Method) -> Ask<'a> {
+        Ask {
+            bucket: "media",
+            key,
+            method,
+            expires_in: None,
+            content_type: None,
+            content_length: None,
+        }
+    }
+
+    #[test]
+    fn first_match_decides_and_names_its_rule() {
+        let p = Policy::from_json(POLICY).unwrap();
+        assert_eq!(
+            p.bucket("files").unwrap().host,
+            "s3.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(p.bucket("files").unwrap().style, Style::VirtualHost);
+        assert_eq!(p.bucket("media").unwrap().style, Style::Path);
+        let claims = json!({"sub": "u1"});
+        let user = Asker {
+            claims: &claims,
+            role: "authenticated",
+            aal: Some("aal1"),
+        };
+        let k = |s: &str| ObjectKey::parse(s).unwrap();
+        let (own, private, other, public) = (
+            k("users/u1/a.png"),
+            k("users/u1/private/x"),
+            k("users/u2/a.png"),
+            k("public/logo.svg"),
+        );
+        assert_eq!(
+            p.decide(&ask(&own, Method::Get), &user),
+            Ok(Grant {
+                rule: 1,
+                expires_in: 600
+            })
+        );
+        // The private rule comes first and decides: no fall-through to the broader rule.
+        let refused = |reason, rule| Err(Refused { reason, rule });
+        assert_eq!(
+            p.decide(&ask(&private, Method::Get), &user),
+            refused(Reason::Aal2, Some(0))
+        );
+        let strong = Asker {
+            aal: Some("aal2"),
+            ..user
+        };
+        assert!(p.decide(&ask(&private, Method::Get), &strong).is_ok());
+        assert_eq!(
+            p.decide(&ask(&private, Method::Put), &strong),
+            refused(Reason::Method, Some(0))
+        );
+        assert_eq!(
+            p.decide(&ask(&other, Method::Get), &user),
+            refused(Reason::NoRule, None)
+        );
+        assert_eq!(
+            p.decide(&ask(&public, Method::Delete), &user),
+            refused(Reason::Method, Some(2))
+        );
+        let anon = Asker {
+            role: "anon",
+            ..user
+        };
+        assert!(p.decide(&ask(&public, Method::Head), &anon).is_ok());
+        assert_eq!(
+            p.decide(&ask(&own, Method::Get), &anon),
+            refused(Reason::NoRule, None)
+        );
+        let mut a = ask(&own, Method::Get);
+        a.bucket = "nope";
+        assert_eq!(p.decide(&a, &user), refused(Reason::UnknownBucket, None));
+        // Expiry, media type and size for uploads.
+        let mut a = ask(&own, Method::Get);
+        a.expires_in = Some(901);
+        assert_eq!(p.decide(&a, &user), refused(Reason::Expiry, Some(1)));
+        a.expires_in = Some(900);
+        assert_eq!(
+            p.decide(&a, &user),
+            Ok(Grant {
+                rule: 1,
+                expires_in: 900
+            })
+        );
+        let mut up = ask(&own, Method::Put);
+        up.content_length = Some(10);
+        assert_eq!(p.decide(&up, &user), refused(Reason::ContentType, Some(1)));
+        for (t, ok) in [
+            ("image/png", true),
+            ("IMAGE/PNG; x=1", true),
+            ("application/pdf", true),
+            ("image/", false),
+            ("text/html", false),
+            ("application/pdfx", false),
+        ] {
+            up.content_type = Some(t);
+            assert_eq!(p.decide(&up, &user).is_ok(), ok, "{t}");
+        }
+        up.content_type = Some("image/png");
+        up.content_length = None;
+        assert_eq!(p.decide(&up, &user), refused(Reason::Size, Some(1)));
+        up.content_length = Some(1_048_577);
+        assert_eq!(p.decide(&up, &user), refused(Reason::Size, Some(1)));
+    }
+
+    #[test]
+    fn bad_policies_name_the_member() {
+        for (bad, path) in [
+            (
+                r#"{"buckets":{"b":{"backend":"ftp"}}}"#,
+                "buckets.b.backend",
+            ),
+            (
+                r#"{"buckets":{"b":{"backend":"minio","access_key_id_env":"K","secret_env":"S"}}}"#,
+                "buckets.b.endpoint",
+            ),
+            (
+                r#"{"buckets":{"b":{"backend":"minio","endpoint":"http://h/path","access_key_id_env":"K","secret_env":"S"}}}"#,
+                "buckets.b.endpoint",
+            ),
+            (
+                r#"{"buckets":{"b":{"backend":"r2","endpoint":"https://a.r2.cloudflarestorage.com","access_key_id_env":"K","secret_env":"wJalrXUtnFEMI/K7MDENG"}}}"#,
+                "buckets.b.secret_env",
+            ),
+            (
+                r#"{"buckets":{"b":{"backend":"r2","endpoint":"https://h","access_key_id_env":"K"}}}"#,
+                "buckets.b.secret_env",
+            ),
+            (
+                r#"{"buckets":{"b":{"backend":"r2","endpoint":"https://h","access_key_id_env":"K","secret_env":"S","extra":1}}}"#,
+                "buckets.b.extra",
+            ),
+            (
+                r#"{"rules":[{"bucket":"x","path":"a/**","methods":["GET"]}]}"#,
+                "rules[0].bucket",
+            ),
+            (r#"{"default_expires_in":604801}"#, "default_expires_in"),
+            (r#"{"rulez":[]}"#, "rulez"),
+        ] {
+            let e = Policy::from_json(bad).unwrap_err();
+            assert_eq!(e.path, path, "{bad}: {e}");
+        }
+        let base = r#"{"buckets":{"b":{"backend":"r2","endpoint":"https://h","access_key_id_env":"K","secret_env":"S"}},"rules":[RULE]}"#;
+        for (rule, path) in [
+            (
+                r#"{"bucket":"b","path":"a/../b","methods":["GET"]}"#,
+                "rules[0].path",
+            ),
+            (
+                r#"{"bucket":"b","path":"a/**","methods":[]}"#,
+                "rules[0].methods",
+            ),
+            (
+                r#"{"bucket":"b","path":"a/**","methods":["POST"]}"#,
+                "rules[0].methods",
+            ),
+            (
+                r#"{"bucket":"b","path":"a/**","methods":["GET"],"content_types":["*/*"]}"#,
+                "rules[0].content_types",
+            ),
+            (
+                r#"{"bucket":"b","path":"a/**","methods":["GET"],"max_expires_in":0}"#,
+                "rules[0].max_expires_in",
+            ),
+            (
+                r#"{"bucket":"b","path":"a/**","methods":["GET"],"maxsize":1}"#,
+                "rules[0].maxsize",
+            ),
+        ] {
+            let e = Policy::from_json(&base.replace("RULE", rule)).unwrap_err();
+            assert_eq!(e.path, path, "{rule}: {e}");
+        }
+    }
+}
