@@ -25,6 +25,7 @@ mod dev;
 mod harness;
 mod pat;
 mod pg;
+mod sign;
 mod test;
 mod tools;
 mod util;

@@ -159,6 +159,7 @@ pub fn command(args: &[String]) -> Result {
     say("native tests: units, vectors, mutations, in-process service");
     cargo(&["test", "--quiet", "--workspace"])?;
     cargo(&["build", "--quiet", "-p", "portcullis"])?;
+    crate::sign::botocore_oracle()?;
 
     say("rendered e-mails in headless Chromium (screenshots in target/email-screenshots)");
     let chromium = tools.chromium()?;
