@@ -51,11 +51,23 @@ pub(crate) fn http(
     headers: &[(&str, String)],
     body: &[u8],
 ) -> Result<(u16, Vec<u8>)> {
+    http_to(port, "127.0.0.1", method, path, headers, body)
+}
+
+/// [`http`] with the `host` header given (signed requests name the port too).
+pub(crate) fn http_to(
+    port: u16,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> Result<(u16, Vec<u8>)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(60)))
         .map_err(|e| e.to_string())?;
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\ncontent-length: {}\r\n",
         body.len()
     );
     for (k, v) in headers {

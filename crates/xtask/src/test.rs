@@ -187,6 +187,7 @@ pub fn command(args: &[String]) -> Result {
     );
 
     let logs = temp_dir("portcullis-test-logs")?;
+    crate::sign::seaweedfs_check(&logs)?;
     let hooks = wasm::function("hooks")?;
     let (fakes, fakes_url) = provider_fakes(&tools, &logs)?;
     let env = hooks_env(&fn_url, &fakes_url)?;
