@@ -6,6 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use portcullis_core::Secret;
 use portcullis_sign::key::ObjectKey;
+use portcullis_sign::post::{PostKey, PostPolicy, presign_post};
 use portcullis_sign::sigv4::{Credentials, Method, Presign, Style, presign};
 use portcullis_sign::template::Template;
 
@@ -55,6 +56,32 @@ fuzz_target!(|data: &[u8]| {
             headers: &[],
         };
         let url = presign(&creds, &p).expect("a checked key always signs").url;
+        let form = presign_post(
+            &creds,
+            &PostPolicy {
+                scheme: "https",
+                host: "s3.example.com",
+                bucket: "bucket",
+                style: Style::VirtualHost,
+                region: "us-east-1",
+                time: 1_800_000_000,
+                expires: 60,
+                key: if candidate.len() % 2 == 0 {
+                    PostKey::Exact(&key)
+                } else {
+                    PostKey::Prefix(left)
+                },
+                content_type: Some(right),
+                size: Some((0, 1024)),
+            },
+        )
+        .expect("a form always signs");
+        // The policy is JSON whatever the input (Python-style escapes included).
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&form.policy).is_ok(),
+            "{}",
+            form.policy
+        );
         assert!(
             url.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-._~/%?&=:".contains(&b)),

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use portcullis_core::Secret;
 use portcullis_sign::key::ObjectKey;
+use portcullis_sign::post::{PostKey, PostPolicy, presign_post};
 use portcullis_sign::sigv4::{Credentials, Method, Presign, Style, presign};
 
 use crate::util::{Result, Service, free_port, note, root, run, say, state, tail, wait_for_port};
@@ -229,9 +230,78 @@ pub fn seaweedfs_check(logs: &Path) -> Result {
     if status != 404 {
         return Err(format!("GET after DELETE: expected 404, got {status}"));
     }
+    // A presigned POST form: a file within its size range lands under the prefix; one over it,
+    // or of another media type, is refused by the server.
+    let form = presign_post(
+        &creds,
+        &PostPolicy {
+            scheme: "http",
+            host: &host,
+            bucket: "media",
+            style: Style::Path,
+            region: "us-east-1",
+            time: t,
+            expires: 300,
+            key: PostKey::Prefix("users/8a7a/"),
+            content_type: Some("image/png"),
+            size: Some((1, 64)),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let post = |file: &[u8], content_type: &str| -> Result<u16> {
+        let boundary = "portcullis-form-boundary-7d3f";
+        let mut body = Vec::new();
+        for (name, value) in &form.fields {
+            let value = if name == "Content-Type" {
+                content_type
+            } else {
+                value
+            };
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"small.png\"\r\ncontent-type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let headers = [(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )];
+        go("POST", &form.url, &headers, &body).map(|(status, _)| status)
+    };
+    let within = post(&[7u8; 10], "image/png")?;
+    if !(200..300).contains(&within) {
+        return Err(format!("presigned POST within its limits: {within}"));
+    }
+    let (status, got) = go(
+        "GET",
+        &sign(Method::Get, "users/8a7a/small.png", t, 300, &[])?,
+        &[],
+        b"",
+    )?;
+    if status != 200 || got != [7u8; 10] {
+        return Err(format!("the POSTed object: {status}, {} bytes", got.len()));
+    }
+    let over = post(&[7u8; 65], "image/png")?;
+    let wrong_type = post(&[7u8; 10], "text/html")?;
+    if !(400..500).contains(&over) || !(400..500).contains(&wrong_type) {
+        return Err(format!(
+            "presigned POST over its size: {over}, of another type: {wrong_type} (expected 4xx)"
+        ));
+    }
     drop(server);
     note(format!(
-        "PUT, GET, HEAD and DELETE work; {} tampered requests refused with 403",
+        "PUT, GET, HEAD and DELETE work; {} tampered requests refused with 403; a POST form \
+         uploads within its range and is refused over it ({over}) or for another type ({wrong_type})",
         refusals.len()
     ));
     Ok(())
@@ -356,6 +426,90 @@ fn cases() -> Vec<Case> {
     out
 }
 
+/// Presigned POST cases: ours, and for botocore our policy's expiration and conditions (without
+/// the signing ones, which it adds) and our fields likewise; it serialises and signs.
+fn post_cases(
+    creds: &dyn Fn(Option<&str>) -> Credentials,
+    time: i64,
+    requests: &mut Vec<serde_json::Value>,
+) -> Result<Vec<serde_json::Value>> {
+    let exact = ObjectKey::parse("users/8a7a/résumé \"final\" 🗝.pdf").map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for (i, (key, content_type, size, token)) in [
+        (
+            PostKey::Prefix("users/8a7a/"),
+            Some("image/png"),
+            Some((1, 1_048_576)),
+            None,
+        ),
+        (
+            PostKey::Exact(&exact),
+            Some("application/pdf; charset=\"x\""),
+            None,
+            Some("tok/en+="),
+        ),
+        (
+            PostKey::Prefix("orgs/42/ünï/"),
+            None,
+            Some((0, 0)),
+            Some("t"),
+        ),
+        (PostKey::Exact(&exact), None, None, None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let c = creds(token);
+        let region = ["us-east-1", "auto"][i % 2];
+        let p = presign_post(
+            &c,
+            &PostPolicy {
+                scheme: "http",
+                host: "127.0.0.1:8333",
+                bucket: "media",
+                style: Style::Path,
+                region,
+                time,
+                expires: [60, 604_800][i % 2],
+                key,
+                content_type,
+                size,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        let policy: serde_json::Value =
+            serde_json::from_str(&p.policy).map_err(|e| format!("our policy is not JSON: {e}"))?;
+        let signing = |v: &serde_json::Value| {
+            v.as_object()
+                .is_some_and(|o| o.keys().any(|k| k.starts_with("x-amz-")))
+        };
+        let conditions: Vec<&serde_json::Value> = policy["conditions"]
+            .as_array()
+            .ok_or("no conditions")?
+            .iter()
+            .filter(|c| !signing(c))
+            .collect();
+        let fields: Vec<&(String, String)> = p
+            .fields
+            .iter()
+            .filter(|(n, _)| !n.starts_with("x-amz-") && n != "policy")
+            .collect();
+        requests.push(serde_json::json!({
+            "kind": "post",
+            "region": region,
+            "access_key": c.access_key_id,
+            "secret_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "token": token,
+            "time": time,
+            "expiration": policy["expiration"],
+            "conditions": conditions,
+            "fields": fields,
+        }));
+        out.push(serde_json::json!(p.fields));
+    }
+    Ok(out)
+}
+
 /// Runs the botocore comparison.
 pub fn botocore_oracle() -> Result {
     say("sign: SigV4 presigned URLs against botocore (the oracle), byte for byte");
@@ -422,8 +576,11 @@ pub fn botocore_oracle() -> Result {
             "expires": c.expires,
             "time": time,
         }));
-        ours.push(p.url);
+        ours.push(serde_json::json!(p.url));
     }
+    let posts = post_cases(&creds, time, &mut requests)?;
+    let urls = ours.len();
+    ours.extend(posts);
     let mut child = Command::new("python3")
         .arg(root().join("tests/oracles/botocore_presign.py"))
         .env("PYTHONPATH", &python)
@@ -444,12 +601,7 @@ pub fn botocore_oracle() -> Result {
     }
     let answer: serde_json::Value =
         serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-    let theirs: Vec<&str> = answer["urls"]
-        .as_array()
-        .ok_or("no urls")?
-        .iter()
-        .filter_map(serde_json::Value::as_str)
-        .collect();
+    let theirs = answer["urls"].as_array().ok_or("no urls")?;
     if theirs.len() != ours.len() {
         return Err(format!(
             "botocore answered {} of {} cases",
@@ -457,7 +609,7 @@ pub fn botocore_oracle() -> Result {
             ours.len()
         ));
     }
-    for (a, b) in ours.iter().zip(&theirs) {
+    for (a, b) in ours.iter().zip(theirs) {
         if a != b {
             return Err(format!(
                 "ours and botocore differ:\n  ours     {a}\n  botocore {b}"
@@ -465,8 +617,8 @@ pub fn botocore_oracle() -> Result {
         }
     }
     note(format!(
-        "{} presigned URLs equal botocore {}'s byte for byte (paths canonically encoded, decoding to the key)",
-        ours.len(),
+        "{urls} presigned URLs and {} POST forms equal botocore {}'s byte for byte (paths canonically encoded, decoding to the key)",
+        ours.len() - urls,
         answer["botocore"].as_str().unwrap_or("?")
     ));
     Ok(())

@@ -12,6 +12,7 @@
 //!   widen what a rule grants.
 //! - [`policy`]: buckets and rules, first match (the first rule whose bucket, role and path
 //!   match decides, with its own limits; nothing matching is a refusal).
+//! - [`post`]: presigned POST forms (key or prefix, media type, size range in the policy).
 //! - [`sigv4`]: SigV4 query presigning, synchronous, on the workspace's HMAC and SHA-256 (why
 //!   not a SigV4 crate: its module docs).
 //!
@@ -22,5 +23,6 @@
 
 pub mod key;
 pub mod policy;
+pub mod post;
 pub mod sigv4;
 pub mod template;

@@ -118,6 +118,8 @@ pub enum SignError {
     Time,
     /// A header name that is not lowercase token characters, or `host` given again.
     HeaderName,
+    /// A POST policy's size range with its minimum over its maximum.
+    SizeRange,
 }
 
 impl fmt::Display for SignError {
@@ -126,6 +128,7 @@ impl fmt::Display for SignError {
             Self::Expires => "expires must be between 1 and 604800 seconds",
             Self::Time => "the signing time is out of range",
             Self::HeaderName => "a signed header name is not a lowercase token",
+            Self::SizeRange => "the size range's minimum is over its maximum",
         })
     }
 }
@@ -165,7 +168,7 @@ fn encoded(text: &str, keep_slash: bool) -> String {
 }
 
 /// `YYYYMMDD` and `YYYYMMDDTHHMMSSZ` for Unix seconds `t` (proleptic Gregorian, UTC).
-fn amz_dates(t: i64) -> Result<(String, String), SignError> {
+pub(crate) fn amz_dates(t: i64) -> Result<(String, String), SignError> {
     if !(0..=253_402_300_799).contains(&t) {
         return Err(SignError::Time);
     }
@@ -191,7 +194,7 @@ fn amz_dates(t: i64) -> Result<(String, String), SignError> {
     Ok((date, stamp))
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     // HMAC accepts keys of any length: `new_from_slice` cannot fail for it.
     let mut mac =
         <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable_hmac());
