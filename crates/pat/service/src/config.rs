@@ -1,22 +1,14 @@
 //! The pat function's configuration, read once from the environment.
 
 use portcullis_core::{ConfigError, Env, Secret, check_base_url, parse_or};
-use portcullis_jwt::{
-    Expectations, HmacKey, JwksConfig, KeySet, KeySource, MIN_HMAC_SECRET_BYTES, SigningKey,
-    Verifier,
-};
+use portcullis_jwt::project::{Project, secret};
+use portcullis_jwt::{SigningKey, Verifier};
 use portcullis_pat::policy::Policy;
 use portcullis_pat::token::{Hasher, Prefix};
 
-/// The project's URL (`https://<ref>.supabase.co`); set by the Edge Runtime.
-pub const ENV_SUPABASE_URL: &str = "SUPABASE_URL";
-/// The project's JWKS as JSON (set by `supabase functions serve`); fetched from the project
-/// when unset.
-pub const ENV_SUPABASE_JWKS: &str = "SUPABASE_JWKS";
-/// The issuer tokens carry, when it is not `{SUPABASE_URL}/auth/v1` (local stacks).
-pub const ENV_ISSUER: &str = "PORTCULLIS_JWT_ISSUER";
-/// The project's legacy HS256 secret (`SUPABASE_JWT_SECRET` is read when this is unset).
-pub const ENV_JWT_SECRET: &str = "PORTCULLIS_JWT_SECRET";
+pub use portcullis_jwt::project::{
+    ENV_ISSUER, ENV_JWT_SECRET, ENV_SUPABASE_JWKS, ENV_SUPABASE_URL,
+};
 /// The key id of the legacy secret, if the project has one (minted HS256 tokens carry it).
 pub const ENV_JWT_KID: &str = "PORTCULLIS_JWT_KID";
 /// The ES256 private JWK the exchange signs with (`supabase gen signing-key`), imported into
@@ -79,61 +71,17 @@ pub struct PatConfig {
     pub depsdev_keys_url: Option<String>,
 }
 
-fn secret(env: &dyn Env, name: &str) -> Result<Option<Vec<u8>>, ConfigError> {
-    match env.var(name) {
-        None => Ok(None),
-        Some(v) if v.len() < MIN_HMAC_SECRET_BYTES => Err(ConfigError::invalid(
-            name,
-            format!("must be at least {MIN_HMAC_SECRET_BYTES} bytes"),
-        )),
-        Some(v) => Ok(Some(v.into_bytes())),
-    }
-}
-
 impl PatConfig {
     /// Reads the configuration.
     ///
     /// # Errors
     /// [`ConfigError`] naming the variable at fault (never its value).
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let project_url = env.required(ENV_SUPABASE_URL)?;
-        let project_url = project_url.trim_end_matches('/').to_owned();
-        check_base_url(&project_url)
-            .map_err(|e| ConfigError::invalid(ENV_SUPABASE_URL, e.to_string()))?;
-        let issuer = env
-            .var(ENV_ISSUER)
-            .unwrap_or_else(|| format!("{project_url}/auth/v1"));
-        let jwt_secret = match secret(env, ENV_JWT_SECRET)? {
-            Some(s) => Some(s),
-            None => secret(env, "SUPABASE_JWT_SECRET")?,
-        };
-        let hmac = jwt_secret
-            .map(HmacKey::new)
-            .transpose()
-            .map_err(|e| ConfigError::invalid(ENV_JWT_SECRET, e.to_string()))?;
-        let source = match env.var(ENV_SUPABASE_JWKS) {
-            Some(json) => {
-                let (set, _) = KeySet::from_jwks(&json, true)
-                    .map_err(|e| ConfigError::invalid(ENV_SUPABASE_JWKS, e.to_string()))?;
-                let set = set.with_hmac(hmac.clone());
-                if set.is_empty() {
-                    return Err(ConfigError::invalid(
-                        ENV_SUPABASE_JWKS,
-                        "holds no usable key (ES256, RS256, EdDSA or an oct secret)",
-                    ));
-                }
-                KeySource::Static(set)
-            }
-            None => KeySource::Remote(
-                JwksConfig {
-                    url: format!("{project_url}/auth/v1/.well-known/jwks.json"),
-                    timeout_ms: 3000,
-                },
-                hmac.clone(),
-            ),
-        };
-        let audience = Some("authenticated".to_owned());
-        let verifier = Verifier::new(source, Expectations::new(issuer, audience));
+        let Project {
+            url: project_url,
+            secret: hmac,
+            verifier,
+        } = Project::from_env(env)?;
         let signing = match env.var(ENV_SIGNING_KEY) {
             Some(jwk) => SigningKey::from_private_jwk(&jwk)
                 .map_err(|e| ConfigError::invalid(ENV_SIGNING_KEY, e.to_string()))?,

@@ -50,6 +50,7 @@ mod key;
 mod mint;
 #[cfg(feature = "native")]
 pub mod native;
+pub mod project;
 mod token;
 mod verifier;
 
