@@ -31,10 +31,11 @@ use std::net::IpAddr;
 use portcullis_core::json::{JsonError, Strict, Value};
 use portcullis_core::net::Cidr;
 use portcullis_core::{Db, DbError, Outbound, Row, Statement, UnixTime};
-use portcullis_jwt::{MintError, Refusal, TokenClaims, VerifiedClaims, VerifyError, is_uuid};
+use portcullis_jwt::{MintError, Refusal, TokenClaims, VerifiedClaims, is_uuid};
 use portcullis_pat::exchange::{ExchangeRequest, JWT_TOKEN_TYPE, OAuthError};
 use portcullis_pat::scope::Scopes;
 use portcullis_pat::token::{self, Pat as PatToken};
+use portcullis_service::auth::{AuthError, authenticate};
 use portcullis_service::{
     Context, Function, Level, Method, Request, Response, Status, error_response,
     json_bytes_response, json_response, route,
@@ -63,14 +64,11 @@ pub enum PatError {
     NotFound,
     /// The route exists; the method does not (`Allow` lists the ones that do).
     MethodNotAllowed(&'static str),
-    /// No `Authorization: Bearer` credentials.
-    Unauthenticated,
-    /// The JWT was refused.
-    Token(Refusal),
+    /// No user: no bearer token, a refused one, no keys, or a failed check (the shared
+    /// mapping: `portcullis_service::auth`).
+    Auth(AuthError),
     /// A good token that may not do this (`error_description` says why).
     Forbidden(&'static str),
-    /// No key to check tokens with (the JWKS endpoint is down and nothing is cached).
-    KeysUnavailable,
     /// A request body that is not what the route takes.
     BadRequest(String),
     /// Not the content type the route takes.
@@ -129,14 +127,15 @@ impl From<OAuthError> for PatError {
     }
 }
 
-impl From<VerifyError> for PatError {
-    fn from(e: VerifyError) -> Self {
-        match e {
-            VerifyError::Refused(r) => Self::Token(r),
-            VerifyError::KeysUnavailable => Self::KeysUnavailable,
-            VerifyError::Crypto(c) => Self::Crypto(c.detail),
-            _ => Self::Crypto("verification failed".into()),
-        }
+impl From<AuthError> for PatError {
+    fn from(e: AuthError) -> Self {
+        Self::Auth(e)
+    }
+}
+
+impl From<Refusal> for PatError {
+    fn from(r: Refusal) -> Self {
+        Self::Auth(AuthError::Refused(r))
     }
 }
 
@@ -164,42 +163,13 @@ impl PatError {
                 r.headers.append_static("allow", allow);
                 r
             }
-            Self::Unauthenticated => {
-                let mut r = error_response(
-                    Status::UNAUTHORIZED,
-                    "unauthorized",
-                    "send the user's access token as Authorization: Bearer",
-                );
-                r.headers.append_static("www-authenticate", "Bearer");
-                r
-            }
-            Self::Token(refusal) => {
-                let mut r =
-                    error_response(Status::UNAUTHORIZED, "invalid_token", refusal.description());
-                r.headers
-                    .append("www-authenticate", refusal.www_authenticate());
-                r
-            }
+            Self::Auth(e) => e.into_response(log),
             Self::Forbidden(why) => {
                 let mut r = error_response(Status::FORBIDDEN, "insufficient_scope", why);
                 r.headers.append(
                     "www-authenticate",
                     format!("Bearer error=\"insufficient_scope\", error_description=\"{why}\""),
                 );
-                r
-            }
-            Self::KeysUnavailable => {
-                log.log(
-                    Level::Error,
-                    "jwks_unavailable",
-                    "no key to verify tokens with",
-                );
-                let mut r = error_response(
-                    Status::SERVICE_UNAVAILABLE,
-                    "keys_unavailable",
-                    "the project's signing keys could not be loaded; try again shortly",
-                );
-                r.headers.append_static("retry-after", "30");
                 r
             }
             Self::BadRequest(message) => {
@@ -404,15 +374,6 @@ impl Pat {
     }
 }
 
-fn bearer(request: &Request) -> Option<&str> {
-    let value = request.headers.get("authorization")?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
-}
-
 fn content_type_is(request: &Request, want: &str) -> bool {
     request
         .headers
@@ -561,17 +522,8 @@ impl Pat {
         request: &Request,
         needs_aal2: bool,
     ) -> Result<std::rc::Rc<VerifiedClaims>, PatError> {
-        let token = bearer(request).ok_or(PatError::Unauthenticated)?;
-        let verified = self
-            .config
-            .verifier
-            .verify(token, ctx.clock, ctx.http, ctx.crypto)
-            .await;
-        if let Some(problem) = self.config.verifier.take_problem() {
-            ctx.log.log(Level::Warn, "jwks_refresh_failed", &problem);
-        }
-        let claims = verified?;
-        claims.user().map_err(PatError::Token)?;
+        let claims = authenticate(&self.config.verifier, ctx, request).await?;
+        claims.user()?;
         if claims.amr.iter().any(|m| m == "pat") {
             return Err(PatError::Forbidden(
                 "tokens exchanged from a personal access token cannot manage tokens",
@@ -716,7 +668,7 @@ impl Pat {
             Some("limit") => {
                 return Err(PatError::TokenLimit(self.config.policy.max_tokens_per_user));
             }
-            Some("user_gone") => return Err(PatError::Token(Refusal::NotAUser)),
+            Some("user_gone") => return Err(Refusal::NotAUser.into()),
             _ => return Err(PatError::Contract("pat_create: unexpected outcome")),
         }
         let id = col(&row, 1).ok_or(PatError::Contract("pat_create: no id"))?;
@@ -1042,7 +994,9 @@ impl Pat {
             .introspection
             .as_ref()
             .ok_or(PatError::IntrospectionDisabled)?;
-        let presented = bearer(request).ok_or(PatError::IntrospectionUnauthorized)?;
+        let presented = request
+            .bearer()
+            .ok_or(PatError::IntrospectionUnauthorized)?;
         if !secret.ct_eq(presented.as_bytes()) {
             return Err(PatError::IntrospectionUnauthorized);
         }

@@ -119,6 +119,17 @@ impl Request {
         }
     }
 
+    /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
+    #[must_use]
+    pub fn bearer(&self) -> Option<&str> {
+        let value = self.headers.get("authorization")?;
+        let (scheme, token) = value.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim())
+            .filter(|t| !t.is_empty())
+    }
+
     /// The path, without the query.
     #[must_use]
     pub fn path(&self) -> &str {

@@ -18,6 +18,7 @@ use std::future::Future;
 use portcullis_core::{Clock, ConfigError, Crypto, Db, Env, Outbound, SecureRandom};
 use serde::Serialize;
 
+pub mod auth;
 pub mod http;
 
 pub use http::{Headers, Method, Request, Response, Status};
