@@ -1,0 +1,400 @@
+//! The sign function's service layer (contract: `specs/signed-urls.md`; issue 9).
+//!
+//! `POST /sign` `{"bucket", "objects": [{"key", "method", "expires_in"?, "content_type"?,
+//! "content_length"?, "download_name"?}]}` → `{"urls": [{"key", "method", "url", "expires_at",
+//! "headers"?}]}`, authorised by the user's Supabase JWT (`portcullis_service::auth`) and the
+//! policy (`portcullis_sign::policy`, first match). A batch is all or none: when any object is
+//! refused, the answer names each refused object and the rule that refused it, and nothing is
+//! signed. URLs are signed synchronously in Wasm (no host round trip per HMAC).
+//!
+//! Storage credentials come from the environment variables the policy names, read once at
+//! start-up; they never appear in an answer or a log line.
+
+use std::fmt::Write as _;
+
+use portcullis_core::json::{JsonError, Strict, Value};
+use portcullis_core::{ConfigError, Db, Env, Outbound, Secret};
+use portcullis_jwt::project::Project;
+use portcullis_service::auth::{AuthError, authenticate};
+use portcullis_service::{
+    Context, Function, Log, Method as HttpMethod, Request, Response, Status, error_response,
+    json_response, route,
+};
+use portcullis_sign::key::ObjectKey;
+use portcullis_sign::policy::{Ask, Asker, Backend, Policy};
+use portcullis_sign::sigv4::{Credentials, Method, Presign, presign};
+use serde_json::json;
+
+/// The policy (JSON; the CLI compiles the TOML form): buckets and rules.
+pub const ENV_POLICY: &str = "PORTCULLIS_SIGN_POLICY";
+/// Objects per `POST /sign`.
+pub const MAX_OBJECTS: usize = 100;
+/// Largest request body.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The function.
+#[derive(Debug)]
+pub struct Sign {
+    project: Project,
+    policy: Policy,
+    /// Per bucket (same order as the policy's), its credentials.
+    credentials: Vec<Credentials>,
+}
+
+fn read_secret(env: &dyn Env, name: &str) -> Result<String, ConfigError> {
+    env.var(name)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ConfigError::invalid(name, "required by PORTCULLIS_SIGN_POLICY"))
+}
+
+impl Sign {
+    fn from_config(env: &dyn Env) -> Result<Self, ConfigError> {
+        let project = Project::from_env(env)?;
+        let text = env.required(ENV_POLICY)?;
+        let policy = Policy::from_json(&text)
+            .map_err(|e| ConfigError::invalid(ENV_POLICY, e.to_string()))?;
+        let mut credentials = Vec::new();
+        for b in &policy.buckets {
+            if b.backend == Backend::Supabase {
+                return Err(ConfigError::invalid(
+                    ENV_POLICY,
+                    format!(
+                        "buckets.{}: the supabase backend is not available yet",
+                        b.name
+                    ),
+                ));
+            }
+            credentials.push(Credentials {
+                access_key_id: read_secret(env, &b.access_key_id_env)?,
+                secret: Secret::new(read_secret(env, &b.secret_env)?),
+                session_token: b
+                    .session_token_env
+                    .as_deref()
+                    .map(|n| read_secret(env, n))
+                    .transpose()?,
+            });
+        }
+        Ok(Self {
+            project,
+            policy,
+            credentials,
+        })
+    }
+}
+
+/// One object asked for, read from the body.
+struct Object<'a> {
+    key: &'a str,
+    method: Method,
+    expires_in: Option<u32>,
+    content_type: Option<&'a str>,
+    content_length: Option<u64>,
+    download_name: Option<&'a str>,
+}
+
+enum Failure {
+    Auth(AuthError),
+    NotFound,
+    MethodNotAllowed,
+    BadRequest(String),
+    /// Objects refused: `[{index, key, error, message, rule?}]`.
+    Refused(Vec<Value>),
+}
+
+impl From<AuthError> for Failure {
+    fn from(e: AuthError) -> Self {
+        Self::Auth(e)
+    }
+}
+
+impl From<JsonError> for Failure {
+    fn from(e: JsonError) -> Self {
+        Self::BadRequest(e.to_string())
+    }
+}
+
+impl Failure {
+    fn into_response(self, log: &dyn Log) -> Response {
+        match self {
+            Self::Auth(e) => e.into_response(log),
+            Self::NotFound => error_response(Status::NOT_FOUND, "not_found", "no such route"),
+            Self::MethodNotAllowed => {
+                let mut r = error_response(
+                    Status::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "this route takes POST",
+                );
+                r.headers.append_static("allow", "POST");
+                r
+            }
+            Self::BadRequest(message) => {
+                error_response(Status::BAD_REQUEST, "invalid_request", &message)
+            }
+            Self::Refused(objects) => json_response(
+                Status::FORBIDDEN,
+                &json!({
+                    "error": "refused",
+                    "message": "some objects are not allowed; nothing was signed",
+                    "refused": objects,
+                }),
+            ),
+        }
+    }
+}
+
+fn method(name: &str) -> Option<Method> {
+    Some(match name {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "PUT" => Method::Put,
+        "DELETE" => Method::Delete,
+        _ => return None,
+    })
+}
+
+fn read_object<'a>(value: &'a Value, path: &str) -> Result<Object<'a>, JsonError> {
+    let mut s = Strict::new(value, path)?;
+    let key_path = s.path_of("key");
+    let key = s
+        .str("key")?
+        .ok_or_else(|| JsonError::new(&key_path, "required"))?;
+    let method_path = s.path_of("method");
+    let method = s
+        .str("method")?
+        .and_then(method)
+        .ok_or_else(|| JsonError::new(&method_path, "GET, HEAD, PUT or DELETE"))?;
+    let expires_path = s.path_of("expires_in");
+    let expires_in = s
+        .u64("expires_in")?
+        .map(|v| u32::try_from(v).map_err(|_| JsonError::new(&expires_path, "too large")))
+        .transpose()?;
+    let content_type = s.str("content_type")?;
+    let content_length = s.u64("content_length")?;
+    let name_path = s.path_of("download_name");
+    let download_name = s.str("download_name")?;
+    if download_name
+        .is_some_and(|n| n.is_empty() || n.len() > 255 || n.chars().any(char::is_control))
+    {
+        return Err(JsonError::new(
+            name_path,
+            "1 to 255 bytes, no control characters",
+        ));
+    }
+    if download_name.is_some() && method != Method::Get {
+        return Err(JsonError::new(name_path, "only for GET"));
+    }
+    if (content_type.is_some() || content_length.is_some()) && method != Method::Put {
+        return Err(JsonError::new(
+            s.path_of("content_type"),
+            "content_type and content_length are for PUT",
+        ));
+    }
+    if content_type
+        .is_some_and(|t| t.is_empty() || t.chars().any(|c| c.is_control() || !c.is_ascii()))
+    {
+        return Err(JsonError::new(s.path_of("content_type"), "a media type"));
+    }
+    s.finish()?;
+    Ok(Object {
+        key,
+        method,
+        expires_in,
+        content_type,
+        content_length,
+        download_name,
+    })
+}
+
+/// `Content-Disposition: attachment` for a download name (RFC 6266; RFC 5987 `filename*` for
+/// anything beyond plain ASCII, with an ASCII fallback).
+#[must_use]
+pub fn content_disposition(name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut out = format!("attachment; filename=\"{fallback}\"");
+    if fallback != name {
+        out.push_str("; filename*=UTF-8''");
+        for &b in name.as_bytes() {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                out.push(char::from(b));
+            } else {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out
+}
+
+impl Sign {
+    async fn answer<D: Db, H: Outbound>(
+        &self,
+        ctx: &Context<'_, D, H>,
+        request: &Request,
+    ) -> Result<Response, Failure> {
+        match (route(request.path(), Self::NAME), request.method) {
+            ("/sign", HttpMethod::Post) => {}
+            ("/sign", _) => return Err(Failure::MethodNotAllowed),
+            _ => return Err(Failure::NotFound),
+        }
+        let claims = authenticate(&self.project.verifier, ctx, request).await?;
+        let payload: Value = serde_json::from_str(&claims.payload)
+            .map_err(|_| Failure::Auth(AuthError::Refused(portcullis_jwt::Refusal::Malformed)))?;
+        let body: Value = serde_json::from_slice(&request.body)
+            .map_err(|_| Failure::BadRequest("the body is not JSON".into()))?;
+        let mut s = Strict::new(&body, "")?;
+        let bucket_path = s.path_of("bucket");
+        let bucket_name = s
+            .str("bucket")?
+            .ok_or_else(|| Failure::BadRequest(format!("{bucket_path}: required")))?;
+        let objects_path = s.path_of("objects");
+        let items = s.array("objects")?;
+        if items.is_empty() || items.len() > MAX_OBJECTS {
+            return Err(Failure::BadRequest(format!(
+                "{objects_path}: 1 to {MAX_OBJECTS} objects"
+            )));
+        }
+        let objects = items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| read_object(v, &format!("{objects_path}[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        s.finish()?;
+        let asker = Asker {
+            claims: &payload,
+            role: &claims.role,
+            aal: claims.aal.as_deref(),
+        };
+        // Every object is checked before any is signed: all or none.
+        let mut refused = Vec::new();
+        let mut granted = Vec::new();
+        for (index, o) in objects.iter().enumerate() {
+            let key = match ObjectKey::parse(o.key) {
+                Ok(k) => k,
+                Err(e) => {
+                    refused.push(json!({"index": index, "key": o.key, "error": "bad_key", "message": e.to_string()}));
+                    continue;
+                }
+            };
+            let ask = Ask {
+                bucket: bucket_name,
+                key: &key,
+                method: o.method,
+                expires_in: o.expires_in,
+                content_type: o.content_type,
+                content_length: o.content_length,
+            };
+            match self.policy.decide(&ask, &asker) {
+                Ok(grant) => granted.push((key, grant.expires_in)),
+                Err(r) => refused.push(json!({
+                    "index": index,
+                    "key": o.key,
+                    "error": r.reason.code(),
+                    "rule": r.rule,
+                })),
+            }
+        }
+        if !refused.is_empty() {
+            return Err(Failure::Refused(refused));
+        }
+        let (at, bucket) = self
+            .policy
+            .buckets
+            .iter()
+            .enumerate()
+            .find(|(_, b)| b.name == bucket_name)
+            .ok_or_else(|| Failure::BadRequest("no such bucket".into()))?;
+        let creds = self
+            .credentials
+            .get(at)
+            .ok_or_else(|| Failure::BadRequest("no such bucket".into()))?;
+        let now = ctx.clock.now().secs();
+        let mut urls = Vec::with_capacity(granted.len());
+        for (o, (key, expires_in)) in objects.iter().zip(&granted) {
+            let length = o.content_length.map(|n| n.to_string());
+            let mut headers: Vec<(&str, &str)> = Vec::new();
+            if let Some(t) = o.content_type {
+                headers.push(("content-type", t));
+            }
+            if let Some(n) = &length {
+                headers.push(("content-length", n));
+            }
+            let disposition = o.download_name.map(content_disposition);
+            let query: Vec<(&str, &str)> = disposition
+                .as_deref()
+                .map(|d| vec![("response-content-disposition", d)])
+                .unwrap_or_default();
+            let signed = presign(
+                creds,
+                &Presign {
+                    method: o.method,
+                    scheme: &bucket.scheme,
+                    host: &bucket.host,
+                    bucket: &bucket.name,
+                    key,
+                    style: bucket.style,
+                    region: &bucket.region,
+                    time: now,
+                    expires: *expires_in,
+                    query: &query,
+                    headers: &headers,
+                },
+            )
+            .map_err(|e| Failure::BadRequest(e.to_string()))?;
+            let mut entry = json!({
+                "key": key.as_str(),
+                "method": o.method.as_str(),
+                "url": signed.url,
+                "expires_at": now + i64::from(*expires_in),
+            });
+            if !signed.headers.is_empty()
+                && let Some(object) = entry.as_object_mut()
+            {
+                let headers: serde_json::Map<String, Value> = signed
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.clone(), Value::String(v.clone())))
+                    .collect();
+                object.insert("headers".into(), headers.into());
+            }
+            urls.push(entry);
+        }
+        Ok(json_response(Status::OK, &json!({ "urls": urls })))
+    }
+}
+
+impl Function for Sign {
+    const NAME: &'static str = "portcullis-sign";
+    const USES_CRYPTO: bool = true;
+    const HEADERS: &'static [&'static str] = &["authorization", "content-type", "origin"];
+
+    fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        Self::from_config(env)
+    }
+
+    fn needs_db(&self) -> bool {
+        false
+    }
+
+    fn max_body_bytes(&self) -> usize {
+        MAX_BODY_BYTES
+    }
+
+    async fn handle<D: Db, H: Outbound>(
+        &self,
+        ctx: &Context<'_, D, H>,
+        request: Request,
+    ) -> Response {
+        match self.answer(ctx, &request).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(ctx.log),
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! The sign function in process: authentication, the all-or-none batch with each refusal
+//! naming its object and rule, what is signed (expiry, signed headers, download names) and the
+//! configuration's errors.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Poll, Waker};
+
+use portcullis_core::{FixedClock, MapEnv, NoDb, NoOutbound, RandomError, SecureRandom, UnixTime};
+use portcullis_jwt::native::RustCrypto;
+use portcullis_jwt::{HmacKey, SigningKey, sign_payload};
+use portcullis_service::{Context, Function, Method, NoLog, Request, Response};
+use portcullis_sign_service::{Sign, content_disposition};
+use serde_json::{Value, json};
+
+const NOW: i64 = 1_796_000_000;
+const URL: &str = "https://abcdefghijklmnop.supabase.co";
+const SECRET: &str = "test-project-legacy-jwt-secret-with-32-plus-bytes";
+const USER: &str = "8a7a3b0e-1b2c-4d5e-8f90-0123456789ab";
+const POLICY: &str = r#"{
+  "buckets": {"media": {"backend": "minio", "endpoint": "http://127.0.0.1:8333",
+                        "access_key_id_env": "MEDIA_KEY", "secret_env": "MEDIA_SECRET"}},
+  "rules": [
+    {"bucket": "media", "path": "users/{sub}/**", "methods": ["GET", "PUT", "DELETE"],
+     "max_expires_in": 900, "content_types": ["image/*"], "max_size": 1048576},
+    {"bucket": "media", "path": "public/**", "methods": ["GET"]}
+  ]
+}"#;
+
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = std::task::Context::from_waker(Waker::noop());
+    for _ in 0..10_000 {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+    panic!("pending")
+}
+
+struct Zeros;
+impl SecureRandom for Zeros {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomError> {
+        dest.fill(0);
+        Ok(())
+    }
+}
+
+fn env(extra: &[(&str, &str)]) -> MapEnv {
+    let mut env = MapEnv::from_pairs([
+        ("SUPABASE_URL", URL),
+        ("PORTCULLIS_JWT_SECRET", SECRET),
+        ("PORTCULLIS_SIGN_POLICY", POLICY),
+        ("MEDIA_KEY", "AKIAMEDIAEXAMPLE0000"),
+        ("MEDIA_SECRET", "media-secret-access-key-for-the-tests-0000"),
+    ]);
+    for (k, v) in extra {
+        env.set(k, *v);
+    }
+    env
+}
+
+fn run(s: &Sign, req: Request) -> Response {
+    let clock = FixedClock(UnixTime::from_secs(NOW));
+    let ctx = Context {
+        clock: &clock,
+        random: &Zeros,
+        crypto: &RustCrypto,
+        db: &NoDb,
+        http: &NoOutbound,
+        log: &NoLog,
+    };
+    block_on(s.handle(&ctx, req))
+}
+
+fn body(r: &Response) -> Value {
+    serde_json::from_slice(&r.body).unwrap_or(Value::Null)
+}
+
+fn jwt(sub: &str) -> String {
+    let claims = json!({
+        "iss": format!("{URL}/auth/v1"), "sub": sub, "aud": "authenticated",
+        "role": "authenticated", "exp": NOW + 600, "iat": NOW, "aal": "aal1",
+    });
+    let key = SigningKey::Hs256 {
+        key: HmacKey::new(SECRET.as_bytes().to_vec()).unwrap(),
+        kid: None,
+    };
+    block_on(sign_payload(&key, &claims.to_string(), &RustCrypto)).unwrap()
+}
+
+fn sign_request(token: Option<&str>, body: &Value) -> Request {
+    let r = Request::new(Method::Post, "/portcullis-sign/sign")
+        .with_header("content-type", "application/json")
+        .with_body(body.to_string());
+    match token {
+        Some(t) => r.with_header("authorization", format!("Bearer {t}")),
+        None => r,
+    }
+}
+
+#[test]
+fn only_a_signed_in_user_gets_urls() {
+    let s = Sign::from_env(&env(&[])).unwrap();
+    let ask = json!({"bucket": "media", "objects": [{"key": "public/a.png", "method": "GET"}]});
+    let r = run(&s, sign_request(None, &ask));
+    assert_eq!(r.status.as_u16(), 401);
+    assert_eq!(r.headers.get("www-authenticate"), Some("Bearer"));
+    let r = run(&s, sign_request(Some("not.a.token"), &ask));
+    assert_eq!(
+        (r.status.as_u16(), body(&r)["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    assert!(
+        r.headers
+            .get("www-authenticate")
+            .unwrap()
+            .contains("invalid_token")
+    );
+    let r = run(&s, Request::new(Method::Get, "/portcullis-sign/sign"));
+    assert_eq!(
+        (r.status.as_u16(), r.headers.get("allow")),
+        (405, Some("POST"))
+    );
+    assert_eq!(
+        run(&s, Request::new(Method::Post, "/portcullis-sign/other"))
+            .status
+            .as_u16(),
+        404
+    );
+}
+
+#[test]
+fn a_batch_is_signed_with_each_objects_limits() {
+    let s = Sign::from_env(&env(&[])).unwrap();
+    let ask = json!({"bucket": "media", "objects": [
+        {"key": format!("users/{USER}/photo 1.png"), "method": "PUT", "content_type": "image/png",
+         "content_length": 2048, "expires_in": 900},
+        {"key": format!("users/{USER}/résumé.pdf"), "method": "GET", "download_name": "résumé \"v2\".pdf"},
+        {"key": "public/logo.svg", "method": "GET"},
+    ]});
+    let r = run(&s, sign_request(Some(&jwt(USER)), &ask));
+    assert_eq!(
+        r.status.as_u16(),
+        200,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(r.headers.get("cache-control"), Some("no-store"));
+    let urls = body(&r)["urls"].as_array().unwrap().clone();
+    assert_eq!(urls.len(), 3);
+    let put = &urls[0];
+    assert_eq!(put["method"], "PUT");
+    assert_eq!(put["expires_at"], NOW + 900);
+    let u = put["url"].as_str().unwrap();
+    assert!(
+        u.starts_with(&format!(
+            "http://127.0.0.1:8333/media/users/{USER}/photo%201.png?"
+        )),
+        "{u}"
+    );
+    assert!(u.contains("X-Amz-Expires=900&"), "{u}");
+    assert!(
+        u.contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"),
+        "{u}"
+    );
+    assert!(u.contains(
+        "X-Amz-Credential=AKIAMEDIAEXAMPLE0000%2F20261130%2Fus-east-1%2Fs3%2Faws4_request"
+    ));
+    assert!(!u.contains("media-secret"), "the secret never appears");
+    assert_eq!(
+        put["headers"],
+        json!({"content-length": "2048", "content-type": "image/png"})
+    );
+    // The default lifetime (300 s, under the rule's 900) and the download name, RFC 5987.
+    assert_eq!(urls[1]["expires_at"], NOW + 300);
+    // The header value, query-encoded once: %25 for each % of the RFC 5987 encoding.
+    assert!(
+        urls[1]["url"].as_str().unwrap().contains(
+            "response-content-disposition=attachment%3B%20filename%3D%22r_sum_%20_v2_.pdf%22%3B%20filename%2A%3DUTF-8%27%27r%25C3%25A9sum%25C3%25A9%2520%2522v2%2522.pdf&"
+        ),
+        "{}",
+        urls[1]["url"]
+    );
+    assert!(urls[1].get("headers").is_none());
+}
+
+#[test]
+fn one_refused_object_signs_nothing_and_says_why() {
+    let s = Sign::from_env(&env(&[])).unwrap();
+    let other = "0b0b0b0b-1b2c-4d5e-8f90-0123456789ab";
+    let ask = json!({"bucket": "media", "objects": [
+        {"key": format!("users/{USER}/ok.png"), "method": "GET"},
+        {"key": format!("users/{other}/theirs.png"), "method": "GET"},
+        {"key": format!("users/{USER}/../{other}/x.png"), "method": "GET"},
+        {"key": format!("users/{USER}/big.png"), "method": "PUT", "content_type": "image/png", "content_length": 2_000_000},
+        {"key": format!("users/{USER}/page.html"), "method": "PUT", "content_type": "text/html", "content_length": 10},
+        {"key": "public/a.png", "method": "DELETE"},
+        {"key": format!("users/{USER}/long.png"), "method": "GET", "expires_in": 901},
+    ]});
+    let r = run(&s, sign_request(Some(&jwt(USER)), &ask));
+    assert_eq!(
+        r.status.as_u16(),
+        403,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let b = body(&r);
+    assert!(b.get("urls").is_none(), "nothing signed");
+    let refused: Vec<(u64, &str, Value)> = b["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["index"].as_u64().unwrap(),
+                o["error"].as_str().unwrap(),
+                o["rule"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        vec![
+            (1, "no_rule", Value::Null),
+            (2, "bad_key", Value::Null),
+            (3, "size_not_allowed", json!(0)),
+            (4, "content_type_not_allowed", json!(0)),
+            (5, "method_not_allowed", json!(1)),
+            (6, "expires_in_too_long", json!(0)),
+        ]
+    );
+    assert!(!String::from_utf8_lossy(&r.body).contains("X-Amz-Signature"));
+}
+
+#[test]
+fn bad_requests_are_named() {
+    let s = Sign::from_env(&env(&[])).unwrap();
+    let token = jwt(USER);
+    let many: Vec<Value> = (0..101)
+        .map(|i| json!({"key": format!("public/{i}"), "method": "GET"}))
+        .collect();
+    for (ask, path) in [
+        (
+            json!({"objects": [{"key": "public/a", "method": "GET"}]}),
+            "bucket",
+        ),
+        (json!({"bucket": "media", "objects": many}), "objects"),
+        (json!({"bucket": "media", "objects": []}), "objects"),
+        (
+            json!({"bucket": "media", "objects": [{"key": "public/a", "method": "POST"}]}),
+            "objects[0].method",
+        ),
+        (
+            json!({"bucket": "media", "objects": [{"key": "public/a", "method": "GET", "download_name": ""}]}),
+            "objects[0].download_name",
+        ),
+        (
+            json!({"bucket": "media", "objects": [{"key": "public/a", "method": "GET", "content_type": "a/b"}]}),
+            "objects[0].content_type",
+        ),
+        (
+            json!({"bucket": "media", "objects": [{"key": "public/a", "method": "GET", "colour": 1}]}),
+            "objects[0].colour",
+        ),
+        (
+            json!({"bucket": "media", "objects": [], "extra": 1}),
+            "objects",
+        ),
+    ] {
+        let r = run(&s, sign_request(Some(&token), &ask));
+        assert_eq!(r.status.as_u16(), 400, "{ask}");
+        let message = body(&r)["message"].as_str().unwrap().to_owned();
+        assert!(message.starts_with(path), "{ask}: {message}");
+    }
+    let r = run(
+        &s,
+        sign_request(
+            Some(&token),
+            &json!({"bucket": "nope", "objects": [{"key": "public/a", "method": "GET"}]}),
+        ),
+    );
+    assert_eq!(
+        (r.status.as_u16(), body(&r)["refused"][0]["error"].as_str()),
+        (403, Some("unknown_bucket"))
+    );
+}
+
+#[test]
+fn configuration_errors_name_the_variable_never_a_value() {
+    let e = Sign::from_env(&env(&[("MEDIA_SECRET", "")])).unwrap_err();
+    assert!(e.to_string().contains("MEDIA_SECRET"), "{e}");
+    let policy = POLICY.replace("\"minio\"", "\"supabase\"");
+    let e = Sign::from_env(&env(&[("PORTCULLIS_SIGN_POLICY", &policy)])).unwrap_err();
+    assert!(e.to_string().contains("supabase backend"), "{e}");
+    let e = Sign::from_env(&env(&[("PORTCULLIS_SIGN_POLICY", "{\"rulez\": []}")])).unwrap_err();
+    assert!(e.to_string().contains("rulez"), "{e}");
+    assert!(!e.to_string().contains("media-secret"));
+}
+
+#[test]
+fn download_names_follow_rfc_6266_and_5987() {
+    assert_eq!(
+        content_disposition("report.pdf"),
+        "attachment; filename=\"report.pdf\""
+    );
+    assert_eq!(
+        content_disposition("résumé \"v2\".pdf"),
+        "attachment; filename=\"r_sum_ _v2_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%22v2%22.pdf"
+    );
+}
