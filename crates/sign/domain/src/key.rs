@@ -12,7 +12,8 @@ pub enum KeyError {
     Empty,
     /// Over [`MAX_KEY_BYTES`].
     TooLong,
-    /// A control character (C0, DEL or C1).
+    /// A control character (C0, DEL or C1), or an invisible or direction-changing one
+    /// (zero-width, bidi controls, line and paragraph separators, the BOM).
     Control,
     /// A backslash (some servers read it as `/`).
     Backslash,
@@ -27,7 +28,7 @@ impl fmt::Display for KeyError {
         f.write_str(match self {
             Self::Empty => "the key is empty",
             Self::TooLong => "the key is over 1024 bytes",
-            Self::Control => "the key holds a control character",
+            Self::Control => "the key holds a control or invisible character",
             Self::Backslash => "the key holds a backslash",
             Self::EmptySegment => "the key has an empty segment (a leading, trailing or doubled /)",
             Self::DotSegment => "the key has a . or .. segment",
@@ -36,6 +37,15 @@ impl fmt::Display for KeyError {
 }
 
 impl std::error::Error for KeyError {}
+
+/// Characters that do not show as themselves: controls (C0, DEL, C1), zero-width and bidi
+/// formatting characters, line and paragraph separators, the BOM. A key or a download name
+/// holding one can look like another (`invoice\u{202e}fdp.exe`).
+#[must_use]
+pub fn unseen(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
+}
 
 /// A key that passed [`ObjectKey::parse`]: signed exactly as given.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,7 +63,7 @@ impl ObjectKey {
         if key.len() > MAX_KEY_BYTES {
             return Err(KeyError::TooLong);
         }
-        if key.chars().any(char::is_control) {
+        if key.chars().any(unseen) {
             return Err(KeyError::Control);
         }
         if key.contains('\\') {
@@ -109,6 +119,10 @@ mod tests {
             ("a\u{0}b", KeyError::Control),
             ("a\u{7f}b", KeyError::Control),
             ("a\u{85}b", KeyError::Control),
+            ("invoice\u{202e}fdp.exe", KeyError::Control),
+            ("a\u{200b}b", KeyError::Control),
+            ("a\u{feff}b", KeyError::Control),
+            ("a\u{2028}b", KeyError::Control),
             ("a\\b", KeyError::Backslash),
             ("/a", KeyError::EmptySegment),
             ("a/", KeyError::EmptySegment),

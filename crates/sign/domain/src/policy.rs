@@ -177,17 +177,38 @@ impl fmt::Display for Refused {
     }
 }
 
-fn media_type(value: &str) -> String {
-    value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
+/// RFC 9110 `token` characters.
+fn token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// The media type of a `Content-Type` value that is exactly `type/subtype` with optional
+/// `; name=value` parameters of token characters, lowercased; `None` for anything else. A
+/// comma, a quote or a second type is refused: browsers take the last type of a list
+/// (`image/png, text/html` would be served as HTML), so the signed header must hold one.
+#[must_use]
+pub fn strict_media_type(value: &str) -> Option<String> {
+    let mut parts = value.split(';');
+    let essence = parts.next()?.trim();
+    let (major, minor) = essence.split_once('/')?;
+    if !token(major) || !token(minor) {
+        return None;
+    }
+    for param in parts {
+        let (name, v) = param.trim().split_once('=')?;
+        if !token(name) || !token(v) {
+            return None;
+        }
+    }
+    Some(essence.to_ascii_lowercase())
 }
 
 fn type_allowed(allowed: &[String], asked: &str) -> bool {
-    let asked = media_type(asked);
+    let Some(asked) = strict_media_type(asked) else {
+        return false;
+    };
     allowed.iter().any(|a| match a.strip_suffix("/*") {
         Some(major) => asked
             .split_once('/')
@@ -427,8 +448,16 @@ fn rule(s: &mut Strict<'_>, buckets: &[Bucket]) -> Result<Rule, JsonError> {
         return Err(JsonError::new(bucket_path, "no such bucket in [buckets]"));
     }
     let path_path = s.path_of("path");
-    let path = Template::parse(required(s, "path")?)
-        .map_err(|e| JsonError::new(path_path, e.to_string()))?;
+    let source = required(s, "path")?;
+    // user_metadata is the user's own to write (supabase-js `updateUser`): a template over it
+    // would let anyone choose what they may touch.
+    if source.contains("{user_metadata") {
+        return Err(JsonError::new(
+            path_path,
+            "user_metadata is set by the user; use app_metadata or sub",
+        ));
+    }
+    let path = Template::parse(source).map_err(|e| JsonError::new(path_path, e.to_string()))?;
     let methods_path = s.path_of("methods");
     let methods = s
         .strings("methods")?
@@ -603,6 +632,11 @@ mod tests {
             ("image/", false),
             ("text/html", false),
             ("application/pdfx", false),
+            ("image/png;a=,text/html", false),
+            ("image/x,text/html", false),
+            ("image/png, text/html", false),
+            ("image/png; charset=\"x\"", false),
+            ("image/png;", false),
         ] {
             up.content_type = Some(t);
             assert_eq!(p.decide(&up, &user).is_ok(), ok, "{t}");
@@ -676,6 +710,10 @@ mod tests {
             (
                 r#"{"bucket":"b","path":"a/**","methods":["GET"],"maxsize":1}"#,
                 "rules[0].maxsize",
+            ),
+            (
+                r#"{"bucket":"b","path":"orgs/{user_metadata.org}/**","methods":["GET"]}"#,
+                "rules[0].path",
             ),
         ] {
             let e = Policy::from_json(&base.replace("RULE", rule)).unwrap_err();

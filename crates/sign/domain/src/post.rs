@@ -18,8 +18,11 @@ use crate::sigv4::{Credentials, MAX_EXPIRES_SECS, SignError, Style, amz_dates, h
 pub enum PostKey<'a> {
     /// Exactly this key.
     Exact(&'a ObjectKey),
-    /// Any key under this prefix (the form's `key` is `{prefix}${filename}`, which the server
-    /// fills in from the uploaded file's name; the policy holds it to the prefix).
+    /// Any key under this prefix, a safe directory ending in `/` (the form's `key` is
+    /// `{prefix}${filename}`, which the server fills in from the uploaded file's name; the
+    /// policy holds it to the prefix). The rest of the key is the client's: the key checks of
+    /// [`ObjectKey`] cannot apply to it, so on servers that normalise keys (SeaweedFS reads
+    /// `\` as `/`) prefer [`PostKey::Exact`].
     Prefix(&'a str),
 }
 
@@ -102,6 +105,16 @@ pub fn presign_post(creds: &Credentials, p: &PostPolicy<'_>) -> Result<Presigned
     }
     if p.size.is_some_and(|(min, max)| min > max) {
         return Err(SignError::SizeRange);
+    }
+    // A prefix form lets the client choose the rest of the key (no key check applies to it):
+    // the prefix itself must be a safe directory, so it can at least not widen into a sibling
+    // (`users/u1` would cover `users/u1x…`) or the whole bucket.
+    if let PostKey::Prefix(prefix) = p.key
+        && prefix
+            .strip_suffix('/')
+            .is_none_or(|dir| ObjectKey::parse(dir).is_err())
+    {
+        return Err(SignError::Prefix);
     }
     let (date, stamp) = amz_dates(p.time)?;
     let expiration = amz_dates(p.time + i64::from(p.expires))?.1;
@@ -249,5 +262,17 @@ mod tests {
             }
         };
         assert_eq!(presign_post(&creds, &bad), Err(SignError::SizeRange));
+        for prefix in ["", "/", "users/u1", "users//", "users/../", "../"] {
+            let p = PostPolicy {
+                key: PostKey::Prefix(prefix),
+                size: None,
+                ..bad
+            };
+            assert_eq!(
+                presign_post(&creds, &p),
+                Err(SignError::Prefix),
+                "{prefix:?}"
+            );
+        }
     }
 }

@@ -120,6 +120,8 @@ pub enum SignError {
     HeaderName,
     /// A POST policy's size range with its minimum over its maximum.
     SizeRange,
+    /// A POST prefix that is not a safe directory ending in `/`.
+    Prefix,
 }
 
 impl fmt::Display for SignError {
@@ -129,6 +131,7 @@ impl fmt::Display for SignError {
             Self::Time => "the signing time is out of range",
             Self::HeaderName => "a signed header name is not a lowercase token",
             Self::SizeRange => "the size range's minimum is over its maximum",
+            Self::Prefix => "the upload prefix must be a safe directory ending in /",
         })
     }
 }

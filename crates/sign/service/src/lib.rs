@@ -21,7 +21,7 @@ use portcullis_service::{
     json_response, route,
 };
 use portcullis_sign::key::ObjectKey;
-use portcullis_sign::policy::{Ask, Asker, Backend, Policy};
+use portcullis_sign::policy::{Ask, Asker, Backend, Policy, strict_media_type};
 use portcullis_sign::sigv4::{Credentials, Method, Presign, presign};
 use serde_json::json;
 
@@ -142,6 +142,10 @@ impl Failure {
     }
 }
 
+fn unseen(c: char) -> bool {
+    portcullis_sign::key::unseen(c)
+}
+
 fn method(name: &str) -> Option<Method> {
     Some(match name {
         "GET" => Method::Get,
@@ -172,9 +176,7 @@ fn read_object<'a>(value: &'a Value, path: &str) -> Result<Object<'a>, JsonError
     let content_length = s.u64("content_length")?;
     let name_path = s.path_of("download_name");
     let download_name = s.str("download_name")?;
-    if download_name
-        .is_some_and(|n| n.is_empty() || n.len() > 255 || n.chars().any(char::is_control))
-    {
+    if download_name.is_some_and(|n| n.is_empty() || n.len() > 255 || n.chars().any(unseen)) {
         return Err(JsonError::new(
             name_path,
             "1 to 255 bytes, no control characters",
@@ -189,10 +191,11 @@ fn read_object<'a>(value: &'a Value, path: &str) -> Result<Object<'a>, JsonError
             "content_type and content_length are for PUT",
         ));
     }
-    if content_type
-        .is_some_and(|t| t.is_empty() || t.chars().any(|c| c.is_control() || !c.is_ascii()))
-    {
-        return Err(JsonError::new(s.path_of("content_type"), "a media type"));
+    if content_type.is_some_and(|t| strict_media_type(t).is_none()) {
+        return Err(JsonError::new(
+            s.path_of("content_type"),
+            "one media type: type/subtype, optional ; name=value parameters of token characters",
+        ));
     }
     s.finish()?;
     Ok(Object {

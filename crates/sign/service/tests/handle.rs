@@ -267,6 +267,10 @@ fn bad_requests_are_named() {
             "objects[0].content_type",
         ),
         (
+            json!({"bucket": "media", "objects": [{"key": "public/a", "method": "PUT", "content_type": "image/png;a=,text/html"}]}),
+            "objects[0].content_type",
+        ),
+        (
             json!({"bucket": "media", "objects": [{"key": "public/a", "method": "GET", "colour": 1}]}),
             "objects[0].colour",
         ),
@@ -302,7 +306,15 @@ fn configuration_errors_name_the_variable_never_a_value() {
     assert!(e.to_string().contains("supabase backend"), "{e}");
     let e = Sign::from_env(&env(&[("PORTCULLIS_SIGN_POLICY", "{\"rulez\": []}")])).unwrap_err();
     assert!(e.to_string().contains("rulez"), "{e}");
-    assert!(!e.to_string().contains("media-secret"));
+    // Nothing prints a credential: not the function's Debug, not its credentials'.
+    let s = Sign::from_env(&env(&[])).unwrap();
+    let printed = format!("{s:?}");
+    assert!(
+        printed.contains("AKIAMEDIAEXAMPLE0000"),
+        "the access key id is not secret"
+    );
+    assert!(!printed.contains("media-secret-access-key"), "{printed}");
+    assert!(!printed.contains(SECRET), "{printed}");
 }
 
 #[test]
