@@ -74,6 +74,10 @@ pub struct Rule {
     pub max_size: Option<u64>,
     /// The session must be `aal2`.
     pub require_aal2: bool,
+    /// Tokens exchanged from a personal access token (`amr` method `pat`) are allowed. Off by
+    /// default: a script's token is not a browser session, and its PAT scopes are not storage
+    /// scopes.
+    pub allow_pat_tokens: bool,
 }
 
 /// The policy.
@@ -113,6 +117,8 @@ pub struct Asker<'a> {
     pub role: &'a str,
     /// `aal`.
     pub aal: Option<&'a str>,
+    /// The token was exchanged from a personal access token (`amr` method `pat`).
+    pub from_pat: bool,
 }
 
 /// An allowed request: the rule that allowed it and the lifetime to sign.
@@ -141,6 +147,8 @@ pub enum Reason {
     Size,
     /// The rule needs an `aal2` session.
     Aal2,
+    /// A token exchanged from a personal access token, which the rule does not allow.
+    PatToken,
 }
 
 impl Reason {
@@ -155,6 +163,7 @@ impl Reason {
             Self::ContentType => "content_type_not_allowed",
             Self::Size => "size_not_allowed",
             Self::Aal2 => "aal2_required",
+            Self::PatToken => "pat_token_not_allowed",
         }
     }
 }
@@ -235,6 +244,9 @@ impl Policy {
             return refuse(Reason::NoRule, None);
         };
         let at = Some(i);
+        if asker.from_pat && !rule.allow_pat_tokens {
+            return refuse(Reason::PatToken, at);
+        }
         if rule.require_aal2 && asker.aal != Some("aal2") {
             return refuse(Reason::Aal2, at);
         }
@@ -499,6 +511,7 @@ fn rule(s: &mut Strict<'_>, buckets: &[Bucket]) -> Result<Rule, JsonError> {
         .collect::<Result<Vec<_>, _>>()?;
     let max_size = s.u64("max_size")?;
     let require_aal2 = s.bool("require_aal2")?.unwrap_or(false);
+    let allow_pat_tokens = s.bool("allow_pat_tokens")?.unwrap_or(false);
     Ok(Rule {
         bucket,
         path,
@@ -508,6 +521,7 @@ fn rule(s: &mut Strict<'_>, buckets: &[Bucket]) -> Result<Rule, JsonError> {
         content_types,
         max_size,
         require_aal2,
+        allow_pat_tokens,
     })
 }
 
@@ -560,6 +574,7 @@ mod tests {
             claims: &claims,
             role: "authenticated",
             aal: Some("aal1"),
+            from_pat: false,
         };
         let k = |s: &str| ObjectKey::parse(s).unwrap();
         let (own, private, other, public) = (
@@ -646,6 +661,33 @@ mod tests {
         assert_eq!(p.decide(&up, &user), refused(Reason::Size, Some(1)));
         up.content_length = Some(1_048_577);
         assert_eq!(p.decide(&up, &user), refused(Reason::Size, Some(1)));
+    }
+
+    #[test]
+    fn tokens_from_a_pat_need_a_rule_that_allows_them() {
+        let policy = POLICY.replace(
+            r#""path": "public/**", "methods": ["GET", "HEAD"],"#,
+            r#""path": "public/**", "methods": ["GET", "HEAD"], "allow_pat_tokens": true,"#,
+        );
+        assert_ne!(policy, POLICY);
+        let p = Policy::from_json(&policy).unwrap();
+        let claims = json!({"sub": "u1"});
+        let script = Asker {
+            claims: &claims,
+            role: "authenticated",
+            aal: Some("aal1"),
+            from_pat: true,
+        };
+        let own = ObjectKey::parse("users/u1/a.png").unwrap();
+        let public = ObjectKey::parse("public/a.png").unwrap();
+        assert_eq!(
+            p.decide(&ask(&own, Method::Get), &script),
+            Err(Refused {
+                reason: Reason::PatToken,
+                rule: Some(1)
+            })
+        );
+        assert!(p.decide(&ask(&public, Method::Get), &script).is_ok());
     }
 
     #[test]

@@ -274,6 +274,7 @@ impl Sign {
             claims: &payload,
             role: &claims.role,
             aal: claims.aal.as_deref(),
+            from_pat: claims.amr.iter().any(|m| m == "pat"),
         };
         // Every object is checked before any is signed: all or none.
         let mut refused = Vec::new();

@@ -85,9 +85,14 @@ fn body(r: &Response) -> Value {
 }
 
 fn jwt(sub: &str) -> String {
+    jwt_with(sub, "password")
+}
+
+fn jwt_with(sub: &str, method: &str) -> String {
     let claims = json!({
         "iss": format!("{URL}/auth/v1"), "sub": sub, "aud": "authenticated",
         "role": "authenticated", "exp": NOW + 600, "iat": NOW, "aal": "aal1",
+        "amr": [{"method": method, "timestamp": NOW}],
     });
     let key = SigningKey::Hs256 {
         key: HmacKey::new(SECRET.as_bytes().to_vec()).unwrap(),
@@ -327,4 +332,15 @@ fn download_names_follow_rfc_6266_and_5987() {
         content_disposition("résumé \"v2\".pdf"),
         "attachment; filename=\"r_sum_ _v2_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%22v2%22.pdf"
     );
+}
+
+#[test]
+fn a_token_exchanged_from_a_pat_signs_nothing_by_default() {
+    let s = Sign::from_env(&env(&[])).unwrap();
+    let ask = json!({"bucket": "media", "objects": [{"key": format!("users/{USER}/a.png"), "method": "GET"}]});
+    let r = run(&s, sign_request(Some(&jwt_with(USER, "pat")), &ask));
+    assert_eq!(r.status.as_u16(), 403);
+    assert_eq!(body(&r)["refused"][0]["error"], "pat_token_not_allowed");
+    let r = run(&s, sign_request(Some(&jwt_with(USER, "password")), &ask));
+    assert_eq!(r.status.as_u16(), 200);
 }
