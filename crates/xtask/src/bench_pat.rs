@@ -114,14 +114,11 @@ pub fn run(b: &Bench, seconds: u32, dir: &Path) -> Result<String> {
     let ts = ts_on_deno(b, &env, dir)?;
     compare(
         "Deno",
-        &format!("{}/token", ours.base_url),
-        &format!("{}/token", ts.base_url),
+        (ours, ts),
         first,
         (dir, &requests, seconds),
         (&mut table, &mut summary),
     )?;
-    drop(ours);
-    drop(ts);
 
     say(
         "pat exchange on workerd: both Workers through pgbouncer (Hyperdrive's pooling), a connection per request",
@@ -174,14 +171,11 @@ pub fn run(b: &Bench, seconds: u32, dir: &Path) -> Result<String> {
     )?;
     compare(
         "workerd",
-        &format!("{}/token", ours.base_url),
-        &format!("{}/token", ts.base_url),
+        (ours, ts),
         first,
         (dir, &requests, seconds),
         (&mut table, &mut summary),
     )?;
-    drop(ours);
-    drop(ts);
     let used = admin.column("select sum(use_count)::text from portcullis.pat_tokens")?;
     note(format!("exchanges recorded: {}", used.join("")));
     table.push('\n');
@@ -224,14 +218,16 @@ fn ts_on_deno(b: &Bench, env: &[(&str, String)], dir: &Path) -> Result<harness::
 
 /// Checks that both exchanges answer `first` the same, then runs the alternating wrk rounds
 /// and adds the median rounds to `table` and the ratios to `summary`.
+/// Both servers are stopped when it returns.
 fn compare(
     runtime: &str,
-    ours_url: &str,
-    ts_url: &str,
+    (ours, ts): (harness::Served, harness::Served),
     first: &str,
     (dir, requests, seconds): (&Path, &Path, u32),
     (table, summary): (&mut String, &mut String),
 ) -> Result {
+    let ours_url = &format!("{}/token", ours.base_url);
+    let ts_url = &format!("{}/token", ts.base_url);
     let post = |url: &str| -> Result<Vec<u8>> {
         let (origin_port, path) = url
             .strip_prefix("http://127.0.0.1:")

@@ -443,16 +443,6 @@ fn bucket(name: &str, s: &mut Strict<'_>) -> Result<Bucket, JsonError> {
     })
 }
 
-fn method(name: &str) -> Option<Method> {
-    Some(match name {
-        "GET" => Method::Get,
-        "HEAD" => Method::Head,
-        "PUT" => Method::Put,
-        "DELETE" => Method::Delete,
-        _ => return None,
-    })
-}
-
 fn rule(s: &mut Strict<'_>, buckets: &[Bucket]) -> Result<Rule, JsonError> {
     let bucket_path = s.path_of("bucket");
     let bucket = required(s, "bucket")?.to_owned();
@@ -474,7 +464,10 @@ fn rule(s: &mut Strict<'_>, buckets: &[Bucket]) -> Result<Rule, JsonError> {
     let methods = s
         .strings("methods")?
         .into_iter()
-        .map(|m| method(m).ok_or_else(|| JsonError::new(&methods_path, "GET, HEAD, PUT or DELETE")))
+        .map(|m| {
+            Method::parse(m)
+                .ok_or_else(|| JsonError::new(&methods_path, "GET, HEAD, PUT or DELETE"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     if methods.is_empty() {
         return Err(JsonError::new(methods_path, "at least one method"));

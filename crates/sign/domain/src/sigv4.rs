@@ -69,6 +69,18 @@ pub enum Method {
 }
 
 impl Method {
+    /// The method named `name` (uppercase, as HTTP writes it).
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "GET" => Self::Get,
+            "HEAD" => Self::Head,
+            "PUT" => Self::Put,
+            "DELETE" => Self::Delete,
+            _ => return None,
+        })
+    }
+
     /// The HTTP method.
     #[must_use]
     pub const fn as_str(self) -> &'static str {

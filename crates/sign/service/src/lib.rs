@@ -146,16 +146,6 @@ fn unseen(c: char) -> bool {
     portcullis_sign::key::unseen(c)
 }
 
-fn method(name: &str) -> Option<Method> {
-    Some(match name {
-        "GET" => Method::Get,
-        "HEAD" => Method::Head,
-        "PUT" => Method::Put,
-        "DELETE" => Method::Delete,
-        _ => return None,
-    })
-}
-
 fn read_object<'a>(value: &'a Value, path: &str) -> Result<Object<'a>, JsonError> {
     let mut s = Strict::new(value, path)?;
     let key_path = s.path_of("key");
@@ -165,7 +155,7 @@ fn read_object<'a>(value: &'a Value, path: &str) -> Result<Object<'a>, JsonError
     let method_path = s.path_of("method");
     let method = s
         .str("method")?
-        .and_then(method)
+        .and_then(Method::parse)
         .ok_or_else(|| JsonError::new(&method_path, "GET, HEAD, PUT or DELETE"))?;
     let expires_path = s.path_of("expires_in");
     let expires_in = s
