@@ -2,7 +2,8 @@
 //!
 //! - `dev`: set up what is missing, build, serve every function locally (Deno + PGlite),
 //!   print what to try; Ctrl-C stops.
-//! - `test`: set up, then run every suite (see `test.rs`). `--no-lint` skips fmt/clippy.
+//! - `test`: set up, then run every suite (see `test.rs`). `--no-lint` skips fmt/clippy;
+//!   `--only sign` runs one function's suites.
 //! - `build`: build Wasm for both runtimes and check the size budgets (`--deno NAME`,
 //!   `--worker NAME` for one target).
 //! - `bench`: the benchmarks in bench/ (see BENCHMARKS.md).
@@ -33,7 +34,7 @@ mod wasm;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <dev | test [--no-lint] | build [--deno NAME] [--worker NAME] | bench [--seconds N] | update-disposable-domains [VERSION]>";
+const USAGE: &str = "usage: cargo xtask <dev | test [--no-lint] [--only sign] | build [--deno NAME] [--worker NAME] | bench [--seconds N] | update-disposable-domains [VERSION]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

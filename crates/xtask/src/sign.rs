@@ -16,7 +16,9 @@ use portcullis_sign::key::ObjectKey;
 use portcullis_sign::post::{PostKey, PostPolicy, presign_post};
 use portcullis_sign::sigv4::{Credentials, Method, Presign, Style, presign};
 
+use crate::tools::Tools;
 use crate::util::{Result, Service, free_port, note, root, run, say, state, tail, wait_for_port};
+use crate::{harness, wasm};
 
 /// The botocore the oracle runs (pinned: a new release must not change a test's meaning).
 const BOTOCORE: &str = "botocore==1.44.8";
@@ -125,17 +127,97 @@ fn seaweedfs(logs: &Path) -> Result<(u16, Service)> {
     Ok((s3, service))
 }
 
+/// The policy the black-box suite runs under (tests/sign.test.ts names its rules by index).
+fn suite_policy(s3_port: u16) -> serde_json::Value {
+    serde_json::json!({
+        "buckets": {
+            "media": {"backend": "minio", "endpoint": format!("http://127.0.0.1:{s3_port}"),
+                      "access_key_id_env": "PORTCULLIS_TEST_S3_KEY",
+                      "secret_env": "PORTCULLIS_TEST_S3_SECRET"},
+            "archive": {"backend": "r2", "endpoint": "https://0123456789abcdef.r2.cloudflarestorage.com",
+                        "access_key_id_env": "PORTCULLIS_TEST_S3_KEY",
+                        "secret_env": "PORTCULLIS_TEST_S3_SECRET"}
+        },
+        "default_expires_in": 300,
+        "rules": [
+            {"bucket": "media", "path": "users/{sub}/private/**", "methods": ["GET"],
+             "require_aal2": true},
+            {"bucket": "media", "path": "users/{sub}/**",
+             "methods": ["GET", "HEAD", "PUT", "DELETE"], "max_expires_in": 900,
+             "content_types": ["image/*", "text/plain"], "max_size": 4096},
+            {"bucket": "media", "path": "orgs/{app_metadata.org_id}/**", "methods": ["GET", "PUT"],
+             "content_types": ["text/plain"], "max_size": 1024},
+            {"bucket": "media", "path": "public/**", "methods": ["GET", "HEAD"],
+             "roles": ["authenticated", "anon"]},
+            {"bucket": "media", "path": "scripts/{sub}/**", "methods": ["GET"],
+             "allow_pat_tokens": true},
+            {"bucket": "archive", "path": "users/{sub}/**", "methods": ["GET", "PUT"],
+             "max_size": 1_048_576}
+        ]
+    })
+}
+
+/// The sign function's proofs: the direct SeaweedFS check, then the function served on Deno
+/// and on workerd with the suite's policy, and tests/sign.test.ts against each (policy
+/// refusals, the path-safety table, and its URLs and forms used on SeaweedFS for real).
+/// Returns what failed.
+pub fn suite(tools: &Tools, fakes_url: &str, logs: &Path) -> Result<Vec<String>> {
+    let (port, server) = seaweedfs(logs)?;
+    seaweedfs_check(port)?;
+    let f = wasm::function("sign")?;
+    let env = vec![
+        ("SUPABASE_URL", fakes_url.to_owned()),
+        (
+            "PORTCULLIS_JWT_SECRET",
+            crate::pat::TEST_JWT_SECRET.to_owned(),
+        ),
+        ("PORTCULLIS_SIGN_POLICY", suite_policy(port).to_string()),
+        ("PORTCULLIS_TEST_S3_KEY", ACCESS_KEY.to_owned()),
+        ("PORTCULLIS_TEST_S3_SECRET", SECRET_KEY.to_owned()),
+        (
+            "PORTCULLIS_CORS_ORIGINS",
+            "https://app.example.com".to_owned(),
+        ),
+    ];
+    say("serving sign on Deno and on workerd");
+    let deno = harness::deno(tools, f, &env, logs)?;
+    let worker = harness::workerd(tools, f, &env, None, logs)?;
+    let mut failures = Vec::new();
+    for (runtime, served) in [("deno", &deno), ("workerd", &worker)] {
+        say(format!(
+            "sign black-box suite against {runtime} (URLs used on SeaweedFS)"
+        ));
+        let status = tools
+            .deno_test("tests/sign.test.ts")
+            .env("PORTCULLIS_SIGN_URL", &served.base_url)
+            .env("PORTCULLIS_FAKES_URL", fakes_url)
+            .env("PORTCULLIS_RUNTIME", runtime)
+            .env("PORTCULLIS_TEST_JWT_SECRET", crate::pat::TEST_JWT_SECRET)
+            .env("PORTCULLIS_TEST_S3_URL", format!("http://127.0.0.1:{port}"))
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            failures.push(format!(
+                "sign black-box suite on {runtime}; server log:\n{}\nSeaweedFS log:\n{}",
+                tail(&served.log, 40),
+                tail(&logs.join("seaweedfs.log"), 10)
+            ));
+        }
+    }
+    drop(server);
+    Ok(failures)
+}
+
 /// A request the server must refuse: what it is, the method, the URL, extra headers.
 type Refusal<'a> = (&'a str, &'a str, String, Vec<(&'a str, String)>);
 
 /// Our presigned URLs on a real S3 server: every method works for real, and a tampered
 /// signature, another key, another method, an expired URL or another content type than the
 /// signed one is refused with 403.
-pub fn seaweedfs_check(logs: &Path) -> Result {
+fn seaweedfs_check(port: u16) -> Result {
     say(
         "sign: our presigned URLs on a real S3 server (SeaweedFS): they work, tampering is refused",
     );
-    let (port, server) = seaweedfs(logs)?;
     let host = format!("127.0.0.1:{port}");
     let creds = Credentials {
         access_key_id: ACCESS_KEY.into(),
@@ -298,7 +380,6 @@ pub fn seaweedfs_check(logs: &Path) -> Result {
             "presigned POST over its size: {over}, of another type: {wrong_type} (expected 4xx)"
         ));
     }
-    drop(server);
     note(format!(
         "PUT, GET, HEAD and DELETE work; {} tampered requests refused with 403; a POST form \
          uploads within its range and is refused over it ({over}) or for another type ({wrong_type})",

@@ -104,6 +104,9 @@ pub fn command(args: &[String]) -> Result {
     let started = Instant::now();
     let quick = args.iter().any(|a| a == "--no-lint");
     let tools = Tools::ensure()?;
+    if let Some(at) = args.iter().position(|a| a == "--only") {
+        return only(&tools, args.get(at + 1).map(String::as_str));
+    }
 
     if !quick {
         say("format");
@@ -187,7 +190,6 @@ pub fn command(args: &[String]) -> Result {
     );
 
     let logs = temp_dir("portcullis-test-logs")?;
-    crate::sign::seaweedfs_check(&logs)?;
     let hooks = wasm::function("hooks")?;
     let (fakes, fakes_url) = provider_fakes(&tools, &logs)?;
     let env = hooks_env(&fn_url, &fakes_url)?;
@@ -236,6 +238,7 @@ pub fn command(args: &[String]) -> Result {
             }
         }
     }
+    failures.extend(crate::sign::suite(&tools, &fakes_url, &logs)?);
     failures.extend(crate::pat::suite(
         &tools,
         &pg,
@@ -327,6 +330,28 @@ pub fn command(args: &[String]) -> Result {
         note(s.to_string());
     }
     Ok(())
+}
+
+/// `--only sign`: one function's suites, for a quick loop while working on it (CI runs all).
+fn only(tools: &Tools, name: Option<&str>) -> Result {
+    match name {
+        Some("sign") => {
+            crate::sign::botocore_oracle()?;
+            let f = wasm::function("sign")?;
+            wasm::check_budgets(&[wasm::build_module(tools, f)?, wasm::build_worker(tools, f)?])?;
+            let logs = temp_dir("portcullis-test-logs")?;
+            let (fakes, fakes_url) = provider_fakes(tools, &logs)?;
+            let failures = crate::sign::suite(tools, &fakes_url, &logs)?;
+            drop(fakes);
+            if failures.is_empty() {
+                say("the sign suites passed");
+                Ok(())
+            } else {
+                Err(format!("failed:\n- {}", failures.join("\n- ")))
+            }
+        }
+        _ => Err("--only takes a function with its own suites: sign".into()),
+    }
 }
 
 /// The `portcullis` binary as a user runs it.

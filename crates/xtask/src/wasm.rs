@@ -63,6 +63,12 @@ pub const FUNCTIONS: &[Function] = &[
         budget_gz: 192 * 1024,
         budget_worker_js_gz: 96 * 1024,
     },
+    Function {
+        name: "sign",
+        budget_raw: 400 * 1024,
+        budget_gz: 168 * 1024,
+        budget_worker_js_gz: 96 * 1024,
+    },
 ];
 
 pub fn function(name: &str) -> Result<&'static Function> {

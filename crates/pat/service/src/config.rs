@@ -5,6 +5,7 @@ use portcullis_jwt::project::{Project, secret};
 use portcullis_jwt::{SigningKey, Verifier};
 use portcullis_pat::policy::Policy;
 use portcullis_pat::token::{Hasher, Prefix};
+use portcullis_service::cors::Cors;
 
 pub use portcullis_jwt::project::{
     ENV_ISSUER, ENV_JWT_SECRET, ENV_SUPABASE_JWKS, ENV_SUPABASE_URL,
@@ -23,7 +24,7 @@ pub const ENV_POLICY: &str = "PORTCULLIS_PAT_POLICY";
 /// The secret backends present to `/introspect` (`Authorization: Bearer …`); unset disables it.
 pub const ENV_INTROSPECTION_SECRET: &str = "PORTCULLIS_PAT_INTROSPECTION_SECRET";
 /// Origins allowed to call the management API from a browser (comma-separated).
-pub const ENV_CORS_ORIGINS: &str = "PORTCULLIS_CORS_ORIGINS";
+pub use portcullis_service::cors::ENV_CORS_ORIGINS;
 /// The request header the platform sets to the client's address (`cf-connecting-ip` on
 /// Cloudflare; `x-forwarded-for`, rightmost entry, behind a proxy that appends it). Unset: no
 /// header is trusted, and tokens with an IP allow-list cannot be created or used.
@@ -60,7 +61,7 @@ pub struct PatConfig {
     /// The introspection secret.
     pub introspection: Option<Secret<Vec<u8>>>,
     /// Browser origins allowed.
-    pub cors_origins: Vec<String>,
+    pub cors: Cors,
     /// Where the client address is read (one of [`CLIENT_IP_HEADERS`]); `None`: nowhere.
     pub client_ip_header: Option<&'static str>,
     /// Body limit.
@@ -119,19 +120,7 @@ impl PatConfig {
                     })?,
             ),
         };
-        let cors_origins: Vec<String> = env
-            .var(ENV_CORS_ORIGINS)
-            .map(|v| {
-                v.split(',')
-                    .map(|o| o.trim().trim_end_matches('/').to_owned())
-                    .filter(|o| !o.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        for origin in &cors_origins {
-            check_base_url(origin)
-                .map_err(|e| ConfigError::invalid(ENV_CORS_ORIGINS, e.to_string()))?;
-        }
+        let cors = Cors::from_env(env, ENV_CORS_ORIGINS, "GET, POST, DELETE, OPTIONS")?;
         let max_body_bytes: usize = parse_or(env, ENV_MAX_BODY, 256 * 1024, "a number of bytes")?;
         if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
             return Err(ConfigError::invalid(
@@ -159,7 +148,7 @@ impl PatConfig {
             hasher: Hasher::new(secret(env, ENV_PEPPER)?),
             policy,
             introspection: secret(env, ENV_INTROSPECTION_SECRET)?.map(Secret::new),
-            cors_origins,
+            cors,
             client_ip_header,
             max_body_bytes,
         })

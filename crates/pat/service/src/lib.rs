@@ -472,49 +472,6 @@ impl Pat {
             .map(|ip| ip.to_canonical())
     }
 
-    /// The CORS headers for `origin`, if it is allowed.
-    fn cors(&self, request: &Request, response: &mut Response) {
-        if self.config.cors_origins.is_empty() {
-            return;
-        }
-        // The answer depends on the origin whether or not it is allowed (shared caches).
-        response.headers.append_static("vary", "origin");
-        if let Some(origin) = request.headers.get("origin")
-            && self.config.cors_origins.iter().any(|o| o == origin)
-        {
-            response
-                .headers
-                .append("access-control-allow-origin", origin);
-        }
-    }
-
-    fn preflight(&self, request: &Request) -> Response {
-        let allowed = request
-            .headers
-            .get("origin")
-            .is_some_and(|o| self.config.cors_origins.iter().any(|c| c == o));
-        if !allowed {
-            return error_response(
-                Status::FORBIDDEN,
-                "origin_not_allowed",
-                "this origin may not call the API from a browser",
-            );
-        }
-        let mut r = Response::new(Status::NO_CONTENT);
-        if let Some(origin) = request.headers.get("origin") {
-            r.headers.append("access-control-allow-origin", origin);
-        }
-        r.headers.append_static("vary", "origin");
-        r.headers
-            .append_static("access-control-allow-methods", "GET, POST, DELETE, OPTIONS");
-        r.headers.append_static(
-            "access-control-allow-headers",
-            "authorization, content-type, apikey, x-client-info",
-        );
-        r.headers.append_static("access-control-max-age", "600");
-        r
-    }
-
     /// The signed-in user behind the request's JWT, allowed to manage tokens.
     async fn user<D: Db, H: Outbound>(
         &self,
@@ -1111,13 +1068,13 @@ impl Function for Pat {
         request: Request,
     ) -> Response {
         if request.method == Method::Options {
-            return self.preflight(&request);
+            return self.config.cors.preflight(&request);
         }
         let mut response = match self.answer(ctx, &request).await {
             Ok(r) => r,
             Err(e) => e.into_response(ctx.log),
         };
-        self.cors(&request, &mut response);
+        self.config.cors.apply(&request, &mut response);
         response
     }
 }

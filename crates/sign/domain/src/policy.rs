@@ -104,8 +104,11 @@ pub struct Ask<'a> {
     pub expires_in: Option<u32>,
     /// For uploads: the media type the client will send.
     pub content_type: Option<&'a str>,
-    /// For uploads: the exact size the client will send.
+    /// For uploads: the exact size the client will send (for a POST form: the most it may).
     pub content_length: Option<u64>,
+    /// `key` is a directory: the ask covers every key under it (a presigned POST with a
+    /// prefix). Only rules whose template ends in `**` and covers the directory match.
+    pub under: bool,
 }
 
 /// Who asks: the verified token.
@@ -149,6 +152,9 @@ pub enum Reason {
     Aal2,
     /// A token exchanged from a personal access token, which the rule does not allow.
     PatToken,
+    /// A prefix upload whose directory an earlier rule also reaches into (first match would
+    /// decide some keys under it by that rule): ask for an exact key or a deeper prefix.
+    PrefixOverlap,
 }
 
 impl Reason {
@@ -164,6 +170,7 @@ impl Reason {
             Self::Size => "size_not_allowed",
             Self::Aal2 => "aal2_required",
             Self::PatToken => "pat_token_not_allowed",
+            Self::PrefixOverlap => "prefix_overlaps_rule",
         }
     }
 }
@@ -239,10 +246,23 @@ impl Policy {
         let Some((i, rule)) = self.rules.iter().enumerate().find(|(_, r)| {
             r.bucket == ask.bucket
                 && r.roles.iter().any(|role| role == asker.role)
-                && r.path.matches(ask.key, asker.claims)
+                && if ask.under {
+                    r.path.covers_dir(ask.key, asker.claims)
+                } else {
+                    r.path.matches(ask.key, asker.claims)
+                }
         }) else {
             return refuse(Reason::NoRule, None);
         };
+        if ask.under
+            && let Some(j) = self.rules.iter().take(i).position(|r| {
+                r.bucket == ask.bucket
+                    && r.roles.iter().any(|role| role == asker.role)
+                    && r.path.overlaps_dir(ask.key, asker.claims)
+            })
+        {
+            return refuse(Reason::PrefixOverlap, Some(j));
+        }
         let at = Some(i);
         if asker.from_pat && !rule.allow_pat_tokens {
             return refuse(Reason::PatToken, at);
@@ -550,6 +570,7 @@ mod tests {
             expires_in: None,
             content_type: None,
             content_length: None,
+            under: false,
         }
     }
 
@@ -654,6 +675,55 @@ mod tests {
         assert_eq!(p.decide(&up, &user), refused(Reason::Size, Some(1)));
         up.content_length = Some(1_048_577);
         assert_eq!(p.decide(&up, &user), refused(Reason::Size, Some(1)));
+    }
+
+    #[test]
+    fn a_prefix_upload_needs_a_covering_rule_and_no_earlier_overlap() {
+        let p = Policy::from_json(POLICY).unwrap();
+        let claims = json!({"sub": "u1"});
+        let user = Asker {
+            claims: &claims,
+            role: "authenticated",
+            aal: Some("aal2"),
+            from_pat: false,
+        };
+        let k = |s: &str| ObjectKey::parse(s).unwrap();
+        let (home, photos, private, other) = (
+            k("users/u1"),
+            k("users/u1/photos"),
+            k("users/u1/private"),
+            k("users/u2"),
+        );
+        let up = |key| Ask {
+            content_type: Some("image/png"),
+            content_length: Some(1000),
+            under: true,
+            ..ask(key, Method::Put)
+        };
+        let refused = |reason, rule| Err(Refused { reason, rule });
+        // users/u1/ reaches into users/u1/private/, which rule 0 decides (GET only).
+        assert_eq!(
+            p.decide(&up(&home), &user),
+            refused(Reason::PrefixOverlap, Some(0))
+        );
+        assert_eq!(
+            p.decide(&up(&photos), &user),
+            Ok(Grant {
+                rule: 1,
+                expires_in: 600
+            })
+        );
+        assert_eq!(
+            p.decide(&up(&private), &user),
+            refused(Reason::Method, Some(0))
+        );
+        assert_eq!(p.decide(&up(&other), &user), refused(Reason::NoRule, None));
+        // The same directory asked as an exact key is another question.
+        let exact = Ask {
+            under: false,
+            ..up(&photos)
+        };
+        assert!(p.decide(&exact, &user).is_ok());
     }
 
     #[test]

@@ -172,6 +172,55 @@ impl Template {
         }
         keys.next().is_none()
     }
+
+    /// Whether every key under the directory `dir` (the keys `dir/…` a presigned POST with
+    /// prefix `dir/` lets the client choose) is under this template: it must end in `**` and
+    /// `dir` must match the segments before it, deeper directories included. A template
+    /// without `**` covers no directory.
+    #[must_use]
+    pub fn covers_dir(&self, dir: &ObjectKey, claims: &Value) -> bool {
+        let Some((Segment::AnyRest, fixed)) = self.segments.split_last() else {
+            return false;
+        };
+        let mut dirs = dir.segments();
+        for segment in fixed {
+            let Some(actual) = dirs.next() else {
+                return false;
+            };
+            match segment {
+                Segment::AnyOne => {}
+                Segment::Parts(parts) => {
+                    if !parts_match(parts, actual, claims) {
+                        return false;
+                    }
+                }
+                Segment::AnyRest => return false,
+            }
+        }
+        true
+    }
+
+    /// Whether some key under the directory `dir` may match this template: `dir`'s segments
+    /// do not contradict it and the template reaches below `dir`. (A prefix form is refused
+    /// when an earlier rule overlaps its directory: first match would decide those keys by
+    /// that rule, not by the one that covers the directory.)
+    #[must_use]
+    pub fn overlaps_dir(&self, dir: &ObjectKey, claims: &Value) -> bool {
+        let mut segments = self.segments.iter();
+        for actual in dir.segments() {
+            match segments.next() {
+                None => return false,
+                Some(Segment::AnyRest) => return true,
+                Some(Segment::AnyOne) => {}
+                Some(Segment::Parts(parts)) => {
+                    if !parts_match(parts, actual, claims) {
+                        return false;
+                    }
+                }
+            }
+        }
+        segments.next().is_some()
+    }
 }
 
 /// The value of the claim at `path`: a string, or an integer as its decimal text.
@@ -208,6 +257,54 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn directories_covered() {
+        let claims = json!({"sub": "u1", "org": "a/b"});
+        let dir = |d: &str| ObjectKey::parse(d).unwrap();
+        let t = Template::parse("users/{sub}/**").unwrap();
+        assert!(t.covers_dir(&dir("users/u1"), &claims));
+        assert!(t.covers_dir(&dir("users/u1/photos/2026"), &claims));
+        assert!(!t.covers_dir(&dir("users"), &claims));
+        assert!(!t.covers_dir(&dir("users/u2"), &claims));
+        assert!(!t.covers_dir(&dir("users/u1x"), &claims));
+        let t = Template::parse("users/{sub}/*").unwrap();
+        assert!(
+            !t.covers_dir(&dir("users/u1"), &claims),
+            "no ** covers no directory"
+        );
+        let t = Template::parse("orgs/{org}/**").unwrap();
+        assert!(
+            !t.covers_dir(&dir("orgs/a/b"), &claims),
+            "an unsafe claim covers nothing"
+        );
+        let t = Template::parse("drop/*/**").unwrap();
+        assert!(t.covers_dir(&dir("drop/x"), &claims));
+        assert!(!t.covers_dir(&dir("drop"), &claims));
+        let t = Template::parse("users/{sub}/private/*").unwrap();
+        assert!(t.overlaps_dir(&dir("users/u1"), &claims));
+        assert!(t.overlaps_dir(&dir("users/u1/private"), &claims));
+        assert!(
+            !t.overlaps_dir(&dir("users/u1/private/x"), &claims),
+            "matches the dir, not under it"
+        );
+        assert!(!t.overlaps_dir(&dir("users/u2"), &claims));
+        assert!(
+            Template::parse("**")
+                .unwrap()
+                .overlaps_dir(&dir("a/b"), &claims)
+        );
+        assert!(
+            Template::parse("a/**")
+                .unwrap()
+                .overlaps_dir(&dir("a/b"), &claims)
+        );
+        assert!(
+            !Template::parse("b/**")
+                .unwrap()
+                .overlaps_dir(&dir("a/b"), &claims)
+        );
+    }
 
     fn key(k: &str) -> ObjectKey {
         ObjectKey::parse(k).unwrap()

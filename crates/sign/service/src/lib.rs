@@ -16,12 +16,14 @@ use portcullis_core::json::{JsonError, Strict, Value};
 use portcullis_core::{ConfigError, Db, Env, Outbound, Secret};
 use portcullis_jwt::project::Project;
 use portcullis_service::auth::{AuthError, authenticate};
+use portcullis_service::cors::{Cors, ENV_CORS_ORIGINS};
 use portcullis_service::{
     Context, Function, Log, Method as HttpMethod, Request, Response, Status, error_response,
     json_response, route,
 };
 use portcullis_sign::key::ObjectKey;
-use portcullis_sign::policy::{Ask, Asker, Backend, Policy, strict_media_type};
+use portcullis_sign::policy::{Ask, Asker, Backend, Bucket, Policy, strict_media_type};
+use portcullis_sign::post::{PostKey, PostPolicy, presign_post};
 use portcullis_sign::sigv4::{Credentials, Method, Presign, presign};
 use serde_json::json;
 
@@ -39,6 +41,8 @@ pub struct Sign {
     policy: Policy,
     /// Per bucket (same order as the policy's), its credentials.
     credentials: Vec<Credentials>,
+    /// Browser origins allowed (`PORTCULLIS_CORS_ORIGINS`).
+    cors: Cors,
 }
 
 fn read_secret(env: &dyn Env, name: &str) -> Result<String, ConfigError> {
@@ -78,6 +82,7 @@ impl Sign {
             project,
             policy,
             credentials,
+            cors: Cors::from_env(env, ENV_CORS_ORIGINS, "POST, OPTIONS")?,
         })
     }
 }
@@ -97,6 +102,8 @@ enum Failure {
     NotFound,
     MethodNotAllowed,
     BadRequest(String),
+    /// The bucket's backend cannot do this.
+    Unsupported(&'static str),
     /// Objects refused: `[{index, key, error, message, rule?}]`.
     Refused(Vec<Value>),
 }
@@ -129,6 +136,9 @@ impl Failure {
             }
             Self::BadRequest(message) => {
                 error_response(Status::BAD_REQUEST, "invalid_request", &message)
+            }
+            Self::Unsupported(message) => {
+                error_response(Status::BAD_REQUEST, "not_supported", message)
             }
             Self::Refused(objects) => json_response(
                 Status::FORBIDDEN,
@@ -232,17 +242,40 @@ impl Sign {
         ctx: &Context<'_, D, H>,
         request: &Request,
     ) -> Result<Response, Failure> {
-        match (route(request.path(), Self::NAME), request.method) {
-            ("/sign", HttpMethod::Post) => {}
-            ("/sign", _) => return Err(Failure::MethodNotAllowed),
-            _ => return Err(Failure::NotFound),
+        let path = route(request.path(), Self::NAME);
+        if !matches!(path, "/sign" | "/upload") {
+            return Err(Failure::NotFound);
+        }
+        if request.method != HttpMethod::Post {
+            return Err(Failure::MethodNotAllowed);
         }
         let claims = authenticate(&self.project.verifier, ctx, request).await?;
         let payload: Value = serde_json::from_str(&claims.payload)
             .map_err(|_| Failure::Auth(AuthError::Refused(portcullis_jwt::Refusal::Malformed)))?;
+        let asker = Asker {
+            claims: &payload,
+            role: &claims.role,
+            aal: claims.aal.as_deref(),
+            from_pat: claims.amr.iter().any(|m| m == "pat"),
+        };
         let body: Value = serde_json::from_slice(&request.body)
             .map_err(|_| Failure::BadRequest("the body is not JSON".into()))?;
-        let mut s = Strict::new(&body, "")?;
+        let now = ctx.clock.now().secs();
+        if path == "/upload" {
+            return self.upload(&body, &asker, now);
+        }
+        self.sign(&body, &asker, now)
+    }
+
+    /// A bucket of the policy and its credentials.
+    fn bucket(&self, name: &str) -> Option<(&Bucket, &Credentials)> {
+        let at = self.policy.buckets.iter().position(|b| b.name == name)?;
+        Some((self.policy.buckets.get(at)?, self.credentials.get(at)?))
+    }
+
+    /// `POST /sign`.
+    fn sign(&self, body: &Value, asker: &Asker<'_>, now: i64) -> Result<Response, Failure> {
+        let mut s = Strict::new(body, "")?;
         let bucket_path = s.path_of("bucket");
         let bucket_name = s
             .str("bucket")?
@@ -260,12 +293,6 @@ impl Sign {
             .map(|(i, v)| read_object(v, &format!("{objects_path}[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
         s.finish()?;
-        let asker = Asker {
-            claims: &payload,
-            role: &claims.role,
-            aal: claims.aal.as_deref(),
-            from_pat: claims.amr.iter().any(|m| m == "pat"),
-        };
         // Every object is checked before any is signed: all or none.
         let mut refused = Vec::new();
         let mut granted = Vec::new();
@@ -284,8 +311,9 @@ impl Sign {
                 expires_in: o.expires_in,
                 content_type: o.content_type,
                 content_length: o.content_length,
+                under: false,
             };
-            match self.policy.decide(&ask, &asker) {
+            match self.policy.decide(&ask, asker) {
                 Ok(grant) => granted.push((key, grant.expires_in)),
                 Err(r) => refused.push(json!({
                     "index": index,
@@ -298,18 +326,9 @@ impl Sign {
         if !refused.is_empty() {
             return Err(Failure::Refused(refused));
         }
-        let (at, bucket) = self
-            .policy
-            .buckets
-            .iter()
-            .enumerate()
-            .find(|(_, b)| b.name == bucket_name)
+        let (bucket, creds) = self
+            .bucket(bucket_name)
             .ok_or_else(|| Failure::BadRequest("no such bucket".into()))?;
-        let creds = self
-            .credentials
-            .get(at)
-            .ok_or_else(|| Failure::BadRequest("no such bucket".into()))?;
-        let now = ctx.clock.now().secs();
         let mut urls = Vec::with_capacity(granted.len());
         for (o, (key, expires_in)) in objects.iter().zip(&granted) {
             let length = o.content_length.map(|n| n.to_string());
@@ -364,6 +383,138 @@ impl Sign {
     }
 }
 
+impl Sign {
+    /// `POST /upload` `{"bucket", "key" | "prefix", "content_type"?, "max_size"?,
+    /// "expires_in"?}` → `{"url", "fields", "expires_at", "max_size", …}`: a presigned POST
+    /// form. The policy decides it as an upload (`PUT`) of `max_size` bytes (default: the
+    /// deciding rule's `max_size`; one of the two is required, so every form is bounded). A
+    /// `prefix` (`users/u1/photos/`) lets the browser name the file under it, and is allowed
+    /// only where the deciding rule covers the whole directory and no earlier rule reaches into
+    /// it.
+    fn upload(&self, body: &Value, asker: &Asker<'_>, now: i64) -> Result<Response, Failure> {
+        let mut s = Strict::new(body, "")?;
+        let bucket_path = s.path_of("bucket");
+        let bucket_name = s
+            .str("bucket")?
+            .ok_or_else(|| Failure::BadRequest(format!("{bucket_path}: required")))?;
+        let key_path = s.path_of("key");
+        let exact = s.str("key")?;
+        let prefix_path = s.path_of("prefix");
+        let prefix = s.str("prefix")?;
+        let expires_path = s.path_of("expires_in");
+        let expires_in = s
+            .u64("expires_in")?
+            .map(|v| u32::try_from(v).map_err(|_| JsonError::new(&expires_path, "too large")))
+            .transpose()?;
+        let type_path = s.path_of("content_type");
+        let content_type = s.str("content_type")?;
+        if content_type.is_some_and(|t| strict_media_type(t).is_none()) {
+            return Err(JsonError::new(type_path, "one media type: type/subtype").into());
+        }
+        let size_path = s.path_of("max_size");
+        let max_size = s.u64("max_size")?;
+        s.finish()?;
+        let (asked, key, under) = match (exact, prefix) {
+            (Some(k), None) => (k, ObjectKey::parse(k), false),
+            (None, Some(p)) => match p.strip_suffix('/') {
+                Some(dir) => (p, ObjectKey::parse(dir), true),
+                None => {
+                    return Err(Failure::BadRequest(format!(
+                        "{prefix_path}: a directory ending in /"
+                    )));
+                }
+            },
+            _ => {
+                return Err(Failure::BadRequest(format!(
+                    "{key_path}: exactly one of key and prefix (a directory ending in /)"
+                )));
+            }
+        };
+        let refuse = |error: &str, rule: Option<usize>, message: Option<String>| {
+            let mut entry = json!({"key": asked, "error": error});
+            if let Some(object) = entry.as_object_mut() {
+                if let Some(r) = rule {
+                    object.insert("rule".into(), r.into());
+                }
+                if let Some(m) = message {
+                    object.insert("message".into(), m.into());
+                }
+            }
+            Failure::Refused(vec![entry])
+        };
+        let key = key.map_err(|e| refuse("bad_key", None, Some(e.to_string())))?;
+        let ask = Ask {
+            bucket: bucket_name,
+            key: &key,
+            method: Method::Put,
+            expires_in,
+            content_type,
+            // The size is checked against the rule once it is known (below) when not asked.
+            content_length: Some(max_size.unwrap_or(0)),
+            under,
+        };
+        let grant = self
+            .policy
+            .decide(&ask, asker)
+            .map_err(|r| refuse(r.reason.code(), r.rule, None))?;
+        let rule_max = self.policy.rules.get(grant.rule).and_then(|r| r.max_size);
+        let Some(max) = max_size.or(rule_max) else {
+            return Err(Failure::BadRequest(format!(
+                "{size_path}: required (the deciding rule sets no maximum size)"
+            )));
+        };
+        let (bucket, creds) = self
+            .bucket(bucket_name)
+            .ok_or_else(|| Failure::BadRequest("no such bucket".into()))?;
+        if bucket.backend == Backend::R2 {
+            return Err(Failure::Unsupported(
+                "R2 does not accept presigned POST forms: sign a PUT with /sign (content_length bounds it)",
+            ));
+        }
+        let prefix_text;
+        let post_key = if under {
+            prefix_text = format!("{}/", key.as_str());
+            PostKey::Prefix(&prefix_text)
+        } else {
+            PostKey::Exact(&key)
+        };
+        let form = presign_post(
+            creds,
+            &PostPolicy {
+                scheme: &bucket.scheme,
+                host: &bucket.host,
+                bucket: &bucket.name,
+                style: bucket.style,
+                region: &bucket.region,
+                time: now,
+                expires: grant.expires_in,
+                key: post_key,
+                content_type,
+                size: Some((0, max)),
+            },
+        )
+        .map_err(|e| Failure::BadRequest(e.to_string()))?;
+        let fields: serde_json::Map<String, Value> = form
+            .fields
+            .into_iter()
+            .map(|(n, v)| (n, Value::String(v)))
+            .collect();
+        let mut answer = json!({
+            "url": form.url,
+            "fields": fields,
+            "expires_at": now + i64::from(grant.expires_in),
+            "max_size": max,
+        });
+        if let Some(object) = answer.as_object_mut() {
+            object.insert(if under { "prefix" } else { "key" }.into(), asked.into());
+            if let Some(t) = content_type {
+                object.insert("content_type".into(), t.into());
+            }
+        }
+        Ok(json_response(Status::OK, &answer))
+    }
+}
+
 impl Function for Sign {
     const NAME: &'static str = "portcullis-sign";
     const USES_CRYPTO: bool = true;
@@ -386,9 +537,14 @@ impl Function for Sign {
         ctx: &Context<'_, D, H>,
         request: Request,
     ) -> Response {
-        match self.answer(ctx, &request).await {
+        if request.method == HttpMethod::Options {
+            return self.cors.preflight(&request);
+        }
+        let mut response = match self.answer(ctx, &request).await {
             Ok(r) => r,
             Err(e) => e.into_response(ctx.log),
-        }
+        };
+        self.cors.apply(&request, &mut response);
+        response
     }
 }

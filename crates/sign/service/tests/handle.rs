@@ -344,3 +344,266 @@ fn a_token_exchanged_from_a_pat_signs_nothing_by_default() {
     let r = run(&s, sign_request(Some(&jwt_with(USER, "password")), &ask));
     assert_eq!(r.status.as_u16(), 200);
 }
+
+fn upload_request(token: &str, body: &Value) -> Request {
+    Request::new(Method::Post, "/portcullis-sign/upload")
+        .with_header("content-type", "application/json")
+        .with_header("authorization", format!("Bearer {token}"))
+        .with_body(body.to_string())
+}
+
+#[test]
+fn an_upload_form_is_bounded_by_the_rule() {
+    let s = Sign::from_env(&env(&[])).unwrap();
+    let token = jwt(USER);
+    // The rule's maximum bounds a form that asks none.
+    let key = format!("users/{USER}/avatar.png");
+    let r = run(
+        &s,
+        upload_request(
+            &token,
+            &json!({"bucket": "media", "key": key, "content_type": "image/png"}),
+        ),
+    );
+    assert_eq!(
+        r.status.as_u16(),
+        200,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let b = body(&r);
+    assert_eq!(b["url"], "http://127.0.0.1:8333/media");
+    assert_eq!(b["max_size"], 1_048_576);
+    assert_eq!(b["key"], key.as_str());
+    assert_eq!(b["expires_at"], NOW + 300);
+    let fields = b["fields"].as_object().unwrap();
+    assert_eq!(fields["key"], key.as_str());
+    assert_eq!(fields["Content-Type"], "image/png");
+    assert_eq!(fields["x-amz-algorithm"], "AWS4-HMAC-SHA256");
+    let policy = portcullis_core::encoding::base64_decode(fields["policy"].as_str().unwrap())
+        .map(|p| String::from_utf8(p).unwrap())
+        .unwrap();
+    assert!(
+        policy.contains(r#"["content-length-range", 0, 1048576]"#),
+        "{policy}"
+    );
+    assert!(!b.to_string().contains("media-secret"));
+    // A smaller maximum asked, and a prefix the rule covers.
+    let r = run(
+        &s,
+        upload_request(
+            &token,
+            &json!({"bucket": "media", "prefix": format!("users/{USER}/inbox/"),
+                    "content_type": "image/jpeg", "max_size": 5000, "expires_in": 60}),
+        ),
+    );
+    assert_eq!(
+        r.status.as_u16(),
+        200,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let b = body(&r);
+    assert_eq!(b["max_size"], 5000);
+    assert_eq!(
+        b["fields"]["key"],
+        format!("users/{USER}/inbox/${{filename}}")
+    );
+    let policy = portcullis_core::encoding::base64_decode(b["fields"]["policy"].as_str().unwrap())
+        .map(|p| String::from_utf8(p).unwrap())
+        .unwrap();
+    assert!(
+        policy.contains(&format!(
+            r#"["starts-with", "$key", "users/{USER}/inbox/"]"#
+        )),
+        "{policy}"
+    );
+}
+
+#[test]
+fn an_upload_form_is_refused_outside_the_rule() {
+    let s = Sign::from_env(&env(&[])).unwrap();
+    let token = jwt(USER);
+    let own = format!("users/{USER}/a.png");
+    for (ask, status, error, rule) in [
+        (
+            json!({"bucket": "media", "key": own, "content_type": "image/png", "max_size": 1_048_577}),
+            403,
+            "size_not_allowed",
+            Some(0),
+        ),
+        (
+            json!({"bucket": "media", "key": own, "content_type": "text/html"}),
+            403,
+            "content_type_not_allowed",
+            Some(0),
+        ),
+        (
+            json!({"bucket": "media", "key": own}),
+            403,
+            "content_type_not_allowed",
+            Some(0),
+        ),
+        (
+            json!({"bucket": "media", "key": "users/someone-else/a.png", "content_type": "image/png"}),
+            403,
+            "no_rule",
+            None,
+        ),
+        (
+            json!({"bucket": "media", "key": "public/a.png", "content_type": "image/png"}),
+            403,
+            "method_not_allowed",
+            Some(1),
+        ),
+        (
+            json!({"bucket": "media", "prefix": "users/", "content_type": "image/png"}),
+            403,
+            "no_rule",
+            None,
+        ),
+        (
+            json!({"bucket": "media", "prefix": format!("users/{USER}/../x/"), "content_type": "image/png"}),
+            403,
+            "bad_key",
+            None,
+        ),
+        (
+            json!({"bucket": "media", "key": own, "content_type": "image/png", "expires_in": 901}),
+            403,
+            "expires_in_too_long",
+            Some(0),
+        ),
+        (
+            json!({"bucket": "other", "key": own}),
+            403,
+            "unknown_bucket",
+            None,
+        ),
+    ] {
+        let r = run(&s, upload_request(&token, &ask));
+        let b = body(&r);
+        assert_eq!(r.status.as_u16(), status, "{ask}: {b}");
+        assert_eq!(b["error"], "refused", "{ask}");
+        assert_eq!(b["refused"][0]["error"], error, "{ask}");
+        assert_eq!(b["refused"][0]["rule"].as_u64(), rule, "{ask}");
+        assert!(b.get("url").is_none());
+    }
+    for (ask, path) in [
+        (
+            json!({"bucket": "media", "key": own, "prefix": "users/"}),
+            "key",
+        ),
+        (json!({"bucket": "media"}), "key"),
+        (
+            json!({"bucket": "media", "prefix": format!("users/{USER}")}),
+            "prefix",
+        ),
+        (
+            json!({"bucket": "media", "key": own, "max_size": "big"}),
+            "max_size",
+        ),
+        (json!({"bucket": "media", "key": own, "extra": 1}), "extra"),
+    ] {
+        let r = run(&s, upload_request(&token, &ask));
+        let b = body(&r);
+        assert_eq!(
+            (r.status.as_u16(), b["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{ask}: {b}"
+        );
+        assert!(b["message"].as_str().unwrap().contains(path), "{ask}: {b}");
+    }
+}
+
+#[test]
+fn an_upload_form_needs_a_bound_and_a_backend_that_takes_forms() {
+    let policy = r#"{
+      "buckets": {
+        "r2": {"backend": "r2", "endpoint": "https://acct.r2.cloudflarestorage.com",
+               "access_key_id_env": "MEDIA_KEY", "secret_env": "MEDIA_SECRET"},
+        "open": {"backend": "minio", "endpoint": "http://127.0.0.1:8333",
+                 "access_key_id_env": "MEDIA_KEY", "secret_env": "MEDIA_SECRET"}
+      },
+      "rules": [
+        {"bucket": "r2", "path": "users/{sub}/**", "methods": ["PUT"], "max_size": 1000},
+        {"bucket": "open", "path": "users/{sub}/**", "methods": ["PUT"]}
+      ]
+    }"#;
+    let s = Sign::from_env(&env(&[("PORTCULLIS_SIGN_POLICY", policy)])).unwrap();
+    let token = jwt(USER);
+    let key = format!("users/{USER}/a.bin");
+    let r = run(
+        &s,
+        upload_request(&token, &json!({"bucket": "r2", "key": key})),
+    );
+    let b = body(&r);
+    assert_eq!(
+        (r.status.as_u16(), b["error"].as_str()),
+        (400, Some("not_supported")),
+        "{b}"
+    );
+    assert!(b["message"].as_str().unwrap().contains("R2"));
+    let r = run(
+        &s,
+        upload_request(&token, &json!({"bucket": "open", "key": key})),
+    );
+    let b = body(&r);
+    assert_eq!(r.status.as_u16(), 400, "{b}");
+    assert!(b["message"].as_str().unwrap().contains("max_size"), "{b}");
+    let r = run(
+        &s,
+        upload_request(
+            &token,
+            &json!({"bucket": "open", "key": key, "max_size": 10}),
+        ),
+    );
+    assert_eq!(
+        r.status.as_u16(),
+        200,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+}
+
+#[test]
+fn browsers_from_listed_origins_only() {
+    let s = Sign::from_env(&env(&[("PORTCULLIS_CORS_ORIGINS", "https://app.example")])).unwrap();
+    let pre = |origin: &str| {
+        Request::new(Method::Options, "/portcullis-sign/sign")
+            .with_header("origin", origin.to_owned())
+    };
+    let r = run(&s, pre("https://app.example"));
+    assert_eq!(r.status.as_u16(), 204);
+    assert_eq!(
+        r.headers.get("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(
+        r.headers.get("access-control-allow-methods"),
+        Some("POST, OPTIONS")
+    );
+    assert_eq!(run(&s, pre("https://evil.example")).status.as_u16(), 403);
+    let ask = json!({"bucket": "media", "objects": [{"key": "public/a.png", "method": "GET"}]});
+    let r = run(
+        &s,
+        sign_request(Some(&jwt(USER)), &ask).with_header("origin", "https://app.example"),
+    );
+    assert_eq!(r.status.as_u16(), 200);
+    assert_eq!(
+        r.headers.get("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(r.headers.get("vary"), Some("origin"));
+    // Errors carry them too, so the page can read why.
+    let r = run(
+        &s,
+        sign_request(None, &ask).with_header("origin", "https://app.example"),
+    );
+    assert_eq!(r.status.as_u16(), 401);
+    assert_eq!(
+        r.headers.get("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert!(Sign::from_env(&env(&[("PORTCULLIS_CORS_ORIGINS", "*")])).is_err());
+}
