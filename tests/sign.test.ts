@@ -539,3 +539,71 @@ Deno.test(`[${RUNTIME}] browsers: listed origins only`, async () => {
   assert.equal(r.headers.get("access-control-allow-origin"), ORIGIN);
   assert.equal(r.headers.get("cache-control"), "no-store");
 });
+
+Deno.test(`[${RUNTIME}] Supabase Storage signs as the user (RLS applies) or with the service key`, async () => {
+  const storageCalls = async () => (await (await fetch(`${FAKES}/_control/storage`)).json());
+  const before = (await storageCalls()).requests.length;
+  const me = `users/${user}`;
+  // An upload URL from Storage, used for real: PUT to it.
+  const up = await one(token, { key: `${me}/me 1.png`, method: "PUT", content_type: "image/png" }, "avatars");
+  assert.ok(
+    up.url.startsWith(`${FAKES}/storage/v1/object/upload/sign/avatars/${me}/me%201.png?token=`),
+    up.url,
+  );
+  const now = Math.floor(Date.now() / 1000);
+  assert.ok(Math.abs(up.expires_at - (now + 7200)) <= 5, "Storage's upload URLs last two hours");
+  assert.equal((await use("PUT", up.url, { "content-type": "image/png" }, bytes("one"))).status, 200);
+  const up2 = await one(token, { key: `${me}/two.png`, method: "PUT" }, "avatars");
+  assert.equal((await use("PUT", up2.url, {}, bytes("two"))).status, 200);
+  // Downloads: two with one lifetime go in one batch call, a third alone.
+  const r = await sign(token, {
+    bucket: "avatars",
+    objects: [
+      { key: `${me}/me 1.png`, method: "GET", expires_in: 60 },
+      { key: `${me}/two.png`, method: "GET", expires_in: 60, download_name: "zwei.png" },
+      { key: `${me}/two.png`, method: "GET", expires_in: 90 },
+    ],
+  });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const [a, b, c] = r.body.urls;
+  assert.deepEqual((await use("GET", a.url)).body, bytes("one"));
+  const got = await use("GET", b.url);
+  assert.deepEqual(got.body, bytes("two"));
+  assert.equal(got.headers.get("content-disposition"), `attachment; filename="zwei.png"`);
+  assert.deepEqual((await use("GET", c.url)).body, bytes("two"));
+  assert.ok(Math.abs(c.expires_at - (now + 90)) <= 5);
+
+  const log = await storageCalls();
+  assert.deepEqual(log.problems, [], "every call kept the contract of spec §2");
+  const mine = log.requests.slice(before);
+  assert.deepEqual(
+    mine.map((x: any) => [x.path, x.body]),
+    [
+      [`/storage/v1/object/upload/sign/avatars/${me}/me%201.png`, {}],
+      [`/storage/v1/object/upload/sign/avatars/${me}/two.png`, {}],
+      ["/storage/v1/object/sign/avatars", { expiresIn: 60, paths: [`${me}/me 1.png`, `${me}/two.png`] }],
+      [`/storage/v1/object/sign/avatars/${me}/two.png`, { expiresIn: 90 }],
+    ],
+  );
+  for (const x of mine) {
+    assert.equal(x.authorization, `Bearer ${token}`, "the user's own JWT: Storage's RLS applies");
+    assert.equal(x.apikey, "sb_publishable_portcullis-test-anon-0001");
+  }
+
+  // Our policy allows team/**, Storage's RLS does not: nothing is signed.
+  const team = await sign(token, { bucket: "avatars", objects: [{ key: "team/plan.png", method: "GET" }] });
+  assert.equal(team.status, 403, JSON.stringify(team.body));
+  assert.deepEqual(team.body.refused, [{ index: 0, key: "team/plan.png", error: "storage_refused" }]);
+
+  // The service-key bucket: our policy is the only guard, and the key never reaches the client.
+  const doc = await one(token, { key: "shared/handbook.txt", method: "GET" }, "vault");
+  assert.deepEqual((await use("GET", doc.url)).body, bytes("handbook"));
+  assert.ok(!JSON.stringify(doc).includes("sb_secret"));
+  const last = (await storageCalls()).requests.at(-1);
+  assert.equal(last.apikey, "sb_secret_portcullis-test-service-0001");
+  assert.equal(last.authorization, "Bearer sb_secret_portcullis-test-service-0001");
+  const denied = await sign(token, { bucket: "vault", objects: [{ key: `${me}/x`, method: "GET" }] });
+  assert.equal(denied.status, 403);
+  assert.equal(denied.body.refused[0].error, "no_rule");
+  assert.equal((await storageCalls()).requests.length, before + 6, "a refused object costs no call");
+});

@@ -22,9 +22,13 @@
 //                                         request that broke the contract
 // The initial set comes from PORTCULLIS_TEST_JWKS.
 //
+// And Supabase Storage's sign endpoints for the sign function: see storage.ts.
+//
 // And GitHub's secret-scanning key list (PORTCULLIS_GITHUB_KEYS_URL points here):
 //   GET    /github/meta/public_keys/secret_scanning   {"public_keys":[…]} as GitHub answers
 //   PUT    /_control/github-keys                      the list to serve
+
+import { storage } from "./storage.ts";
 
 type Provider = "resend" | "postmark" | "twilio" | "vonage";
 interface Rule {
@@ -309,6 +313,8 @@ function jwksEndpoint(req: Request): Response {
 
 async function handle(req: Request): Promise<Response> {
   const url = new URL(req.url);
+  const stored = await storage(req, url);
+  if (stored) return stored;
   if (url.pathname === "/_control/rules") {
     if (req.method === "DELETE") {
       rules = [];

@@ -134,6 +134,10 @@ fn suite_policy(s3_port: u16) -> serde_json::Value {
             "media": {"backend": "minio", "endpoint": format!("http://127.0.0.1:{s3_port}"),
                       "access_key_id_env": "PORTCULLIS_TEST_S3_KEY",
                       "secret_env": "PORTCULLIS_TEST_S3_SECRET"},
+            "avatars": {"backend": "supabase", "auth": "user",
+                        "apikey_env": "PORTCULLIS_TEST_STORAGE_ANON_KEY"},
+            "vault": {"backend": "supabase", "auth": "service",
+                      "apikey_env": "PORTCULLIS_TEST_STORAGE_SERVICE_KEY"},
             "archive": {"backend": "r2", "endpoint": "https://0123456789abcdef.r2.cloudflarestorage.com",
                         "access_key_id_env": "PORTCULLIS_TEST_S3_KEY",
                         "secret_env": "PORTCULLIS_TEST_S3_SECRET"}
@@ -152,7 +156,11 @@ fn suite_policy(s3_port: u16) -> serde_json::Value {
             {"bucket": "media", "path": "scripts/{sub}/**", "methods": ["GET"],
              "allow_pat_tokens": true},
             {"bucket": "archive", "path": "users/{sub}/**", "methods": ["GET", "PUT"],
-             "max_size": 1_048_576}
+             "max_size": 1_048_576},
+            {"bucket": "avatars", "path": "users/{sub}/**", "methods": ["GET", "PUT"],
+             "max_expires_in": 7200},
+            {"bucket": "avatars", "path": "team/**", "methods": ["GET"]},
+            {"bucket": "vault", "path": "shared/**", "methods": ["GET"]}
         ]
     })
 }
@@ -165,7 +173,7 @@ pub fn suite(tools: &Tools, fakes_url: &str, logs: &Path) -> Result<Vec<String>>
     let (port, server) = seaweedfs(logs)?;
     seaweedfs_check(port)?;
     let f = wasm::function("sign")?;
-    let env = vec![
+    let mut env = vec![
         ("SUPABASE_URL", fakes_url.to_owned()),
         (
             "PORTCULLIS_JWT_SECRET",
@@ -179,6 +187,12 @@ pub fn suite(tools: &Tools, fakes_url: &str, logs: &Path) -> Result<Vec<String>>
             "https://app.example.com".to_owned(),
         ),
     ];
+    env.extend(
+        crate::test::STORAGE_FAKE_ENV
+            .iter()
+            .take(2)
+            .map(|(k, v)| (*k, (*v).to_owned())),
+    );
     say("serving sign on Deno and on workerd");
     let deno = harness::deno(tools, f, &env, logs)?;
     let worker = harness::workerd(tools, f, &env, None, logs)?;

@@ -37,6 +37,20 @@ pub const PROVIDER_ENV: [(&str, &str); 9] = [
     ("PORTCULLIS_TEST_PROVIDER_FAKES", "1"),
 ];
 
+/// What the Supabase Storage fake (tests/fakes/storage.ts) checks callers against: the
+/// project's publishable and service keys, and the secret users' JWTs are signed with.
+pub const STORAGE_FAKE_ENV: [(&str, &str); 3] = [
+    (
+        "PORTCULLIS_TEST_STORAGE_ANON_KEY",
+        "sb_publishable_portcullis-test-anon-0001",
+    ),
+    (
+        "PORTCULLIS_TEST_STORAGE_SERVICE_KEY",
+        "sb_secret_portcullis-test-service-0001",
+    ),
+    ("PORTCULLIS_TEST_JWT_SECRET", crate::pat::TEST_JWT_SECRET),
+];
+
 /// The provider fakes (tests/fakes/providers.ts) on a free port.
 pub fn provider_fakes(
     tools: &Tools,
@@ -45,7 +59,7 @@ pub fn provider_fakes(
     let port = crate::util::free_port()?;
     let log = logs.join("provider-fakes.log");
     let mut cmd = tools.deno_serve(root().join("tests/fakes/providers.ts"), port);
-    for (k, v) in PROVIDER_ENV {
+    for (k, v) in PROVIDER_ENV.iter().chain(&STORAGE_FAKE_ENV) {
         cmd.env(k, v);
     }
     let mut service = crate::util::Service::spawn("provider fakes", &mut cmd, &log)?;

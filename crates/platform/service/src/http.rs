@@ -193,6 +193,8 @@ impl Status {
     pub const INTERNAL_SERVER_ERROR: Self = Self(500);
     /// 503
     pub const SERVICE_UNAVAILABLE: Self = Self(503);
+    /// 502: an upstream answered wrongly or not at all.
+    pub const BAD_GATEWAY: Self = Self(502);
 
     /// The numeric code.
     #[must_use]

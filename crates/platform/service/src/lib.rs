@@ -21,6 +21,7 @@ use serde::Serialize;
 pub mod auth;
 pub mod cors;
 pub mod http;
+pub mod join;
 
 pub use http::{Headers, Method, Request, Response, Status};
 

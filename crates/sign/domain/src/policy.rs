@@ -31,6 +31,20 @@ pub enum Backend {
     Supabase,
 }
 
+/// Whose authority a Supabase Storage bucket's sign calls carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageAuth {
+    /// The user's own JWT (with the project's publishable/anon key as `apikey`): Storage
+    /// applies the project's RLS on `storage.objects` as that user, after our policy.
+    User,
+    /// The service key (`apikey` and bearer): Storage's RLS is bypassed and our policy is the
+    /// only guard.
+    Service,
+}
+
+/// Supabase Storage's fixed lifetime of a signed upload URL (2 hours; not configurable).
+pub const STORAGE_UPLOAD_EXPIRES: u32 = 7200;
+
 /// One bucket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bucket {
@@ -53,6 +67,10 @@ pub struct Bucket {
     pub secret_env: String,
     /// See `access_key_id_env`.
     pub session_token_env: Option<String>,
+    /// Supabase buckets: whose authority the sign calls carry, and the variable holding the
+    /// key sent as `apikey` (user: the publishable/anon key; service: the service key, also
+    /// the bearer). The endpoint is then the project's URL unless `endpoint` is given.
+    pub storage: Option<(StorageAuth, String)>,
 }
 
 /// One rule.
@@ -401,6 +419,8 @@ fn bucket(name: &str, s: &mut Strict<'_>) -> Result<Bucket, JsonError> {
     let endpoint_path = s.path_of("endpoint");
     let endpoint = match (s.str("endpoint")?, backend) {
         (Some(e), _) => e.to_owned(),
+        // The project's URL, filled in by the service (empty host here).
+        (None, Backend::Supabase) => "https://".to_owned(),
         (None, Backend::Gcs) => "https://storage.googleapis.com".to_owned(),
         (None, Backend::S3) => {
             let region_path = s.path_of("region");
@@ -415,7 +435,7 @@ fn bucket(name: &str, s: &mut Strict<'_>) -> Result<Bucket, JsonError> {
         .split_once("://")
         .filter(|(scheme, host)| {
             matches!(*scheme, "https" | "http")
-                && !host.is_empty()
+                && (!host.is_empty() || backend == Backend::Supabase)
                 && host.bytes().all(|b| {
                     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
                 })
@@ -444,9 +464,50 @@ fn bucket(name: &str, s: &mut Strict<'_>) -> Result<Bucket, JsonError> {
     let access_key_id_env = env_name(s, "access_key_id_env")?;
     let secret_env = env_name(s, "secret_env")?;
     let session_token_env = env_name(s, "session_token_env")?;
+    let auth_path = s.path_of("auth");
+    let auth = s.str("auth")?;
+    let apikey_path = s.path_of("apikey_env");
+    let apikey_env = env_name(s, "apikey_env")?;
+    let storage = match (backend, auth) {
+        (Backend::Supabase, Some(mode)) => {
+            let mode = match mode {
+                "user" => StorageAuth::User,
+                "service" => StorageAuth::Service,
+                _ => return Err(JsonError::new(auth_path, "user or service")),
+            };
+            let key = apikey_env.ok_or_else(|| {
+                JsonError::new(
+                    &apikey_path,
+                    "required: the variable holding the publishable (user) or service key",
+                )
+            })?;
+            Some((mode, key))
+        }
+        (Backend::Supabase, None) => {
+            return Err(JsonError::new(
+                auth_path,
+                "required: user (Storage RLS applies as the user) or service (our policy is the only guard)",
+            ));
+        }
+        (_, None) if apikey_env.is_none() => None,
+        (_, _) => {
+            return Err(JsonError::new(
+                auth_path,
+                "auth and apikey_env are for supabase buckets",
+            ));
+        }
+    };
     let (access_key_id_env, secret_env) = match (backend, access_key_id_env, secret_env) {
+        (Backend::Supabase, None, None) if session_token_env.is_none() => {
+            (String::new(), String::new())
+        }
+        (Backend::Supabase, _, _) => {
+            return Err(JsonError::new(
+                access_path,
+                "supabase buckets are signed by Storage: no S3 credentials",
+            ));
+        }
         (_, Some(a), Some(k)) => (a, k),
-        (Backend::Supabase, a, k) => (a.unwrap_or_default(), k.unwrap_or_default()),
         (_, None, _) => return Err(JsonError::new(access_path, "required")),
         (_, _, None) => return Err(JsonError::new(secret_path, "required")),
     };
@@ -460,6 +521,7 @@ fn bucket(name: &str, s: &mut Strict<'_>) -> Result<Bucket, JsonError> {
         access_key_id_env,
         secret_env,
         session_token_env,
+        storage,
     })
 }
 
@@ -523,6 +585,36 @@ fn rule(s: &mut Strict<'_>, buckets: &[Bucket]) -> Result<Rule, JsonError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let max_size = s.u64("max_size")?;
+    if buckets
+        .iter()
+        .any(|b| b.name == bucket && b.backend == Backend::Supabase)
+    {
+        // Storage signs GET (downloads) and PUT (uploads, 2 hours, binding neither type nor
+        // size): a rule must not promise what its URLs cannot hold.
+        if methods
+            .iter()
+            .any(|m| !matches!(m, Method::Get | Method::Put))
+        {
+            return Err(JsonError::new(
+                methods_path,
+                "Supabase Storage signs GET and PUT only",
+            ));
+        }
+        if methods.contains(&Method::Put) {
+            if !content_types.is_empty() || max_size.is_some() {
+                return Err(JsonError::new(
+                    types_path,
+                    "Supabase Storage upload URLs bind neither type nor size: set the bucket's allowed_mime_types and file_size_limit in Storage instead",
+                ));
+            }
+            if max_expires_in < STORAGE_UPLOAD_EXPIRES {
+                return Err(JsonError::new(
+                    max_path,
+                    "Supabase Storage upload URLs last 7200 s: allow at least that for PUT",
+                ));
+            }
+        }
+    }
     let require_aal2 = s.bool("require_aal2")?.unwrap_or(false);
     let allow_pat_tokens = s.bool("allow_pat_tokens")?.unwrap_or(false);
     Ok(Rule {

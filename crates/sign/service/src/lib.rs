@@ -13,17 +13,23 @@
 use std::fmt::Write as _;
 
 use portcullis_core::json::{JsonError, Strict, Value};
-use portcullis_core::{ConfigError, Db, Env, Outbound, Secret};
+use portcullis_core::{
+    ConfigError, Db, Env, Outbound, OutboundRequest, OutboundResponse, Secret, check_base_url,
+};
 use portcullis_jwt::project::Project;
 use portcullis_service::auth::{AuthError, authenticate};
 use portcullis_service::cors::{Cors, ENV_CORS_ORIGINS};
+use portcullis_service::join::join_all;
 use portcullis_service::{
-    Context, Function, Log, Method as HttpMethod, Request, Response, Status, error_response,
+    Context, Function, Level, Log, Method as HttpMethod, Request, Response, Status, error_response,
     json_response, route,
 };
 use portcullis_sign::key::ObjectKey;
-use portcullis_sign::policy::{Ask, Asker, Backend, Bucket, Policy, strict_media_type};
+use portcullis_sign::policy::{
+    Ask, Asker, Backend, Bucket, Policy, STORAGE_UPLOAD_EXPIRES, StorageAuth, strict_media_type,
+};
 use portcullis_sign::post::{PostKey, PostPolicy, presign_post};
+use portcullis_sign::sigv4::uri_encode;
 use portcullis_sign::sigv4::{Credentials, Method, Presign, presign};
 use serde_json::json;
 
@@ -39,11 +45,27 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct Sign {
     project: Project,
     policy: Policy,
-    /// Per bucket (same order as the policy's), its credentials.
-    credentials: Vec<Credentials>,
+    /// Per bucket (same order as the policy's), how its URLs are signed.
+    access: Vec<Access>,
     /// Browser origins allowed (`PORTCULLIS_CORS_ORIGINS`).
     cors: Cors,
 }
+
+/// How one bucket's URLs are made.
+#[derive(Debug)]
+enum Access {
+    /// Signed here (SigV4) with these credentials.
+    Sigv4(Credentials),
+    /// Asked of Supabase Storage (spec §2) at `base` (`…/storage/v1`).
+    Storage {
+        base: String,
+        auth: StorageAuth,
+        apikey: Secret<String>,
+    },
+}
+
+/// How long a call to Storage may take.
+const STORAGE_TIMEOUT_MS: u32 = 10_000;
 
 fn read_secret(env: &dyn Env, name: &str) -> Result<String, ConfigError> {
     env.var(name)
@@ -57,18 +79,25 @@ impl Sign {
         let text = env.required(ENV_POLICY)?;
         let policy = Policy::from_json(&text)
             .map_err(|e| ConfigError::invalid(ENV_POLICY, e.to_string()))?;
-        let mut credentials = Vec::new();
+        let mut access = Vec::new();
         for b in &policy.buckets {
-            if b.backend == Backend::Supabase {
-                return Err(ConfigError::invalid(
-                    ENV_POLICY,
-                    format!(
-                        "buckets.{}: the supabase backend is not available yet",
-                        b.name
-                    ),
-                ));
+            if let Some((auth, key_env)) = &b.storage {
+                let base = if b.host.is_empty() {
+                    format!("{}/storage/v1", project.url)
+                } else {
+                    format!("{}://{}/storage/v1", b.scheme, b.host)
+                };
+                check_base_url(&base).map_err(|e| {
+                    ConfigError::invalid(ENV_POLICY, format!("buckets.{}.endpoint: {e}", b.name))
+                })?;
+                access.push(Access::Storage {
+                    base,
+                    auth: *auth,
+                    apikey: Secret::new(read_secret(env, key_env)?),
+                });
+                continue;
             }
-            credentials.push(Credentials {
+            access.push(Access::Sigv4(Credentials {
                 access_key_id: read_secret(env, &b.access_key_id_env)?,
                 secret: Secret::new(read_secret(env, &b.secret_env)?),
                 session_token: b
@@ -76,12 +105,12 @@ impl Sign {
                     .as_deref()
                     .map(|n| read_secret(env, n))
                     .transpose()?,
-            });
+            }));
         }
         Ok(Self {
             project,
             policy,
-            credentials,
+            access,
             cors: Cors::from_env(env, ENV_CORS_ORIGINS, "POST, OPTIONS")?,
         })
     }
@@ -104,6 +133,8 @@ enum Failure {
     BadRequest(String),
     /// The bucket's backend cannot do this.
     Unsupported(&'static str),
+    /// Supabase Storage did not answer, or not as documented.
+    StorageUnavailable,
     /// Objects refused: `[{index, key, error, message, rule?}]`.
     Refused(Vec<Value>),
 }
@@ -140,6 +171,11 @@ impl Failure {
             Self::Unsupported(message) => {
                 error_response(Status::BAD_REQUEST, "not_supported", message)
             }
+            Self::StorageUnavailable => error_response(
+                Status::BAD_GATEWAY,
+                "storage_unavailable",
+                "Supabase Storage did not sign the objects; try again",
+            ),
             Self::Refused(objects) => json_response(
                 Status::FORBIDDEN,
                 &json!({
@@ -264,17 +300,25 @@ impl Sign {
         if path == "/upload" {
             return self.upload(&body, &asker, now);
         }
-        self.sign(&body, &asker, now)
+        let token = request.bearer().unwrap_or_default();
+        self.sign(ctx, &body, &asker, token, now).await
     }
 
-    /// A bucket of the policy and its credentials.
-    fn bucket(&self, name: &str) -> Option<(&Bucket, &Credentials)> {
+    /// A bucket of the policy and how its URLs are made.
+    fn bucket(&self, name: &str) -> Option<(&Bucket, &Access)> {
         let at = self.policy.buckets.iter().position(|b| b.name == name)?;
-        Some((self.policy.buckets.get(at)?, self.credentials.get(at)?))
+        Some((self.policy.buckets.get(at)?, self.access.get(at)?))
     }
 
     /// `POST /sign`.
-    fn sign(&self, body: &Value, asker: &Asker<'_>, now: i64) -> Result<Response, Failure> {
+    async fn sign<D: Db, H: Outbound>(
+        &self,
+        ctx: &Context<'_, D, H>,
+        body: &Value,
+        asker: &Asker<'_>,
+        token: &str,
+        now: i64,
+    ) -> Result<Response, Failure> {
         let mut s = Strict::new(body, "")?;
         let bucket_path = s.path_of("bucket");
         let bucket_name = s
@@ -293,6 +337,8 @@ impl Sign {
             .map(|(i, v)| read_object(v, &format!("{objects_path}[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
         s.finish()?;
+        let (bucket, access) = self.bucket(bucket_name).unzip();
+        let storage = matches!(access, Some(Access::Storage { .. }));
         // Every object is checked before any is signed: all or none.
         let mut refused = Vec::new();
         let mut granted = Vec::new();
@@ -304,11 +350,22 @@ impl Sign {
                     continue;
                 }
             };
+            // Storage's upload URLs last 7200 s, whatever is asked: that is what is decided.
+            let expires_in = if storage && o.method == Method::Put {
+                if o.expires_in.is_some_and(|e| e != STORAGE_UPLOAD_EXPIRES) {
+                    return Err(Failure::BadRequest(format!(
+                        "objects[{index}].expires_in: Supabase Storage upload URLs last {STORAGE_UPLOAD_EXPIRES} s"
+                    )));
+                }
+                Some(STORAGE_UPLOAD_EXPIRES)
+            } else {
+                o.expires_in
+            };
             let ask = Ask {
                 bucket: bucket_name,
                 key: &key,
                 method: o.method,
-                expires_in: o.expires_in,
+                expires_in,
                 content_type: o.content_type,
                 content_length: o.content_length,
                 under: false,
@@ -326,9 +383,22 @@ impl Sign {
         if !refused.is_empty() {
             return Err(Failure::Refused(refused));
         }
-        let (bucket, creds) = self
-            .bucket(bucket_name)
-            .ok_or_else(|| Failure::BadRequest("no such bucket".into()))?;
+        let (Some(bucket), Some(access)) = (bucket, access) else {
+            return Err(Failure::BadRequest("no such bucket".into()));
+        };
+        let creds = match access {
+            Access::Sigv4(creds) => creds,
+            Access::Storage { base, auth, apikey } => {
+                let calls = StorageCalls {
+                    base,
+                    auth: *auth,
+                    apikey,
+                    token,
+                    bucket: &bucket.name,
+                };
+                return calls.sign(ctx, &objects, &granted, now).await;
+            }
+        };
         let mut urls = Vec::with_capacity(granted.len());
         for (o, (key, expires_in)) in objects.iter().zip(&granted) {
             let length = o.content_length.map(|n| n.to_string());
@@ -380,6 +450,203 @@ impl Sign {
             urls.push(entry);
         }
         Ok(json_response(Status::OK, &json!({ "urls": urls })))
+    }
+}
+
+/// The calls one `POST /sign` makes to Supabase Storage for a bucket there (spec §2): the
+/// GETs grouped by lifetime (`POST /object/sign/{bucket}` with `paths` for two or more, the
+/// single `POST /object/sign/{bucket}/{path}` for one), each PUT its own
+/// `POST /object/upload/sign/{bucket}/{path}`; all at once.
+struct StorageCalls<'a> {
+    base: &'a str,
+    auth: StorageAuth,
+    apikey: &'a Secret<String>,
+    /// The user's JWT (sent only in `user` mode).
+    token: &'a str,
+    bucket: &'a str,
+}
+
+enum Call {
+    One(usize),
+    Batch(u32, Vec<usize>),
+    Upload(usize),
+}
+
+/// `…/{bucket}/{key}`, each byte outside the unreserved set percent-encoded (Storage decodes
+/// the path; a key is never read as a query or fragment).
+fn storage_path(route: &str, bucket: &str, key: &str) -> String {
+    let mut p = String::with_capacity(route.len() + bucket.len() + key.len() + 2);
+    p.push_str(route);
+    p.push('/');
+    uri_encode(&mut p, bucket, false);
+    p.push('/');
+    uri_encode(&mut p, key, true);
+    p
+}
+
+/// A relative URL Storage answered (`/object/…?token=…`), or `None`.
+fn relative(v: Option<&Value>) -> Option<&str> {
+    v.and_then(Value::as_str)
+        .filter(|u| u.starts_with("/object/") && u.contains("token="))
+}
+
+impl StorageCalls<'_> {
+    fn request(&self, path: String, body: &Value) -> OutboundRequest {
+        let bearer = match self.auth {
+            StorageAuth::User => self.token,
+            StorageAuth::Service => self.apikey.expose(),
+        };
+        OutboundRequest {
+            method: "POST",
+            url: format!("{}{path}", self.base),
+            headers: vec![
+                ("apikey", self.apikey.expose().clone()),
+                ("authorization", format!("Bearer {bearer}")),
+                ("content-type", "application/json".to_owned()),
+            ],
+            body: body.to_string().into_bytes(),
+            timeout_ms: STORAGE_TIMEOUT_MS,
+        }
+    }
+
+    async fn sign<D: Db, H: Outbound>(
+        &self,
+        ctx: &Context<'_, D, H>,
+        objects: &[Object<'_>],
+        granted: &[(ObjectKey, u32)],
+        now: i64,
+    ) -> Result<Response, Failure> {
+        let mut calls = Vec::new();
+        let mut groups: Vec<(u32, Vec<usize>)> = Vec::new();
+        for (i, (o, (_, expires))) in objects.iter().zip(granted).enumerate() {
+            if o.method == Method::Put {
+                calls.push(Call::Upload(i));
+            } else if let Some(g) = groups.iter_mut().find(|(e, _)| e == expires) {
+                g.1.push(i);
+            } else {
+                groups.push((*expires, vec![i]));
+            }
+        }
+        for (expires, group) in groups {
+            match group.as_slice() {
+                [one] => calls.push(Call::One(*one)),
+                _ => calls.push(Call::Batch(expires, group)),
+            }
+        }
+        let key = |i: usize| granted.get(i).map_or("", |(k, _)| k.as_str());
+        let expires = |i: usize| granted.get(i).map_or(0, |(_, e)| *e);
+        let requests: Vec<OutboundRequest> = calls
+            .iter()
+            .map(|c| match c {
+                Call::One(i) => self.request(
+                    storage_path("/object/sign", self.bucket, key(*i)),
+                    &json!({"expiresIn": expires(*i)}),
+                ),
+                Call::Batch(e, group) => {
+                    let mut path = String::from("/object/sign/");
+                    uri_encode(&mut path, self.bucket, false);
+                    let paths: Vec<&str> = group.iter().map(|i| key(*i)).collect();
+                    self.request(path, &json!({"expiresIn": e, "paths": paths}))
+                }
+                Call::Upload(i) => self.request(
+                    storage_path("/object/upload/sign", self.bucket, key(*i)),
+                    &json!({}),
+                ),
+            })
+            .collect();
+        let answers = join_all(requests.into_iter().map(|r| ctx.http.send(r))).await;
+        let mut urls: Vec<Option<String>> = vec![None; objects.len()];
+        let mut refused = Vec::new();
+        let unavailable = |what: &str| {
+            ctx.log.log(Level::Warn, "storage_unavailable", what);
+            Failure::StorageUnavailable
+        };
+        for (call, answer) in calls.iter().zip(answers) {
+            let answer: OutboundResponse =
+                answer.map_err(|e| unavailable(&format!("Supabase Storage: {e}")))?;
+            if answer.status >= 500 || answer.status == 429 || answer.status < 200 {
+                return Err(unavailable(&format!(
+                    "Supabase Storage answered {}",
+                    answer.status
+                )));
+            }
+            let ok = (200..300).contains(&answer.status);
+            let value: Value = if ok {
+                serde_json::from_slice(&answer.body)
+                    .map_err(|_| unavailable("Supabase Storage answered no JSON"))?
+            } else {
+                Value::Null
+            };
+            let mut refuse = |i: usize| {
+                refused.push(json!({"index": i, "key": key(i), "error": "storage_refused"}));
+            };
+            match call {
+                Call::One(i) | Call::Upload(i) => {
+                    let field = if matches!(call, Call::One(_)) {
+                        "signedURL"
+                    } else {
+                        "url"
+                    };
+                    match relative(value.get(field)) {
+                        Some(u) if ok => {
+                            if let Some(slot) = urls.get_mut(*i) {
+                                *slot = Some(format!("{}{u}", self.base));
+                            }
+                        }
+                        _ if ok => return Err(unavailable("Supabase Storage: no signed URL")),
+                        _ => refuse(*i),
+                    }
+                }
+                Call::Batch(_, group) => {
+                    let entries = value.as_array();
+                    for i in group {
+                        if !ok {
+                            refuse(*i);
+                            continue;
+                        }
+                        let entry = entries.and_then(|list| {
+                            list.iter()
+                                .find(|e| e.get("path").and_then(Value::as_str) == Some(key(*i)))
+                        });
+                        let Some(entry) = entry else {
+                            return Err(unavailable(
+                                "Supabase Storage: a path missing from the batch",
+                            ));
+                        };
+                        match relative(entry.get("signedURL")) {
+                            Some(u) if entry.get("error").is_none_or(Value::is_null) => {
+                                if let Some(slot) = urls.get_mut(*i) {
+                                    *slot = Some(format!("{}{u}", self.base));
+                                }
+                            }
+                            _ => refuse(*i),
+                        }
+                    }
+                }
+            }
+        }
+        if !refused.is_empty() {
+            refused.sort_by_key(|r| r.get("index").and_then(Value::as_u64));
+            return Err(Failure::Refused(refused));
+        }
+        let mut out = Vec::with_capacity(objects.len());
+        for (i, (o, url)) in objects.iter().zip(urls).enumerate() {
+            let Some(mut url) = url else {
+                return Err(unavailable("Supabase Storage: an object left unsigned"));
+            };
+            if let Some(name) = o.download_name {
+                // Storage's own download override (`?download=name`).
+                url.push_str("&download=");
+                uri_encode(&mut url, name, false);
+            }
+            out.push(json!({
+                "key": key(i),
+                "method": o.method.as_str(),
+                "url": url,
+                "expires_at": now + i64::from(expires(i)),
+            }));
+        }
+        Ok(json_response(Status::OK, &json!({ "urls": out })))
     }
 }
 
@@ -463,7 +730,7 @@ impl Sign {
                 "{size_path}: required (the deciding rule sets no maximum size)"
             )));
         };
-        let (bucket, creds) = self
+        let (bucket, access) = self
             .bucket(bucket_name)
             .ok_or_else(|| Failure::BadRequest("no such bucket".into()))?;
         if bucket.backend == Backend::R2 {
@@ -471,6 +738,11 @@ impl Sign {
                 "R2 does not accept presigned POST forms: sign a PUT with /sign (content_length bounds it)",
             ));
         }
+        let Access::Sigv4(creds) = access else {
+            return Err(Failure::Unsupported(
+                "Supabase Storage has no POST forms: sign a PUT with /sign (its signed upload URL)",
+            ));
+        };
         let prefix_text;
         let post_key = if under {
             prefix_text = format!("{}/", key.as_str());

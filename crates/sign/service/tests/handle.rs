@@ -306,9 +306,6 @@ fn bad_requests_are_named() {
 fn configuration_errors_name_the_variable_never_a_value() {
     let e = Sign::from_env(&env(&[("MEDIA_SECRET", "")])).unwrap_err();
     assert!(e.to_string().contains("MEDIA_SECRET"), "{e}");
-    let policy = POLICY.replace("\"minio\"", "\"supabase\"");
-    let e = Sign::from_env(&env(&[("PORTCULLIS_SIGN_POLICY", &policy)])).unwrap_err();
-    assert!(e.to_string().contains("supabase backend"), "{e}");
     let e = Sign::from_env(&env(&[("PORTCULLIS_SIGN_POLICY", "{\"rulez\": []}")])).unwrap_err();
     assert!(e.to_string().contains("rulez"), "{e}");
     // Nothing prints a credential: not the function's Debug, not its credentials'.
@@ -320,6 +317,15 @@ fn configuration_errors_name_the_variable_never_a_value() {
     );
     assert!(!printed.contains("media-secret-access-key"), "{printed}");
     assert!(!printed.contains(SECRET), "{printed}");
+    let s = Sign::from_env(&env(&[
+        ("PORTCULLIS_SIGN_POLICY", STORAGE_POLICY),
+        ("ANON_KEY", "anon-publishable-key"),
+        ("SERVICE_KEY", "service-role-secret-key"),
+    ]))
+    .unwrap();
+    let printed = format!("{s:?}");
+    assert!(!printed.contains("service-role-secret-key"), "{printed}");
+    assert!(printed.contains("/storage/v1"), "{printed}");
 }
 
 #[test]
@@ -606,4 +612,320 @@ fn browsers_from_listed_origins_only() {
         Some("https://app.example")
     );
     assert!(Sign::from_env(&env(&[("PORTCULLIS_CORS_ORIGINS", "*")])).is_err());
+}
+
+/// Supabase Storage as the tests need it: records each request and answers from a script.
+struct Storage {
+    seen: std::cell::RefCell<Vec<portcullis_core::OutboundRequest>>,
+    answer: fn(&portcullis_core::OutboundRequest) -> portcullis_core::OutboundResponse,
+}
+
+impl portcullis_core::Outbound for Storage {
+    async fn send(
+        &self,
+        request: portcullis_core::OutboundRequest,
+    ) -> Result<portcullis_core::OutboundResponse, portcullis_core::OutboundError> {
+        let answer = (self.answer)(&request);
+        self.seen.borrow_mut().push(request);
+        Ok(answer)
+    }
+    async fn wait(&self, _ms: u32) {}
+}
+
+const STORAGE_POLICY: &str = r#"{
+  "buckets": {
+    "avatars": {"backend": "supabase", "auth": "user", "apikey_env": "ANON_KEY"},
+    "vault": {"backend": "supabase", "auth": "service", "apikey_env": "SERVICE_KEY",
+              "endpoint": "http://127.0.0.1:54321"}
+  },
+  "rules": [
+    {"bucket": "avatars", "path": "users/{sub}/**", "methods": ["GET", "PUT"], "max_expires_in": 7200},
+    {"bucket": "vault", "path": "users/{sub}/**", "methods": ["GET"]}
+  ]
+}"#;
+
+fn run_with(s: &Sign, req: Request, storage: &Storage) -> Response {
+    let clock = FixedClock(UnixTime::from_secs(NOW));
+    let ctx = Context {
+        clock: &clock,
+        random: &Zeros,
+        crypto: &RustCrypto,
+        db: &NoDb,
+        http: storage,
+        log: &NoLog,
+    };
+    block_on(s.handle(&ctx, req))
+}
+
+fn storage_answers(r: &portcullis_core::OutboundRequest) -> portcullis_core::OutboundResponse {
+    let path = r.url.split_once("/storage/v1").map_or("", |(_, p)| p);
+    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    let answer = if let Some(one) = path.strip_prefix("/object/upload/sign/") {
+        json!({"url": format!("/object/upload/sign/{one}?token=up"), "token": "up"})
+    } else if let Some(one) = path
+        .strip_prefix("/object/sign/")
+        .filter(|p| p.contains('/'))
+    {
+        if one.contains("missing") {
+            return portcullis_core::OutboundResponse::new(
+                400,
+                r#"{"statusCode":"404","error":"not_found","message":"Object not found"}"#,
+            );
+        }
+        json!({"signedURL": format!("/object/sign/{one}?token=dl")})
+    } else {
+        let bucket = path.trim_start_matches("/object/sign/");
+        Value::Array(
+            body["paths"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let p = p.as_str().unwrap();
+                    if p.contains("gone") {
+                        json!({"error": "Either the object does not exist or you do not have access to it", "path": p, "signedURL": null})
+                    } else {
+                        json!({"error": null, "path": p, "signedURL": format!("/object/sign/{bucket}/{p}?token=b")})
+                    }
+                })
+                .collect(),
+        )
+    };
+    portcullis_core::OutboundResponse::new(200, answer.to_string())
+}
+
+#[test]
+fn supabase_storage_signs_with_the_users_jwt_or_the_service_key() {
+    let s = Sign::from_env(&env(&[
+        ("PORTCULLIS_SIGN_POLICY", STORAGE_POLICY),
+        ("ANON_KEY", "anon-publishable-key"),
+        ("SERVICE_KEY", "service-role-secret-key"),
+    ]))
+    .unwrap();
+    let storage = Storage {
+        seen: Default::default(),
+        answer: storage_answers,
+    };
+    let token = jwt(USER);
+    let me = format!("users/{USER}");
+    let ask = json!({"bucket": "avatars", "objects": [
+        {"key": format!("{me}/a b.png"), "method": "GET", "expires_in": 60},
+        {"key": format!("{me}/c.png"), "method": "GET", "expires_in": 60, "download_name": "Ä.png"},
+        {"key": format!("{me}/d.png"), "method": "GET", "expires_in": 120},
+        {"key": format!("{me}/new.png"), "method": "PUT", "content_type": "image/png"},
+    ]});
+    let r = run_with(&s, sign_request(Some(&token), &ask), &storage);
+    assert_eq!(
+        r.status.as_u16(),
+        200,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let seen = storage.seen.take();
+    let calls: Vec<(String, String)> = seen
+        .iter()
+        .map(|r| (r.url.clone(), String::from_utf8(r.body.clone()).unwrap()))
+        .collect();
+    let base = format!("{URL}/storage/v1");
+    assert_eq!(
+        calls,
+        vec![
+            (
+                format!("{base}/object/upload/sign/avatars/{me}/new.png"),
+                "{}".to_owned()
+            ),
+            (
+                format!("{base}/object/sign/avatars"),
+                json!({"expiresIn": 60, "paths": [format!("{me}/a b.png"), format!("{me}/c.png")]})
+                    .to_string()
+            ),
+            (
+                format!("{base}/object/sign/avatars/{me}/d.png"),
+                r#"{"expiresIn":120}"#.to_owned()
+            ),
+        ]
+    );
+    for r in &seen {
+        assert_eq!(r.method, "POST");
+        let h: std::collections::BTreeMap<_, _> = r.headers.iter().cloned().collect();
+        assert_eq!(h["apikey"], "anon-publishable-key");
+        assert_eq!(
+            h["authorization"],
+            format!("Bearer {token}"),
+            "the user's own JWT"
+        );
+        assert_eq!(h["content-type"], "application/json");
+    }
+    let urls = body(&r)["urls"].as_array().unwrap().clone();
+    assert_eq!(
+        urls.iter()
+            .map(|u| u["url"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        vec![
+            format!("{base}/object/sign/avatars/{me}/a b.png?token=b"),
+            format!("{base}/object/sign/avatars/{me}/c.png?token=b&download=%C3%84.png"),
+            format!("{base}/object/sign/avatars/{me}/d.png?token=dl"),
+            format!("{base}/object/upload/sign/avatars/{me}/new.png?token=up"),
+        ]
+    );
+    assert_eq!(
+        urls.iter()
+            .map(|u| u["expires_at"].as_i64().unwrap() - NOW)
+            .collect::<Vec<_>>(),
+        vec![60, 60, 120, 7200],
+        "Storage's upload URLs last two hours"
+    );
+
+    // The service key bucket: the key is the bearer, never the user's JWT.
+    let ask = json!({"bucket": "vault", "objects": [{"key": format!("{me}/x"), "method": "GET"}]});
+    let r = run_with(&s, sign_request(Some(&token), &ask), &storage);
+    assert_eq!(
+        r.status.as_u16(),
+        200,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let seen = storage.seen.take();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].url,
+        format!("http://127.0.0.1:54321/storage/v1/object/sign/vault/{me}/x")
+    );
+    let h: std::collections::BTreeMap<_, _> = seen[0].headers.iter().cloned().collect();
+    assert_eq!(h["apikey"], "service-role-secret-key");
+    assert_eq!(h["authorization"], "Bearer service-role-secret-key");
+    assert!(
+        !String::from_utf8_lossy(&r.body).contains("service-role"),
+        "the key never leaves"
+    );
+
+    // Our policy first: a refused object makes no call at all.
+    let ask = json!({"bucket": "vault", "objects": [{"key": "users/other/x", "method": "GET"}]});
+    let r = run_with(&s, sign_request(Some(&token), &ask), &storage);
+    assert_eq!(r.status.as_u16(), 403);
+    assert!(storage.seen.take().is_empty());
+
+    // Storage's refusals (RLS, a missing object) sign nothing and name the objects.
+    let ask = json!({"bucket": "avatars", "objects": [
+        {"key": format!("{me}/missing.png"), "method": "GET"},
+        {"key": format!("{me}/ok.png"), "method": "PUT"},
+    ]});
+    let r = run_with(&s, sign_request(Some(&token), &ask), &storage);
+    assert_eq!(
+        r.status.as_u16(),
+        403,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let b = body(&r);
+    assert_eq!(
+        b["refused"],
+        json!([{"index": 0, "key": format!("{me}/missing.png"), "error": "storage_refused"}])
+    );
+    assert!(b.get("urls").is_none());
+    let ask = json!({"bucket": "avatars", "objects": [
+        {"key": format!("{me}/gone.png"), "method": "GET"},
+        {"key": format!("{me}/here.png"), "method": "GET"},
+    ]});
+    let r = run_with(&s, sign_request(Some(&token), &ask), &storage);
+    assert_eq!(r.status.as_u16(), 403);
+    assert_eq!(body(&r)["refused"][0]["index"], 0);
+
+    // An upload asks Storage's fixed lifetime or none; no forms, no DELETE rules.
+    let ask = json!({"bucket": "avatars", "objects": [{"key": format!("{me}/n.png"), "method": "PUT", "expires_in": 60}]});
+    let r = run_with(&s, sign_request(Some(&token), &ask), &storage);
+    assert_eq!(r.status.as_u16(), 400);
+    assert!(body(&r)["message"].as_str().unwrap().contains("7200"));
+    let r = run_with(
+        &s,
+        upload_request(
+            &token,
+            &json!({"bucket": "avatars", "key": format!("{me}/n.png"), "max_size": 5}),
+        ),
+        &storage,
+    );
+    assert_eq!(
+        (r.status.as_u16(), body(&r)["error"].as_str()),
+        (400, Some("not_supported"))
+    );
+}
+
+#[test]
+fn supabase_storage_failures_are_a_bad_gateway() {
+    let s = Sign::from_env(&env(&[
+        ("PORTCULLIS_SIGN_POLICY", STORAGE_POLICY),
+        ("ANON_KEY", "anon-publishable-key"),
+        ("SERVICE_KEY", "service-role-secret-key"),
+    ]))
+    .unwrap();
+    let ask = json!({"bucket": "avatars", "objects": [{"key": format!("users/{USER}/a"), "method": "GET"}]});
+    for answer in [
+        (|_: &portcullis_core::OutboundRequest| portcullis_core::OutboundResponse::new(503, "down"))
+            as fn(&portcullis_core::OutboundRequest) -> portcullis_core::OutboundResponse,
+        |_| portcullis_core::OutboundResponse::new(200, "not json"),
+        |_| {
+            portcullis_core::OutboundResponse::new(
+                200,
+                r#"{"signedURL": "https://evil.example/x?token=1"}"#,
+            )
+        },
+        |_| portcullis_core::OutboundResponse::new(200, "{}"),
+    ] {
+        let storage = Storage {
+            seen: Default::default(),
+            answer,
+        };
+        let r = run_with(&s, sign_request(Some(&jwt(USER)), &ask), &storage);
+        assert_eq!(
+            (r.status.as_u16(), body(&r)["error"].as_str()),
+            (502, Some("storage_unavailable")),
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert!(!String::from_utf8_lossy(&r.body).contains("evil"));
+    }
+}
+
+#[test]
+fn supabase_buckets_are_configured_explicitly() {
+    for (policy, says) in [
+        (
+            r#"{"buckets": {"b": {"backend": "supabase", "apikey_env": "K"}}, "rules": []}"#,
+            "auth",
+        ),
+        (
+            r#"{"buckets": {"b": {"backend": "supabase", "auth": "user"}}, "rules": []}"#,
+            "apikey_env",
+        ),
+        (
+            r#"{"buckets": {"b": {"backend": "supabase", "auth": "root", "apikey_env": "K"}}, "rules": []}"#,
+            "auth",
+        ),
+        (
+            r#"{"buckets": {"b": {"backend": "supabase", "auth": "user", "apikey_env": "K", "access_key_id_env": "A", "secret_env": "S"}}, "rules": []}"#,
+            "access_key_id_env",
+        ),
+        (
+            r#"{"buckets": {"b": {"backend": "minio", "endpoint": "http://127.0.0.1:1", "access_key_id_env": "A", "secret_env": "S", "auth": "user"}}, "rules": []}"#,
+            "auth",
+        ),
+        (
+            r#"{"buckets": {"b": {"backend": "supabase", "auth": "user", "apikey_env": "K"}}, "rules": [{"bucket": "b", "path": "**", "methods": ["DELETE"]}]}"#,
+            "methods",
+        ),
+        (
+            r#"{"buckets": {"b": {"backend": "supabase", "auth": "user", "apikey_env": "K"}}, "rules": [{"bucket": "b", "path": "**", "methods": ["PUT"], "max_expires_in": 7200, "max_size": 10}]}"#,
+            "file_size_limit",
+        ),
+        (
+            r#"{"buckets": {"b": {"backend": "supabase", "auth": "user", "apikey_env": "K"}}, "rules": [{"bucket": "b", "path": "**", "methods": ["PUT"]}]}"#,
+            "7200",
+        ),
+    ] {
+        let e = Sign::from_env(&env(&[("PORTCULLIS_SIGN_POLICY", policy), ("K", "k")]))
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {policy}"))
+            .to_string();
+        assert!(e.contains(says), "{policy}: {e}");
+    }
 }
