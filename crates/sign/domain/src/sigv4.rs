@@ -164,22 +164,21 @@ pub struct Presigned {
 /// UriEncode (spec §1): `A-Za-z0-9-._~` kept, everything else `%XX` uppercase; `/` kept only
 /// when `keep_slash` (the path).
 pub fn uri_encode(out: &mut String, text: &str, keep_slash: bool) {
-    for &b in text.as_bytes() {
-        if b.is_ascii_alphanumeric()
+    let safe = |b: u8| {
+        b.is_ascii_alphanumeric()
             || matches!(b, b'-' | b'.' | b'_' | b'~')
             || (keep_slash && b == b'/')
-        {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
+    };
+    // Runs of safe bytes are copied whole (they are ASCII, so every run ends on a boundary).
+    let mut run = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if !safe(b) {
+            out.push_str(text.get(run..i).unwrap_or_default());
+            push_escaped(out, b);
+            run = i + 1;
         }
     }
-}
-
-fn encoded(text: &str, keep_slash: bool) -> String {
-    let mut s = String::with_capacity(text.len() + 8);
-    uri_encode(&mut s, text, keep_slash);
-    s
+    out.push_str(text.get(run..).unwrap_or_default());
 }
 
 /// `YYYYMMDD` and `YYYYMMDDTHHMMSSZ` for Unix seconds `t` (proleptic Gregorian, UTC).
@@ -255,105 +254,242 @@ fn canonical_value(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Presigns `p` with `creds` (service `s3`).
+/// Presigns `p` with `creds` (service `s3`). For several URLs, [`Signer`] derives the signing
+/// key once per day and region instead of once per URL.
 ///
 /// # Errors
 /// [`SignError`].
 pub fn presign(creds: &Credentials, p: &Presign<'_>) -> Result<Presigned, SignError> {
-    if !(1..=MAX_EXPIRES_SECS).contains(&p.expires) {
-        return Err(SignError::Expires);
+    Signer::new(creds).presign(p)
+}
+
+/// Presigns many URLs with one set of credentials: the signing key (four HMACs) and its keyed
+/// HMAC state are derived once per `(date, region)`, the dates once per signing time, and each
+/// URL is written into one buffer while the canonical request streams into SHA-256 (no
+/// canonical request string, no allocation per query parameter).
+pub struct Signer<'c> {
+    creds: &'c Credentials,
+    /// `(date, region)` and the HMAC keyed with their signing key.
+    keyed: Option<(String, String, Hmac<Sha256>)>,
+    /// A signing time and its `YYYYMMDD` and `YYYYMMDDTHHMMSSZ`.
+    dates: Option<(i64, String, String)>,
+}
+
+impl fmt::Debug for Signer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("creds", self.creds)
+            .finish_non_exhaustive()
     }
-    if !p.headers.iter().all(|(n, _)| header_name_ok(n)) {
-        return Err(SignError::HeaderName);
+}
+
+/// The hex digit of a nibble.
+fn hex_digit(nibble: u8, upper: bool) -> char {
+    let c = char::from_digit(u32::from(nibble & 0x0f), 16).unwrap_or('0');
+    if upper { c.to_ascii_uppercase() } else { c }
+}
+
+/// `%XX` with uppercase hex.
+fn push_escaped(out: &mut String, b: u8) {
+    out.push('%');
+    out.push(hex_digit(b >> 4, true));
+    out.push(hex_digit(b, true));
+}
+
+/// One query parameter: its encoded name and value.
+struct Param {
+    name: String,
+    value: String,
+}
+
+impl<'c> Signer<'c> {
+    /// A signer for `creds`.
+    #[must_use]
+    pub const fn new(creds: &'c Credentials) -> Self {
+        Self {
+            creds,
+            keyed: None,
+            dates: None,
+        }
     }
-    let (date, stamp) = amz_dates(p.time)?;
-    let scope = format!("{date}/{}/s3/aws4_request", p.region);
-    let (host, path) = match p.style {
-        Style::Path => (
-            p.host.to_owned(),
-            format!(
-                "/{}/{}",
-                encoded(p.bucket, false),
-                encoded(p.key.as_str(), true)
-            ),
-        ),
-        Style::VirtualHost => (
-            format!("{}.{}", p.bucket, p.host),
-            format!("/{}", encoded(p.key.as_str(), true)),
-        ),
-    };
-    let mut headers: Vec<(String, String)> = p
-        .headers
-        .iter()
-        .map(|(n, v)| ((*n).to_owned(), canonical_value(v)))
-        .collect();
-    headers.push(("host".to_owned(), host.clone()));
-    headers.sort();
-    let signed_headers = headers
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
-    let credential = format!("{}/{scope}", creds.access_key_id);
-    let expires = p.expires.to_string();
-    let mut params: Vec<(String, String)> = vec![
-        ("X-Amz-Algorithm".into(), "AWS4-HMAC-SHA256".into()),
-        ("X-Amz-Credential".into(), credential),
-        ("X-Amz-Date".into(), stamp.clone()),
-        ("X-Amz-Expires".into(), expires),
-        ("X-Amz-SignedHeaders".into(), signed_headers.clone()),
-    ];
-    if let Some(token) = &creds.session_token {
-        params.push(("X-Amz-Security-Token".into(), token.clone()));
+
+    /// The HMAC keyed for `date` and `region`, derived on first use.
+    fn mac(&mut self, date: &str, region: &str) -> Hmac<Sha256> {
+        if let Some((d, r, mac)) = &self.keyed
+            && d == date
+            && r == region
+        {
+            return mac.clone();
+        }
+        let key = signing_key(&self.creds.secret, date, region, "s3");
+        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.expose())
+            .unwrap_or_else(|_| unreachable_hmac());
+        self.keyed = Some((date.to_owned(), region.to_owned(), mac.clone()));
+        mac
     }
-    // The URL lists the caller's parameters, then ours, as botocore does (so URLs compare
-    // byte for byte); the canonical query sorts them.
-    let mut params: Vec<(String, String)> = p
-        .query
-        .iter()
-        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-        .chain(params)
-        .map(|(n, v)| (encoded(&n, false), encoded(&v, false)))
-        .collect();
-    let url_query = params
-        .iter()
-        .map(|(n, v)| format!("{n}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    params.sort();
-    let query = params
-        .iter()
-        .map(|(n, v)| format!("{n}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut canonical = String::with_capacity(256);
-    canonical.push_str(p.method.as_str());
-    canonical.push('\n');
-    canonical.push_str(&path);
-    canonical.push('\n');
-    canonical.push_str(&query);
-    canonical.push('\n');
-    for (n, v) in &headers {
-        let _ = writeln!(canonical, "{n}:{v}");
+
+    /// `(date, stamp)` for `time`, computed on first use.
+    fn dates(&mut self, time: i64) -> Result<(String, String), SignError> {
+        match &self.dates {
+            Some((t, date, stamp)) if *t == time => Ok((date.clone(), stamp.clone())),
+            _ => {
+                let (date, stamp) = amz_dates(time)?;
+                self.dates = Some((time, date.clone(), stamp.clone()));
+                Ok((date, stamp))
+            }
+        }
     }
-    canonical.push('\n');
-    canonical.push_str(&signed_headers);
-    canonical.push_str("\nUNSIGNED-PAYLOAD");
-    let canonical_request_hash =
-        portcullis_core::encoding::hex(&Sha256::digest(canonical.as_bytes()));
-    let to_sign = format!("AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{canonical_request_hash}");
-    let key = signing_key(&creds.secret, &date, p.region, "s3");
-    let signature = portcullis_core::encoding::hex(&hmac(key.expose(), to_sign.as_bytes()));
-    let url = format!(
-        "{}://{host}{path}?{url_query}&X-Amz-Signature={signature}",
-        p.scheme
-    );
-    headers.retain(|(n, _)| n != "host");
-    Ok(Presigned {
-        url,
-        headers,
-        canonical_request_hash,
-    })
+
+    /// Presigns `p`.
+    ///
+    /// # Errors
+    /// [`SignError`].
+    pub fn presign(&mut self, p: &Presign<'_>) -> Result<Presigned, SignError> {
+        if !(1..=MAX_EXPIRES_SECS).contains(&p.expires) {
+            return Err(SignError::Expires);
+        }
+        if !p.headers.iter().all(|(n, _)| header_name_ok(n)) {
+            return Err(SignError::HeaderName);
+        }
+        let (date, stamp) = self.dates(p.time)?;
+        let creds = self.creds;
+        let key = p.key.as_str();
+        let virtual_host;
+        let host = match p.style {
+            Style::Path => p.host,
+            Style::VirtualHost => {
+                virtual_host = format!("{}.{}", p.bucket, p.host);
+                &virtual_host
+            }
+        };
+        let mut path = String::with_capacity(p.bucket.len() + key.len() + key.len() / 2 + 2);
+        path.push('/');
+        if p.style == Style::Path {
+            uri_encode(&mut path, p.bucket, false);
+            path.push('/');
+        }
+        uri_encode(&mut path, key, true);
+        // Signed headers, sorted with `host`.
+        let mut headers: Vec<(String, String)> = p
+            .headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), canonical_value(v)))
+            .collect();
+        headers.push(("host".to_owned(), host.to_owned()));
+        headers.sort();
+        let mut signed_headers = String::with_capacity(headers.len() * 16);
+        for (i, (n, _)) in headers.iter().enumerate() {
+            if i > 0 {
+                signed_headers.push(';');
+            }
+            signed_headers.push_str(n);
+        }
+        // The caller's parameters, then ours, as botocore lists them in the URL (so URLs
+        // compare byte for byte); the canonical query sorts them.
+        let param = |name: &str, value: &str| {
+            let mut n = String::with_capacity(name.len());
+            uri_encode(&mut n, name, false);
+            let mut v = String::with_capacity(value.len() + value.len() / 2);
+            uri_encode(&mut v, value, false);
+            Param { name: n, value: v }
+        };
+        let mut params: Vec<Param> = Vec::with_capacity(p.query.len() + 6);
+        params.extend(p.query.iter().map(|(n, v)| param(n, v)));
+        let mut credential = String::with_capacity(creds.access_key_id.len() + 40);
+        for part in [
+            creds.access_key_id.as_str(),
+            &date,
+            p.region,
+            "s3",
+            "aws4_request",
+        ] {
+            if !credential.is_empty() {
+                credential.push('/');
+            }
+            credential.push_str(part);
+        }
+        let mut expires = String::with_capacity(6);
+        let _ = write!(expires, "{}", p.expires);
+        params.push(param("X-Amz-Algorithm", "AWS4-HMAC-SHA256"));
+        params.push(param("X-Amz-Credential", &credential));
+        params.push(param("X-Amz-Date", &stamp));
+        params.push(param("X-Amz-Expires", &expires));
+        params.push(param("X-Amz-SignedHeaders", &signed_headers));
+        if let Some(token) = &creds.session_token {
+            params.push(param("X-Amz-Security-Token", token));
+        }
+        let mut url = String::with_capacity(
+            p.scheme.len()
+                + host.len()
+                + path.len()
+                + params
+                    .iter()
+                    .map(|q| q.name.len() + q.value.len() + 2)
+                    .sum::<usize>()
+                + 90,
+        );
+        url.push_str(p.scheme);
+        url.push_str("://");
+        url.push_str(host);
+        url.push_str(&path);
+        for (i, q) in params.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(&q.name);
+            url.push('=');
+            url.push_str(&q.value);
+        }
+        params.sort_by(|a, b| (&a.name, &a.value).cmp(&(&b.name, &b.value)));
+        // The canonical request, streamed into SHA-256.
+        let mut h = Sha256::new();
+        h.update(p.method.as_str());
+        h.update(b"\n");
+        h.update(&path);
+        h.update(b"\n");
+        for (i, q) in params.iter().enumerate() {
+            if i > 0 {
+                h.update(b"&");
+            }
+            h.update(&q.name);
+            h.update(b"=");
+            h.update(&q.value);
+        }
+        h.update(b"\n");
+        for (n, v) in &headers {
+            h.update(n);
+            h.update(b":");
+            h.update(v);
+            h.update(b"\n");
+        }
+        h.update(b"\n");
+        h.update(&signed_headers);
+        h.update(b"\nUNSIGNED-PAYLOAD");
+        let canonical_request_hash = portcullis_core::encoding::hex(&h.finalize());
+        let mut mac = self.mac(&date, p.region);
+        for part in [
+            "AWS4-HMAC-SHA256\n",
+            &stamp,
+            "\n",
+            &date,
+            "/",
+            p.region,
+            "/s3/aws4_request\n",
+            &canonical_request_hash,
+        ] {
+            mac.update(part.as_bytes());
+        }
+        let signature = mac.finalize().into_bytes();
+        url.push_str("&X-Amz-Signature=");
+        for b in signature {
+            url.push(hex_digit(b >> 4, false));
+            url.push(hex_digit(b, false));
+        }
+        headers.retain(|(n, _)| n != "host");
+        Ok(Presigned {
+            url,
+            headers,
+            canonical_request_hash,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -30,7 +30,8 @@ use portcullis_sign::policy::{
 };
 use portcullis_sign::post::{PostKey, PostPolicy, presign_post};
 use portcullis_sign::sigv4::uri_encode;
-use portcullis_sign::sigv4::{Credentials, Method, Presign, presign};
+use portcullis_sign::sigv4::{Credentials, Method, Presign, Signer};
+use serde::Serialize;
 use serde_json::json;
 
 /// The policy (JSON; the CLI compiles the TOML form): buckets and rules.
@@ -399,6 +400,7 @@ impl Sign {
                 return calls.sign(ctx, &objects, &granted, now).await;
             }
         };
+        let mut signer = Signer::new(creds);
         let mut urls = Vec::with_capacity(granted.len());
         for (o, (key, expires_in)) in objects.iter().zip(&granted) {
             let length = o.content_length.map(|n| n.to_string());
@@ -414,9 +416,8 @@ impl Sign {
                 .as_deref()
                 .map(|d| vec![("response-content-disposition", d)])
                 .unwrap_or_default();
-            let signed = presign(
-                creds,
-                &Presign {
+            let signed = signer
+                .presign(&Presign {
                     method: o.method,
                     scheme: &bucket.scheme,
                     host: &bucket.host,
@@ -428,29 +429,36 @@ impl Sign {
                     expires: *expires_in,
                     query: &query,
                     headers: &headers,
-                },
-            )
-            .map_err(|e| Failure::BadRequest(e.to_string()))?;
-            let mut entry = json!({
-                "key": key.as_str(),
-                "method": o.method.as_str(),
-                "url": signed.url,
-                "expires_at": now + i64::from(*expires_in),
+                })
+                .map_err(|e| Failure::BadRequest(e.to_string()))?;
+            urls.push(SignedUrl {
+                key: key.as_str(),
+                method: o.method.as_str(),
+                url: signed.url,
+                expires_at: now + i64::from(*expires_in),
+                headers: (!signed.headers.is_empty()).then(|| signed.headers.into_iter().collect()),
             });
-            if !signed.headers.is_empty()
-                && let Some(object) = entry.as_object_mut()
-            {
-                let headers: serde_json::Map<String, Value> = signed
-                    .headers
-                    .iter()
-                    .map(|(n, v)| (n.clone(), Value::String(v.clone())))
-                    .collect();
-                object.insert("headers".into(), headers.into());
-            }
-            urls.push(entry);
         }
-        Ok(json_response(Status::OK, &json!({ "urls": urls })))
+        Ok(json_response(Status::OK, &Urls { urls }))
     }
+}
+
+/// One signed object in the answer of `POST /sign`.
+#[derive(Serialize)]
+struct SignedUrl<'a> {
+    key: &'a str,
+    method: &'static str,
+    url: String,
+    expires_at: i64,
+    /// The headers the client must send exactly (signed ones other than `host`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// The answer of `POST /sign`.
+#[derive(Serialize)]
+struct Urls<'a> {
+    urls: Vec<SignedUrl<'a>>,
 }
 
 /// The calls one `POST /sign` makes to Supabase Storage for a bucket there (spec §2): the
@@ -639,14 +647,15 @@ impl StorageCalls<'_> {
                 url.push_str("&download=");
                 uri_encode(&mut url, name, false);
             }
-            out.push(json!({
-                "key": key(i),
-                "method": o.method.as_str(),
-                "url": url,
-                "expires_at": now + i64::from(expires(i)),
-            }));
+            out.push(SignedUrl {
+                key: key(i),
+                method: o.method.as_str(),
+                url,
+                expires_at: now + i64::from(expires(i)),
+                headers: None,
+            });
         }
-        Ok(json_response(Status::OK, &json!({ "urls": out })))
+        Ok(json_response(Status::OK, &Urls { urls: out }))
     }
 }
 
