@@ -454,6 +454,41 @@ pub(crate) fn wrk_with(
     ))
 }
 
+/// Load on each of `contenders` (`(who, url)`) with `lua` replaying `requests`: a 3 s warm-up,
+/// then three alternating `seconds` rounds (this VM jitters); each contender's median round by
+/// throughput, in the order given. Each round is noted under `label`.
+pub(crate) fn median_rounds(
+    dir: &Path,
+    lua: &str,
+    contenders: &[(&str, &str)],
+    requests: &Path,
+    connections: u32,
+    seconds: u32,
+    label: &str,
+) -> Result<Vec<Load>> {
+    let mut rounds: Vec<Vec<Load>> = contenders.iter().map(|_| Vec::new()).collect();
+    for (pass, secs) in [(0, 3), (1, seconds), (2, seconds), (3, seconds)] {
+        for (i, (who, url)) in contenders.iter().enumerate() {
+            let (l, _) = wrk_with(dir, lua, url, requests, connections, secs)?;
+            if pass > 0 {
+                note(format!(
+                    "{label} {who}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+                    l.rps, l.p50_ms, l.p99_ms
+                ));
+                rounds[i].push(l);
+            }
+        }
+    }
+    rounds
+        .into_iter()
+        .map(|mut r| {
+            r.sort_by(|x, y| x.rps.total_cmp(&y.rps));
+            let mid = r.len() / 2;
+            r.into_iter().nth(mid).ok_or_else(|| "no rounds".to_owned())
+        })
+        .collect()
+}
+
 /// One measured figure.
 pub(crate) struct Row {
     pub hook: &'static str,
@@ -598,12 +633,13 @@ fn verify_deno(b: &Bench) -> Result<Vec<serde_json::Value>> {
         .collect()
 }
 
-/// The port of a Worker served on loopback.
+/// The port of a server on loopback (its base URL may have a path).
 pub(crate) fn port_of(served: &Served) -> Result<u16> {
     served
         .base_url
         .rsplit(':')
         .next()
+        .and_then(|p| p.split('/').next())
         .and_then(|p| p.parse().ok())
         .ok_or_else(|| format!("no port in {}", served.base_url))
 }
@@ -875,7 +911,7 @@ fn pat_inproc_workerd(b: &Bench, jwt_bg: &Path) -> Result<serde_json::Value> {
 }
 
 /// Percent-encodes a query value.
-fn form_encode(s: &str) -> String {
+pub(crate) fn form_encode(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -982,6 +1018,18 @@ pub fn command(args: &[String]) -> Result {
         let _ = std::fs::remove_dir_all(&b.dir);
         return Ok(());
     }
+    if args.iter().any(|a| a == "--sign") {
+        let report = format!(
+            "Machine: {}. Command: `cargo xtask bench --sign`.\n{}",
+            machine(&b.tools),
+            crate::bench_sign::run(&b, seconds)?
+        );
+        println!("{report}");
+        std::fs::write(out.join("latest-sign.md"), &report).map_err(|e| e.to_string())?;
+        note("written to bench/results/latest-sign.md");
+        let _ = std::fs::remove_dir_all(&b.dir);
+        return Ok(());
+    }
     if args.iter().any(|a| a == "--db") {
         let rows = crate::bench_db::run(&b, seconds)?;
         let report = format!(
@@ -1060,9 +1108,16 @@ fn prepare(tools: &Tools, dir: &Path) -> Result {
         &out,
         "portcullis_bench_verify",
     )?;
-    if ["standardwebhooks", "postgres", "jose"]
-        .iter()
-        .any(|m| !root().join("bench/node_modules").join(m).exists())
+    if [
+        "standardwebhooks",
+        "postgres",
+        "jose",
+        "aws4fetch",
+        "@aws-sdk/client-s3",
+        "@aws-sdk/s3-request-presigner",
+    ]
+    .iter()
+    .any(|m| !root().join("bench/node_modules").join(m).exists())
     {
         run(Command::new("npm").current_dir(root().join("bench")).args([
             "install",

@@ -11,7 +11,7 @@ use std::path::Path;
 use portcullis_core::{RandomError, SecureRandom};
 use portcullis_pat::token::{Hasher, Pat, Prefix};
 
-use crate::bench::{Bench, Load};
+use crate::bench::Bench;
 use crate::harness::{self, BareWorker};
 use crate::pg::TestPostgres;
 use crate::util::{Result, Service, free_port, note, root, say, tail, wait_for_port};
@@ -261,39 +261,26 @@ fn compare(
         "{runtime}: ours and the TypeScript exchange answer the same (claims compared without iat/exp/amr)"
     ));
     const TS: &str = "TypeScript (jose + postgres.js)";
-    let mut rounds: Vec<(&str, Load)> = Vec::new();
-    for (pass, secs) in [(0, 3), (1, seconds), (2, seconds), (3, seconds)] {
-        for (who, url) in [("ours", ours_url), (TS, ts_url)] {
-            let (l, _) = crate::bench::wrk_with(dir, FORM_LUA, url, requests, 16, secs)?;
-            if pass > 0 {
-                note(format!(
-                    "{runtime} exchange {who}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
-                    l.rps, l.p50_ms, l.p99_ms
-                ));
-                rounds.push((who, l));
-            }
-        }
-    }
-    let mut medians = Vec::new();
-    for who in ["ours", TS] {
-        let mut mine: Vec<&Load> = rounds
-            .iter()
-            .filter(|(w, _)| *w == who)
-            .map(|(_, l)| l)
-            .collect();
-        mine.sort_by(|x, y| x.rps.total_cmp(&y.rps));
-        let m = mine.get(mine.len() / 2).ok_or("no rounds")?;
+    let medians = crate::bench::median_rounds(
+        dir,
+        FORM_LUA,
+        &[("ours", ours_url), (TS, ts_url)],
+        requests,
+        16,
+        seconds,
+        &format!("{runtime} exchange"),
+    )?;
+    for (who, m) in [("ours", &medians[0]), (TS, &medians[1])] {
         table.push_str(&format!(
             "| {runtime} | {who} | {:.0} | {:.2} | {:.2} |\n",
             m.rps, m.p50_ms, m.p99_ms
         ));
-        medians.push((m.rps, m.p99_ms));
     }
-    if let [(ours_rps, ours_p99), (ts_rps, ts_p99)] = medians[..] {
+    if let [ours, ts] = &medians[..] {
         summary.push_str(&format!(
             "{runtime}: throughput ours / TypeScript {:.2}×; p99 ours / TypeScript {:.2}×.\n",
-            ours_rps / ts_rps,
-            ours_p99 / ts_p99
+            ours.rps / ts.rps,
+            ours.p99_ms / ts.p99_ms
         ));
     }
     Ok(())

@@ -21,6 +21,7 @@ mod assets;
 mod bench;
 mod bench_db;
 mod bench_pat;
+mod bench_sign;
 mod db;
 mod dev;
 mod harness;
@@ -34,7 +35,7 @@ mod wasm;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <dev | test [--no-lint] [--only sign] | build [--deno NAME] [--worker NAME] | bench [--seconds N] | update-disposable-domains [VERSION]>";
+const USAGE: &str = "usage: cargo xtask <dev | test [--no-lint] [--only sign] | build [--deno NAME] [--worker NAME] | bench [--seconds N] [--pat | --sign | --db] | update-disposable-domains [VERSION]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
