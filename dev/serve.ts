@@ -147,9 +147,12 @@ Deno.addSignalListener("SIGINT", async () => {
   Deno.exit(0);
 });
 
-// Each shim listens on PORTCULLIS_PORT when it is imported: hooks on the base port, pat on +2.
+// Each shim listens on PORTCULLIS_PORT when it is imported: hooks on the base port, pat on +2,
+// sign on +4 (its bucket is the SeaweedFS `cargo xtask dev` runs on +5).
 const basePort = Deno.env.get("PORTCULLIS_PORT")!;
 await import("../functions/portcullis-hooks/index.ts");
 Deno.env.set("PORTCULLIS_PORT", String(Number(basePort) + 2));
 await import("../functions/portcullis-pat/index.ts");
+Deno.env.set("PORTCULLIS_PORT", String(Number(basePort) + 4));
+await import("../functions/portcullis-sign/index.ts");
 Deno.env.set("PORTCULLIS_PORT", basePort);

@@ -48,7 +48,7 @@ fn kept(name: &str, make: impl FnOnce() -> Result<String>) -> Result<String> {
 pub fn command(_args: &[String]) -> Result {
     let tools = Tools::ensure()?;
     let mut sizes = Vec::new();
-    for name in ["hooks", "pat"] {
+    for name in ["hooks", "pat", "sign"] {
         sizes.push(wasm::build_module(&tools, wasm::function(name)?)?);
     }
     wasm::check_budgets(&sizes)?;
@@ -89,6 +89,34 @@ pub fn command(_args: &[String]) -> Result {
         DEMO_USER,
         86_400,
     )?;
+
+    // The sign function: its policy (TOML, as JSON) and a local SeaweedFS on port + 5 as its
+    // bucket, with credentials kept in .portcullis/dev.
+    let sign_policy =
+        std::fs::read_to_string(root().join("dev/sign-policy.toml")).map_err(|e| e.to_string())?;
+    let sign_policy = basic_toml::from_str::<serde_json::Value>(&sign_policy)
+        .map_err(|e| format!("dev/sign-policy.toml: {e}"))?;
+    let s3_port = port + 5;
+    if sign_policy["buckets"]["media"]["endpoint"] != format!("http://127.0.0.1:{s3_port}").as_str()
+    {
+        return Err(format!(
+            "dev/sign-policy.toml: buckets.media.endpoint must be http://127.0.0.1:{s3_port} (the dev SeaweedFS)"
+        ));
+    }
+    let s3_key = kept("s3-access-key", || {
+        Ok(format!("DEV{}", random_hex(8)?.to_uppercase()))
+    })?;
+    let s3_secret = kept("s3-secret", || random_hex(20))?;
+    say(format!(
+        "starting SeaweedFS on 127.0.0.1:{s3_port} (the sign function's bucket)"
+    ));
+    let _seaweedfs = crate::sign::seaweedfs_at(
+        &state("dev").join("seaweedfs"),
+        s3_port,
+        (&s3_key, &s3_secret),
+        &state("dev").join("seaweedfs.log"),
+    )?;
+    let sign_base = format!("http://127.0.0.1:{}/portcullis-sign", port + 4);
 
     say("serving on Deno with PGlite (Ctrl-C stops)");
     note(format!(
@@ -145,6 +173,27 @@ pub fn command(_args: &[String]) -> Result {
         tools.bin("deno").display()
     );
     eprintln!();
+    eprintln!(
+        "Pre-signed URLs for the demo user's files (sign: {sign_base}; bucket: SeaweedFS on :{s3_port}; policy: dev/sign-policy.toml):"
+    );
+    eprintln!();
+    eprintln!("  export PORTCULLIS_USER_JWT={user_jwt}");
+    eprintln!(
+        "  PUT=$(curl -s {sign_base}/sign -H \"authorization: Bearer $PORTCULLIS_USER_JWT\" -d '{{\"bucket\":\"media\",\"objects\":[{{\"key\":\"users/{DEMO_USER}/hello.txt\",\"method\":\"PUT\",\"content_type\":\"text/plain\",\"content_length\":6}}]}}' | grep -o '\"url\":\"[^\"]*' | cut -d'\"' -f4)"
+    );
+    eprintln!(
+        "  printf 'hello\\n' | curl -s -X PUT -H 'content-type: text/plain' --data-binary @- \"$PUT\""
+    );
+    eprintln!(
+        "  curl -s \"$(curl -s {sign_base}/sign -H \"authorization: Bearer $PORTCULLIS_USER_JWT\" -d '{{\"bucket\":\"media\",\"objects\":[{{\"key\":\"users/{DEMO_USER}/hello.txt\",\"method\":\"GET\"}}]}}' | grep -o '\"url\":\"[^\"]*' | cut -d'\"' -f4)\""
+    );
+    eprintln!();
+    eprintln!("and someone else's file, refused with the reason and the rule:");
+    eprintln!();
+    eprintln!(
+        "  curl -s {sign_base}/sign -H \"authorization: Bearer $PORTCULLIS_USER_JWT\" -d '{{\"bucket\":\"media\",\"objects\":[{{\"key\":\"users/someone-else/a.png\",\"method\":\"GET\"}}]}}'"
+    );
+    eprintln!();
 
     // In the foreground process group, so Ctrl-C reaches Deno too.
     let status = tools
@@ -167,6 +216,9 @@ pub fn command(_args: &[String]) -> Result {
         .env("PORTCULLIS_JWT_SECRET", &jwt_secret)
         .env("PORTCULLIS_PAT_SIGNING_KEY", &signing_key)
         .env("PORTCULLIS_PAT_PREFIX", "dev_pat")
+        .env("PORTCULLIS_SIGN_POLICY", sign_policy.to_string())
+        .env("PORTCULLIS_DEV_S3_KEY", &s3_key)
+        .env("PORTCULLIS_DEV_S3_SECRET", &s3_secret)
         .env(
             "PORTCULLIS_DEV_JWKS",
             format!("{{\"keys\":[{public_jwk}]}}"),

