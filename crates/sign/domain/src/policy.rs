@@ -13,7 +13,7 @@ use std::fmt;
 use portcullis_core::json::{JsonError, Strict, Value};
 
 use crate::key::ObjectKey;
-use crate::sigv4::{MAX_EXPIRES_SECS, Method, Style};
+use crate::sigv4::{Algorithm, MAX_EXPIRES_SECS, Method, Style};
 use crate::template::Template;
 
 /// Where a bucket lives.
@@ -60,6 +60,8 @@ pub struct Bucket {
     pub region: String,
     /// URL style.
     pub style: Style,
+    /// How URLs are signed: AWS4 everywhere, GOOG4 for GCS when asked (`signature = "goog4"`).
+    pub algorithm: Algorithm,
     /// The environment variables holding the access key id, the secret and (temporary
     /// credentials) the session token. Names only: the values never enter the policy.
     pub access_key_id_env: String,
@@ -459,11 +461,26 @@ fn bucket(name: &str, s: &mut Strict<'_>) -> Result<Bucket, JsonError> {
         (None, _) => Style::Path,
         (Some(_), _) => return Err(JsonError::new(style_path, "path or virtual")),
     };
+    let signature_path = s.path_of("signature");
+    let algorithm = match (s.str("signature")?, backend) {
+        (None | Some("aws4"), _) => Algorithm::Aws4,
+        (Some("goog4"), Backend::Gcs) => Algorithm::Goog4,
+        (Some("goog4"), _) => {
+            return Err(JsonError::new(signature_path, "goog4 is for gcs buckets"));
+        }
+        (Some(_), _) => return Err(JsonError::new(signature_path, "aws4 or goog4")),
+    };
     let access_path = s.path_of("access_key_id_env");
     let secret_path = s.path_of("secret_env");
     let access_key_id_env = env_name(s, "access_key_id_env")?;
     let secret_env = env_name(s, "secret_env")?;
     let session_token_env = env_name(s, "session_token_env")?;
+    if algorithm == Algorithm::Goog4 && session_token_env.is_some() {
+        return Err(JsonError::new(
+            s.path_of("session_token_env"),
+            "GCS HMAC keys have no session token",
+        ));
+    }
     let auth_path = s.path_of("auth");
     let auth = s.str("auth")?;
     let apikey_path = s.path_of("apikey_env");
@@ -518,6 +535,7 @@ fn bucket(name: &str, s: &mut Strict<'_>) -> Result<Bucket, JsonError> {
         host: host.to_owned(),
         region,
         style,
+        algorithm,
         access_key_id_env,
         secret_env,
         session_token_env,
@@ -846,6 +864,24 @@ mod tests {
     }
 
     #[test]
+    fn gcs_signs_aws4_unless_asked_for_goog4() {
+        let p = Policy::from_json(
+            r#"{"buckets":{"a":{"backend":"gcs","access_key_id_env":"K","secret_env":"S"},
+                           "g":{"backend":"gcs","access_key_id_env":"K","secret_env":"S","signature":"goog4"}}}"#,
+        )
+        .unwrap();
+        let (a, g) = (p.bucket("a").unwrap(), p.bucket("g").unwrap());
+        assert_eq!(
+            (a.algorithm, g.algorithm),
+            (Algorithm::Aws4, Algorithm::Goog4)
+        );
+        assert_eq!(
+            (g.host.as_str(), g.region.as_str()),
+            ("storage.googleapis.com", "auto")
+        );
+    }
+
+    #[test]
     fn bad_policies_name_the_member() {
         for (bad, path) in [
             (
@@ -877,6 +913,18 @@ mod tests {
                 "rules[0].bucket",
             ),
             (r#"{"default_expires_in":604801}"#, "default_expires_in"),
+            (
+                r#"{"buckets":{"b":{"backend":"minio","endpoint":"http://h","access_key_id_env":"K","secret_env":"S","signature":"goog4"}}}"#,
+                "buckets.b.signature",
+            ),
+            (
+                r#"{"buckets":{"b":{"backend":"gcs","access_key_id_env":"K","secret_env":"S","signature":"goog4","session_token_env":"T"}}}"#,
+                "buckets.b.session_token_env",
+            ),
+            (
+                r#"{"buckets":{"b":{"backend":"gcs","access_key_id_env":"K","secret_env":"S","signature":"v2"}}}"#,
+                "buckets.b.signature",
+            ),
             (r#"{"rulez":[]}"#, "rulez"),
         ] {
             let e = Policy::from_json(bad).unwrap_err();

@@ -24,6 +24,69 @@ use crate::key::ObjectKey;
 /// Longest `X-Amz-Expires` S3 accepts (7 days).
 pub const MAX_EXPIRES_SECS: u32 = 604_800;
 
+/// The HMAC signature family: AWS Signature Version 4 (S3, R2, MinIO, SeaweedFS, and GCS's XML
+/// API), or Google's V4 signing with HMAC keys (`GOOG4-HMAC-SHA256`, GCS): the same steps with
+/// `X-Goog-*` parameter names, the key chain started from `"GOOG4" + secret`, service
+/// `storage` and scope terminator `goog4_request`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Algorithm {
+    /// `AWS4-HMAC-SHA256`.
+    #[default]
+    Aws4,
+    /// `GOOG4-HMAC-SHA256`.
+    Goog4,
+}
+
+/// One algorithm's names.
+struct Names {
+    algorithm: &'static str,
+    key_prefix: &'static str,
+    service: &'static str,
+    terminator: &'static str,
+    /// `…Algorithm`, `…Credential`, `…Date`, `…Expires`, `…SignedHeaders`,
+    /// `…Security-Token`, `&…Signature=`.
+    params: [&'static str; 7],
+}
+
+impl Algorithm {
+    const fn names(self) -> &'static Names {
+        const AWS4: Names = Names {
+            algorithm: "AWS4-HMAC-SHA256",
+            key_prefix: "AWS4",
+            service: "s3",
+            terminator: "aws4_request",
+            params: [
+                "X-Amz-Algorithm",
+                "X-Amz-Credential",
+                "X-Amz-Date",
+                "X-Amz-Expires",
+                "X-Amz-SignedHeaders",
+                "X-Amz-Security-Token",
+                "&X-Amz-Signature=",
+            ],
+        };
+        const GOOG4: Names = Names {
+            algorithm: "GOOG4-HMAC-SHA256",
+            key_prefix: "GOOG4",
+            service: "storage",
+            terminator: "goog4_request",
+            params: [
+                "X-Goog-Algorithm",
+                "X-Goog-Credential",
+                "X-Goog-Date",
+                "X-Goog-Expires",
+                "X-Goog-SignedHeaders",
+                "X-Goog-Security-Token",
+                "&X-Goog-Signature=",
+            ],
+        };
+        match self {
+            Self::Aws4 => &AWS4,
+            Self::Goog4 => &GOOG4,
+        }
+    }
+}
+
 /// An access key pair, with the session token of temporary credentials.
 pub struct Credentials {
     /// The access key id (not secret: it is in every URL).
@@ -134,6 +197,8 @@ pub enum SignError {
     SizeRange,
     /// A POST prefix that is not a safe directory ending in `/`.
     Prefix,
+    /// A session token with `GOOG4-HMAC-SHA256` (GCS HMAC keys have none).
+    SessionToken,
 }
 
 impl fmt::Display for SignError {
@@ -144,6 +209,7 @@ impl fmt::Display for SignError {
             Self::HeaderName => "a signed header name is not a lowercase token",
             Self::SizeRange => "the size range's minimum is over its maximum",
             Self::Prefix => "the upload prefix must be a safe directory ending in /",
+            Self::SessionToken => "GOOG4-HMAC-SHA256 takes no session token",
         })
     }
 }
@@ -231,14 +297,27 @@ pub fn signing_key(
     region: &str,
     service: &str,
 ) -> Secret<Vec<u8>> {
-    let mut first = Vec::with_capacity(4 + secret.len());
-    first.extend_from_slice(b"AWS4");
+    key_chain(Algorithm::Aws4, secret, date, region, service)
+}
+
+/// The key chain of `algorithm`: `HMAC(HMAC(HMAC(HMAC(prefix + secret, date), region),
+/// service), terminator)`.
+fn key_chain(
+    algorithm: Algorithm,
+    secret: &Secret<String>,
+    date: &str,
+    region: &str,
+    service: &str,
+) -> Secret<Vec<u8>> {
+    let names = algorithm.names();
+    let mut first = Vec::with_capacity(names.key_prefix.len() + secret.len());
+    first.extend_from_slice(names.key_prefix.as_bytes());
     first.extend_from_slice(secret.expose().as_bytes());
     let first = Secret::new(first);
     let k_date = hmac(first.expose(), date.as_bytes());
     let k_region = hmac(&k_date, region.as_bytes());
     let k_service = hmac(&k_region, service.as_bytes());
-    Secret::new(hmac(&k_service, b"aws4_request").to_vec())
+    Secret::new(hmac(&k_service, names.terminator.as_bytes()).to_vec())
 }
 
 fn header_name_ok(name: &str) -> bool {
@@ -269,6 +348,7 @@ pub fn presign(creds: &Credentials, p: &Presign<'_>) -> Result<Presigned, SignEr
 /// canonical request string, no allocation per query parameter).
 pub struct Signer<'c> {
     creds: &'c Credentials,
+    algorithm: Algorithm,
     /// `(date, region)` and the HMAC keyed with their signing key.
     keyed: Option<(String, String, Hmac<Sha256>)>,
     /// A signing time and its `YYYYMMDD` and `YYYYMMDDTHHMMSSZ`.
@@ -306,8 +386,15 @@ impl<'c> Signer<'c> {
     /// A signer for `creds`.
     #[must_use]
     pub const fn new(creds: &'c Credentials) -> Self {
+        Self::with_algorithm(creds, Algorithm::Aws4)
+    }
+
+    /// A signer for `creds` with `algorithm`.
+    #[must_use]
+    pub const fn with_algorithm(creds: &'c Credentials, algorithm: Algorithm) -> Self {
         Self {
             creds,
+            algorithm,
             keyed: None,
             dates: None,
         }
@@ -321,7 +408,13 @@ impl<'c> Signer<'c> {
         {
             return mac.clone();
         }
-        let key = signing_key(&self.creds.secret, date, region, "s3");
+        let key = key_chain(
+            self.algorithm,
+            &self.creds.secret,
+            date,
+            region,
+            self.algorithm.names().service,
+        );
         let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.expose())
             .unwrap_or_else(|_| unreachable_hmac());
         self.keyed = Some((date.to_owned(), region.to_owned(), mac.clone()));
@@ -350,6 +443,10 @@ impl<'c> Signer<'c> {
         }
         if !p.headers.iter().all(|(n, _)| header_name_ok(n)) {
             return Err(SignError::HeaderName);
+        }
+        let names = self.algorithm.names();
+        if self.algorithm == Algorithm::Goog4 && self.creds.session_token.is_some() {
+            return Err(SignError::SessionToken);
         }
         let (date, stamp) = self.dates(p.time)?;
         let creds = self.creds;
@@ -400,8 +497,8 @@ impl<'c> Signer<'c> {
             creds.access_key_id.as_str(),
             &date,
             p.region,
-            "s3",
-            "aws4_request",
+            names.service,
+            names.terminator,
         ] {
             if !credential.is_empty() {
                 credential.push('/');
@@ -410,13 +507,22 @@ impl<'c> Signer<'c> {
         }
         let mut expires = String::with_capacity(6);
         let _ = write!(expires, "{}", p.expires);
-        params.push(param("X-Amz-Algorithm", "AWS4-HMAC-SHA256"));
-        params.push(param("X-Amz-Credential", &credential));
-        params.push(param("X-Amz-Date", &stamp));
-        params.push(param("X-Amz-Expires", &expires));
-        params.push(param("X-Amz-SignedHeaders", &signed_headers));
+        let [
+            algorithm,
+            credential_name,
+            date_name,
+            expires_name,
+            signed_name,
+            token_name,
+            _,
+        ] = names.params;
+        params.push(param(algorithm, names.algorithm));
+        params.push(param(credential_name, &credential));
+        params.push(param(date_name, &stamp));
+        params.push(param(expires_name, &expires));
+        params.push(param(signed_name, &signed_headers));
         if let Some(token) = &creds.session_token {
-            params.push(param("X-Amz-Security-Token", token));
+            params.push(param(token_name, token));
         }
         let mut url = String::with_capacity(
             p.scheme.len()
@@ -466,19 +572,24 @@ impl<'c> Signer<'c> {
         let canonical_request_hash = portcullis_core::encoding::hex(&h.finalize());
         let mut mac = self.mac(&date, p.region);
         for part in [
-            "AWS4-HMAC-SHA256\n",
+            names.algorithm,
+            "\n",
             &stamp,
             "\n",
             &date,
             "/",
             p.region,
-            "/s3/aws4_request\n",
+            "/",
+            names.service,
+            "/",
+            names.terminator,
+            "\n",
             &canonical_request_hash,
         ] {
             mac.update(part.as_bytes());
         }
         let signature = mac.finalize().into_bytes();
-        url.push_str("&X-Amz-Signature=");
+        url.push_str(names.params[6]);
         for b in signature {
             url.push(hex_digit(b >> 4, false));
             url.push(hex_digit(b, false));
@@ -504,6 +615,43 @@ mod tests {
             secret: Secret::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
             session_token: token.map(str::to_owned),
         }
+    }
+
+    #[test]
+    fn goog4_renames_every_parameter_and_takes_no_token() {
+        let key = ObjectKey::parse("a b.txt").unwrap();
+        let p = Presign {
+            method: Method::Get,
+            scheme: "https",
+            host: "storage.googleapis.com",
+            bucket: "b",
+            key: &key,
+            style: Style::Path,
+            region: "auto",
+            time: 1_369_353_600,
+            expires: 60,
+            query: &[],
+            headers: &[],
+        };
+        let c = creds(None);
+        let goog = Signer::with_algorithm(&c, Algorithm::Goog4)
+            .presign(&p)
+            .unwrap();
+        let aws = Signer::new(&c).presign(&p).unwrap();
+        assert!(!goog.url.contains("X-Amz-"), "{}", goog.url);
+        assert!(goog.url.starts_with(
+            "https://storage.googleapis.com/b/a%20b.txt?X-Goog-Algorithm=GOOG4-HMAC-SHA256\
+             &X-Goog-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fauto%2Fstorage%2Fgoog4_request\
+             &X-Goog-Date=20130524T000000Z&X-Goog-Expires=60&X-Goog-SignedHeaders=host\
+             &X-Goog-Signature="
+        ));
+        // Another key chain and scope: another signature.
+        assert_ne!(goog.url.rsplit('=').next(), aws.url.rsplit('=').next());
+        let t = creds(Some("token"));
+        assert_eq!(
+            Signer::with_algorithm(&t, Algorithm::Goog4).presign(&p),
+            Err(SignError::SessionToken)
+        );
     }
 
     #[test]

@@ -400,7 +400,7 @@ impl Sign {
                 return calls.sign(ctx, &objects, &granted, now).await;
             }
         };
-        let mut signer = Signer::new(creds);
+        let mut signer = Signer::with_algorithm(creds, bucket.algorithm);
         let mut urls = Vec::with_capacity(granted.len());
         for (o, (key, expires_in)) in objects.iter().zip(&granted) {
             let length = o.content_length.map(|n| n.to_string());
