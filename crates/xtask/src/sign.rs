@@ -700,26 +700,7 @@ pub fn botocore_oracle() -> Result {
     let posts = post_cases(&creds, time, &mut requests)?;
     let urls = ours.len();
     ours.extend(posts);
-    let mut child = Command::new("python3")
-        .arg(root().join("tests/oracles/botocore_presign.py"))
-        .env("PYTHONPATH", &python)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("python3: {e}"))?;
-    child
-        .stdin
-        .take()
-        .ok_or("no stdin")?
-        .write_all(serde_json::Value::Array(requests).to_string().as_bytes())
-        .map_err(|e| e.to_string())?;
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err("the botocore oracle failed".into());
-    }
-    let answer: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let answer = python_oracle("tests/oracles/botocore_presign.py", Some(&python), requests)?;
     let theirs = answer["urls"].as_array().ok_or("no urls")?;
     if theirs.len() != ours.len() {
         return Err(format!(
@@ -741,6 +722,37 @@ pub fn botocore_oracle() -> Result {
         answer["botocore"].as_str().unwrap_or("?")
     ));
     goog4_oracle()
+}
+
+/// Runs an oracle script (`tests/oracles/…`) on the JSON list of `requests` (on stdin) and
+/// reads its JSON answer.
+fn python_oracle(
+    script: &str,
+    pythonpath: Option<&Path>,
+    requests: Vec<serde_json::Value>,
+) -> Result<serde_json::Value> {
+    let mut cmd = Command::new("python3");
+    cmd.arg(root().join(script));
+    if let Some(path) = pythonpath {
+        cmd.env("PYTHONPATH", path);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("python3: {e}"))?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(serde_json::Value::Array(requests).to_string().as_bytes())
+        .map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("{script} failed"));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("{script}: {e}"))
 }
 
 /// GCS V4 signing with HMAC keys (`GOOG4-HMAC-SHA256`) against an independent signer
@@ -789,25 +801,7 @@ fn goog4_oracle() -> Result {
             "query": c.query, "headers": c.headers,
         }));
     }
-    let mut child = Command::new("python3")
-        .arg(root().join("tests/oracles/goog4_presign.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("python3: {e}"))?;
-    child
-        .stdin
-        .take()
-        .ok_or("no stdin")?
-        .write_all(serde_json::Value::Array(requests).to_string().as_bytes())
-        .map_err(|e| e.to_string())?;
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err("the GOOG4 signer failed".into());
-    }
-    let answer: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let answer = python_oracle("tests/oracles/goog4_presign.py", None, requests)?;
     let theirs = answer["urls"].as_array().ok_or("no urls")?;
     if theirs.len() != ours.len() {
         return Err(format!(
