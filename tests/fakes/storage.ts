@@ -45,13 +45,17 @@ function storageError(statusCode: string, error: string, message: string): Respo
   return json(400, { statusCode, error, message });
 }
 
+// A token is base64url without padding, as the JWTs Storage issues are.
+const b64url = (s: string) => btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const unb64url = (s: string) => atob(s.replace(/-/g, "+").replace(/_/g, "/"));
+
 function token(object: string, expiresIn: number): string {
-  return btoa(JSON.stringify({ url: object, exp: Math.floor(Date.now() / 1000) + expiresIn }));
+  return b64url(JSON.stringify({ url: object, exp: Math.floor(Date.now() / 1000) + expiresIn }));
 }
 
 function tokenFor(url: URL, object: string): boolean {
   try {
-    const t = JSON.parse(atob(url.searchParams.get("token") ?? ""));
+    const t = JSON.parse(unb64url(url.searchParams.get("token") ?? ""));
     return t.url === object && t.exp >= Math.floor(Date.now() / 1000);
   } catch {
     return false;
@@ -157,7 +161,9 @@ export async function storage(req: Request, url: URL): Promise<Response | null> 
       return storageError("403", "Unauthorized", "new row violates row-level security policy");
     }
     const t = token(object, 7200);
-    return json(200, { url: `/object/upload/sign/${parts.join("/")}?token=${t}`, token: t });
+    // Storage writes the path back `decodeURI`d (a space comes back as a space) and the batch's
+    // as asked: the function must build its URLs from the token, not from these.
+    return json(200, { url: `/object/upload/sign/${decodeURI(parts.join("/"))}?token=${t}`, token: t });
   }
   if (batch) {
     const bucket = parts[0];
@@ -169,7 +175,7 @@ export async function storage(req: Request, url: URL): Promise<Response | null> 
           ? {
             error: null,
             path: p,
-            signedURL: `/object/sign/${encodeURI(o)}?token=${token(o, expiresIn as number)}`,
+            signedURL: `/object/sign/${o}?token=${token(o, expiresIn as number)}`,
           }
           : {
             error: "Either the object does not exist or you do not have access to it",
@@ -183,6 +189,6 @@ export async function storage(req: Request, url: URL): Promise<Response | null> 
     return storageError("404", "not_found", "Object not found");
   }
   return json(200, {
-    signedURL: `/object/sign/${parts.join("/")}?token=${token(object, expiresIn as number)}`,
+    signedURL: `/object/sign/${decodeURI(parts.join("/"))}?token=${token(object, expiresIn as number)}`,
   });
 }

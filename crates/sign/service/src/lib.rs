@@ -492,13 +492,40 @@ fn storage_path(route: &str, bucket: &str, key: &str) -> String {
     p
 }
 
-/// A relative URL Storage answered (`/object/…?token=…`), or `None`.
-fn relative(v: Option<&Value>) -> Option<&str> {
-    v.and_then(Value::as_str)
-        .filter(|u| u.starts_with("/object/") && u.contains("token="))
+/// The token of a relative URL Storage answered (`/object/…?token=…`), or `None`. Only the
+/// token is taken: Storage writes the path back unencoded (batch) or `decodeURI`d (single), so
+/// a key holding a space, `#` or `?` would come back as a different or broken URL; we write the
+/// path ourselves, encoded once as it was asked. The token is a JWT (base64url and dots).
+fn token_of(v: Option<&Value>) -> Option<&str> {
+    let url = v.and_then(Value::as_str)?;
+    if !url.starts_with("/object/") {
+        return None;
+    }
+    // The key itself may hold `?token=`: the token is the last one.
+    let at = url.rfind("?token=")?;
+    let token = url.get(at + "?token=".len()..)?;
+    let token = token.split_once('&').map_or(token, |(t, _)| t);
+    (!token.is_empty()
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')))
+    .then_some(token)
 }
 
 impl StorageCalls<'_> {
+    /// The URL the client uses: `{base}/object/sign|upload/sign/{bucket}/{key}?token=…`.
+    fn url(&self, call: &Call, key: &str, token: &str) -> String {
+        let route = match call {
+            Call::Upload(_) => "/object/upload/sign",
+            Call::One(_) | Call::Batch(..) => "/object/sign",
+        };
+        let mut url = self.base.to_owned();
+        url.push_str(&storage_path(route, self.bucket, key));
+        url.push_str("?token=");
+        url.push_str(token);
+        url
+    }
+
     fn request(&self, path: String, body: &Value) -> OutboundRequest {
         let bearer = match self.auth {
             StorageAuth::User => self.token,
@@ -595,10 +622,10 @@ impl StorageCalls<'_> {
                     } else {
                         "url"
                     };
-                    match relative(value.get(field)) {
-                        Some(u) if ok => {
+                    match token_of(value.get(field)) {
+                        Some(t) if ok => {
                             if let Some(slot) = urls.get_mut(*i) {
-                                *slot = Some(format!("{}{u}", self.base));
+                                *slot = Some(self.url(call, key(*i), t));
                             }
                         }
                         _ if ok => return Err(unavailable("Supabase Storage: no signed URL")),
@@ -621,10 +648,10 @@ impl StorageCalls<'_> {
                                 "Supabase Storage: a path missing from the batch",
                             ));
                         };
-                        match relative(entry.get("signedURL")) {
-                            Some(u) if entry.get("error").is_none_or(Value::is_null) => {
+                        match token_of(entry.get("signedURL")) {
+                            Some(t) if entry.get("error").is_none_or(Value::is_null) => {
                                 if let Some(slot) = urls.get_mut(*i) {
-                                    *slot = Some(format!("{}{u}", self.base));
+                                    *slot = Some(self.url(call, key(*i), t));
                                 }
                             }
                             _ => refuse(*i),

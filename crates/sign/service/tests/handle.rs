@@ -657,10 +657,29 @@ fn run_with(s: &Sign, req: Request, storage: &Storage) -> Response {
     block_on(s.handle(&ctx, req))
 }
 
+/// `%XX` decoded (the paths we send are UTF-8 encoded once).
+fn decoded(path: &str) -> String {
+    let b = path.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            out.push(u8::from_str_radix(&path[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
 fn storage_answers(r: &portcullis_core::OutboundRequest) -> portcullis_core::OutboundResponse {
     let path = r.url.split_once("/storage/v1").map_or("", |(_, p)| p);
     let body: Value = serde_json::from_slice(&r.body).unwrap();
     let answer = if let Some(one) = path.strip_prefix("/object/upload/sign/") {
+        // Storage writes the paths back decoded (single) or as asked (batch), never encoded.
+        let one = decoded(one);
         json!({"url": format!("/object/upload/sign/{one}?token=up"), "token": "up"})
     } else if let Some(one) = path
         .strip_prefix("/object/sign/")
@@ -672,6 +691,7 @@ fn storage_answers(r: &portcullis_core::OutboundRequest) -> portcullis_core::Out
                 r#"{"statusCode":"404","error":"not_found","message":"Object not found"}"#,
             );
         }
+        let one = decoded(one);
         json!({"signedURL": format!("/object/sign/{one}?token=dl")})
     } else {
         let bucket = path.trim_start_matches("/object/sign/");
@@ -709,10 +729,10 @@ fn supabase_storage_signs_with_the_users_jwt_or_the_service_key() {
     let token = jwt(USER);
     let me = format!("users/{USER}");
     let ask = json!({"bucket": "avatars", "objects": [
-        {"key": format!("{me}/a b.png"), "method": "GET", "expires_in": 60},
+        {"key": format!("{me}/a b#?token=x.png"), "method": "GET", "expires_in": 60},
         {"key": format!("{me}/c.png"), "method": "GET", "expires_in": 60, "download_name": "Ä.png"},
-        {"key": format!("{me}/d.png"), "method": "GET", "expires_in": 120},
-        {"key": format!("{me}/new.png"), "method": "PUT", "content_type": "image/png"},
+        {"key": format!("{me}/d é.png"), "method": "GET", "expires_in": 120},
+        {"key": format!("{me}/new #1.png"), "method": "PUT", "content_type": "image/png"},
     ]});
     let r = run_with(&s, sign_request(Some(&token), &ask), &storage);
     assert_eq!(
@@ -731,16 +751,16 @@ fn supabase_storage_signs_with_the_users_jwt_or_the_service_key() {
         calls,
         vec![
             (
-                format!("{base}/object/upload/sign/avatars/{me}/new.png"),
+                format!("{base}/object/upload/sign/avatars/{me}/new%20%231.png"),
                 "{}".to_owned()
             ),
             (
                 format!("{base}/object/sign/avatars"),
-                json!({"expiresIn": 60, "paths": [format!("{me}/a b.png"), format!("{me}/c.png")]})
+                json!({"expiresIn": 60, "paths": [format!("{me}/a b#?token=x.png"), format!("{me}/c.png")]})
                     .to_string()
             ),
             (
-                format!("{base}/object/sign/avatars/{me}/d.png"),
+                format!("{base}/object/sign/avatars/{me}/d%20%C3%A9.png"),
                 r#"{"expiresIn":120}"#.to_owned()
             ),
         ]
@@ -762,10 +782,10 @@ fn supabase_storage_signs_with_the_users_jwt_or_the_service_key() {
             .map(|u| u["url"].as_str().unwrap())
             .collect::<Vec<_>>(),
         vec![
-            format!("{base}/object/sign/avatars/{me}/a b.png?token=b"),
+            format!("{base}/object/sign/avatars/{me}/a%20b%23%3Ftoken%3Dx.png?token=b"),
             format!("{base}/object/sign/avatars/{me}/c.png?token=b&download=%C3%84.png"),
-            format!("{base}/object/sign/avatars/{me}/d.png?token=dl"),
-            format!("{base}/object/upload/sign/avatars/{me}/new.png?token=up"),
+            format!("{base}/object/sign/avatars/{me}/d%20%C3%A9.png?token=dl"),
+            format!("{base}/object/upload/sign/avatars/{me}/new%20%231.png?token=up"),
         ]
     );
     assert_eq!(
@@ -870,6 +890,16 @@ fn supabase_storage_failures_are_a_bad_gateway() {
             )
         },
         |_| portcullis_core::OutboundResponse::new(200, "{}"),
+        |_| {
+            portcullis_core::OutboundResponse::new(200, r#"{"signedURL": "/object/sign/a?token="}"#)
+        },
+        |_| {
+            portcullis_core::OutboundResponse::new(
+                200,
+                r#"{"signedURL": "/object/sign/a?token=x%22%3E&b"}"#,
+            )
+        },
+        |_| portcullis_core::OutboundResponse::new(200, r#"{"signedURL": "/object/sign/a"}"#),
     ] {
         let storage = Storage {
             seen: Default::default(),
