@@ -98,6 +98,10 @@ pub struct Rule {
     /// default: a script's token is not a browser session, and its PAT scopes are not storage
     /// scopes.
     pub allow_pat_tokens: bool,
+    /// Anonymous users (Supabase anonymous sign-ins: role `authenticated`, claim
+    /// `is_anonymous: true`) are allowed. Off by default: anyone can become one, so storage
+    /// they may write is storage anyone may fill.
+    pub allow_anonymous: bool,
 }
 
 /// The policy.
@@ -142,6 +146,8 @@ pub struct Asker<'a> {
     pub aal: Option<&'a str>,
     /// The token was exchanged from a personal access token (`amr` method `pat`).
     pub from_pat: bool,
+    /// An anonymous sign-in (`is_anonymous: true`).
+    pub anonymous: bool,
 }
 
 /// An allowed request: the rule that allowed it and the lifetime to sign.
@@ -172,6 +178,8 @@ pub enum Reason {
     Aal2,
     /// A token exchanged from a personal access token, which the rule does not allow.
     PatToken,
+    /// An anonymous user, which the rule does not allow.
+    Anonymous,
     /// A prefix upload whose directory an earlier rule also reaches into (first match would
     /// decide some keys under it by that rule): ask for an exact key or a deeper prefix.
     PrefixOverlap,
@@ -190,6 +198,7 @@ impl Reason {
             Self::Size => "size_not_allowed",
             Self::Aal2 => "aal2_required",
             Self::PatToken => "pat_token_not_allowed",
+            Self::Anonymous => "anonymous_not_allowed",
             Self::PrefixOverlap => "prefix_overlaps_rule",
         }
     }
@@ -286,6 +295,9 @@ impl Policy {
         let at = Some(i);
         if asker.from_pat && !rule.allow_pat_tokens {
             return refuse(Reason::PatToken, at);
+        }
+        if asker.anonymous && !rule.allow_anonymous {
+            return refuse(Reason::Anonymous, at);
         }
         if rule.require_aal2 && asker.aal != Some("aal2") {
             return refuse(Reason::Aal2, at);
@@ -442,6 +454,7 @@ fn bucket(name: &str, s: &mut Strict<'_>) -> Result<Bucket, JsonError> {
                     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
                 })
         })
+        .and_then(|(scheme, host)| Some((scheme, canonical_host(scheme, host)?)))
         .ok_or_else(|| {
             JsonError::new(
                 endpoint_path,
@@ -532,7 +545,7 @@ fn bucket(name: &str, s: &mut Strict<'_>) -> Result<Bucket, JsonError> {
         name: name.to_owned(),
         backend,
         scheme: scheme.to_owned(),
-        host: host.to_owned(),
+        host,
         region,
         style,
         algorithm,
@@ -635,6 +648,7 @@ fn rule(s: &mut Strict<'_>, buckets: &[Bucket]) -> Result<Rule, JsonError> {
     }
     let require_aal2 = s.bool("require_aal2")?.unwrap_or(false);
     let allow_pat_tokens = s.bool("allow_pat_tokens")?.unwrap_or(false);
+    let allow_anonymous = s.bool("allow_anonymous")?.unwrap_or(false);
     Ok(Rule {
         bucket,
         path,
@@ -645,6 +659,34 @@ fn rule(s: &mut Strict<'_>, buckets: &[Bucket]) -> Result<Rule, JsonError> {
         max_size,
         require_aal2,
         allow_pat_tokens,
+        allow_anonymous,
+    })
+}
+
+/// The host as clients send it in `host` (the header the URL is signed for): lowercase, the
+/// scheme's default port dropped. `None` for a port that is not 1..=65535.
+fn canonical_host(scheme: &str, host: &str) -> Option<String> {
+    let host = host.to_ascii_lowercase();
+    let (name, port) = match host.rsplit_once(':') {
+        // `[::1]` alone has colons but no port.
+        Some((name, port)) if !port.ends_with(']') => (name, Some(port)),
+        _ => (host.as_str(), None),
+    };
+    let Some(port) = port else {
+        return Some(host.clone());
+    };
+    let n: u16 = port.parse().ok().filter(|n| *n > 0)?;
+    if port.starts_with('0') || name.is_empty() || (name.contains(':') && !name.ends_with(']')) {
+        return None;
+    }
+    let default = match scheme {
+        "https" => 443,
+        _ => 80,
+    };
+    Some(if n == default {
+        name.to_owned()
+    } else {
+        format!("{name}:{n}")
     })
 }
 
@@ -699,6 +741,7 @@ mod tests {
             role: "authenticated",
             aal: Some("aal1"),
             from_pat: false,
+            anonymous: false,
         };
         let k = |s: &str| ObjectKey::parse(s).unwrap();
         let (own, private, other, public) = (
@@ -796,6 +839,7 @@ mod tests {
             role: "authenticated",
             aal: Some("aal2"),
             from_pat: false,
+            anonymous: false,
         };
         let k = |s: &str| ObjectKey::parse(s).unwrap();
         let (home, photos, private, other) = (
@@ -837,6 +881,39 @@ mod tests {
     }
 
     #[test]
+    fn anonymous_users_need_a_rule_that_allows_them() {
+        let policy = POLICY.replace(
+            r#""path": "public/**", "methods": ["GET", "HEAD"],"#,
+            r#""path": "public/**", "methods": ["GET", "HEAD"], "allow_anonymous": true,"#,
+        );
+        assert_ne!(policy, POLICY);
+        let p = Policy::from_json(&policy).unwrap();
+        let claims = json!({"sub": "u1", "is_anonymous": true});
+        let guest = Asker {
+            claims: &claims,
+            role: "authenticated",
+            aal: Some("aal1"),
+            from_pat: false,
+            anonymous: true,
+        };
+        let own = ObjectKey::parse("users/u1/a.png").unwrap();
+        let public = ObjectKey::parse("public/a.png").unwrap();
+        assert_eq!(
+            p.decide(&ask(&own, Method::Get), &guest),
+            Err(Refused {
+                reason: Reason::Anonymous,
+                rule: Some(1)
+            })
+        );
+        assert!(p.decide(&ask(&public, Method::Get), &guest).is_ok());
+        let signed_in = Asker {
+            anonymous: false,
+            ..guest
+        };
+        assert!(p.decide(&ask(&own, Method::Get), &signed_in).is_ok());
+    }
+
+    #[test]
     fn tokens_from_a_pat_need_a_rule_that_allows_them() {
         let policy = POLICY.replace(
             r#""path": "public/**", "methods": ["GET", "HEAD"],"#,
@@ -850,6 +927,7 @@ mod tests {
             role: "authenticated",
             aal: Some("aal1"),
             from_pat: true,
+            anonymous: false,
         };
         let own = ObjectKey::parse("users/u1/a.png").unwrap();
         let public = ObjectKey::parse("public/a.png").unwrap();
@@ -879,6 +957,40 @@ mod tests {
             (g.host.as_str(), g.region.as_str()),
             ("storage.googleapis.com", "auto")
         );
+    }
+
+    #[test]
+    fn endpoints_are_the_host_clients_send() {
+        let host = |endpoint: &str| {
+            Policy::from_json(&format!(
+                r#"{{"buckets":{{"b":{{"backend":"minio","endpoint":"{endpoint}","access_key_id_env":"K","secret_env":"S"}}}}}}"#
+            ))
+            .map(|p| p.bucket("b").unwrap().host.clone())
+            .map_err(|e| e.to_string())
+        };
+        for (endpoint, canonical) in [
+            ("https://S3.Example.COM:443", "s3.example.com"),
+            ("http://127.0.0.1:80", "127.0.0.1"),
+            ("https://minio.example.com:80", "minio.example.com:80"),
+            ("http://h:8333", "h:8333"),
+            ("http://[::1]:9000", "[::1]:9000"),
+            ("http://[::1]", "[::1]"),
+        ] {
+            assert_eq!(host(endpoint).as_deref(), Ok(canonical), "{endpoint}");
+        }
+        for bad in [
+            "http://h:0",
+            "http://h:65536",
+            "http://h:",
+            "http://h:08",
+            "http://::1:9000",
+            "http://:9000",
+        ] {
+            assert!(
+                host(bad).unwrap_err().contains("buckets.b.endpoint"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

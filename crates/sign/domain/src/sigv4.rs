@@ -355,6 +355,18 @@ pub struct Signer<'c> {
     dates: Option<(i64, String, String)>,
 }
 
+impl Drop for Signer<'_> {
+    fn drop(&mut self) {
+        // The keyed HMAC state signs as the day's key does: overwritten in place (best effort:
+        // hmac 0.12 has no zeroize support, and a moved copy cannot be reached).
+        if let Some((_, _, mac)) = &mut self.keyed {
+            *mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&[0; 32])
+                .unwrap_or_else(|_| unreachable_hmac());
+            std::hint::black_box(mac);
+        }
+    }
+}
+
 impl fmt::Debug for Signer<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Signer")
@@ -652,6 +664,52 @@ mod tests {
             Signer::with_algorithm(&t, Algorithm::Goog4).presign(&p),
             Err(SignError::SessionToken)
         );
+    }
+
+    #[test]
+    fn a_reused_signer_follows_days_regions_and_times() {
+        // One signer through a sequence that changes the day, the region and the second (and
+        // back): each URL equals a fresh signer's, so no cached key or date outlives its inputs.
+        let key = ObjectKey::parse("k/ü.txt").unwrap();
+        let c = creds(Some("tok"));
+        let day = 1_796_000_000;
+        let steps = [
+            (day, "us-east-1"),
+            (day, "us-east-1"),
+            (day + 1, "us-east-1"),
+            (day + 1, "eu-west-1"),
+            (day + 86_400, "eu-west-1"),
+            (day + 86_400, "us-east-1"),
+            (day, "us-east-1"),
+            (day - 86_400, "auto"),
+        ];
+        let mut reused = Signer::new(&c);
+        let mut seen = Vec::new();
+        for (time, region) in steps {
+            let p = Presign {
+                method: Method::Get,
+                scheme: "https",
+                host: "s3.example.com",
+                bucket: "b",
+                key: &key,
+                style: Style::Path,
+                region,
+                time,
+                expires: 60,
+                query: &[],
+                headers: &[],
+            };
+            let url = reused.presign(&p).unwrap().url;
+            assert_eq!(
+                url,
+                Signer::new(&c).presign(&p).unwrap().url,
+                "{time} {region}"
+            );
+            seen.push(url);
+        }
+        // The steps that change something change the signature.
+        seen.dedup();
+        assert_eq!(seen.len(), steps.len() - 1);
     }
 
     #[test]

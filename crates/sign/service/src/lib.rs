@@ -30,7 +30,7 @@ use portcullis_sign::policy::{
 };
 use portcullis_sign::post::{PostKey, PostPolicy, presign_post};
 use portcullis_sign::sigv4::uri_encode;
-use portcullis_sign::sigv4::{Credentials, Method, Presign, Signer};
+use portcullis_sign::sigv4::{Credentials, Method, Presign, SignError, Signer};
 use serde::Serialize;
 use serde_json::json;
 
@@ -138,6 +138,23 @@ enum Failure {
     StorageUnavailable,
     /// Objects refused: `[{index, key, error, message, rule?}]`.
     Refused(Vec<Value>),
+    /// Our fault (a clock out of range, a configuration the policy should have refused):
+    /// logged, answered 500 without detail.
+    Internal(String),
+}
+
+impl From<SignError> for Failure {
+    fn from(e: SignError) -> Self {
+        match e {
+            // What the client asked (the policy checks these first; kept as the last guard).
+            SignError::Expires | SignError::SizeRange | SignError::Prefix => {
+                Self::BadRequest(e.to_string())
+            }
+            SignError::Time | SignError::HeaderName | SignError::SessionToken => {
+                Self::Internal(e.to_string())
+            }
+        }
+    }
 }
 
 impl From<AuthError> for Failure {
@@ -177,6 +194,14 @@ impl Failure {
                 "storage_unavailable",
                 "Supabase Storage did not sign the objects; try again",
             ),
+            Self::Internal(detail) => {
+                log.log(Level::Error, "sign_failed", &detail);
+                error_response(
+                    Status::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "the function failed to process the request",
+                )
+            }
             Self::Refused(objects) => json_response(
                 Status::FORBIDDEN,
                 &json!({
@@ -294,6 +319,7 @@ impl Sign {
             role: &claims.role,
             aal: claims.aal.as_deref(),
             from_pat: claims.amr.iter().any(|m| m == "pat"),
+            anonymous: payload.get("is_anonymous") == Some(&Value::Bool(true)),
         };
         let body: Value = serde_json::from_slice(&request.body)
             .map_err(|_| Failure::BadRequest("the body is not JSON".into()))?;
@@ -344,10 +370,21 @@ impl Sign {
         let mut refused = Vec::new();
         let mut granted = Vec::new();
         for (index, o) in objects.iter().enumerate() {
+            if storage && (o.content_type.is_some() || o.content_length.is_some()) {
+                return Err(Failure::BadRequest(format!(
+                    "objects[{index}]: Supabase Storage's signed URLs bind no content_type or content_length"
+                )));
+            }
             let key = match ObjectKey::parse(o.key) {
                 Ok(k) => k,
                 Err(e) => {
-                    refused.push(json!({"index": index, "key": o.key, "error": "bad_key", "message": e.to_string()}));
+                    refused.push(refusal(
+                        Some(index),
+                        o.key,
+                        "bad_key",
+                        None,
+                        Some(e.to_string()),
+                    ));
                     continue;
                 }
             };
@@ -373,12 +410,7 @@ impl Sign {
             };
             match self.policy.decide(&ask, asker) {
                 Ok(grant) => granted.push((key, grant.expires_in)),
-                Err(r) => refused.push(json!({
-                    "index": index,
-                    "key": o.key,
-                    "error": r.reason.code(),
-                    "rule": r.rule,
-                })),
+                Err(r) => refused.push(refusal(Some(index), o.key, r.reason.code(), r.rule, None)),
             }
         }
         if !refused.is_empty() {
@@ -430,7 +462,7 @@ impl Sign {
                     query: &query,
                     headers: &headers,
                 })
-                .map_err(|e| Failure::BadRequest(e.to_string()))?;
+                .map_err(Failure::from)?;
             urls.push(SignedUrl {
                 key: key.as_str(),
                 method: o.method.as_str(),
@@ -441,6 +473,30 @@ impl Sign {
         }
         Ok(json_response(Status::OK, &Urls { urls }))
     }
+}
+
+/// One refused object: `{index?, key, error, rule?, message?}` (`rule` only where a rule
+/// decided: `no_rule` and `bad_key` name none).
+fn refusal(
+    index: Option<usize>,
+    key: &str,
+    error: &str,
+    rule: Option<usize>,
+    message: Option<String>,
+) -> Value {
+    let mut entry = serde_json::Map::new();
+    if let Some(i) = index {
+        entry.insert("index".into(), i.into());
+    }
+    entry.insert("key".into(), key.into());
+    entry.insert("error".into(), error.into());
+    if let Some(r) = rule {
+        entry.insert("rule".into(), r.into());
+    }
+    if let Some(m) = message {
+        entry.insert("message".into(), m.into());
+    }
+    Value::Object(entry)
 }
 
 /// One signed object in the answer of `POST /sign`.
@@ -599,17 +655,36 @@ impl StorageCalls<'_> {
         for (call, answer) in calls.iter().zip(answers) {
             let answer: OutboundResponse =
                 answer.map_err(|e| unavailable(&format!("Supabase Storage: {e}")))?;
-            if answer.status >= 500 || answer.status == 429 || answer.status < 200 {
+            // 2xx signs, 4xx (but 429) refuses; anything else (a redirect too: we never follow
+            // one with credentials) is Storage not answering as documented.
+            let ok = (200..300).contains(&answer.status);
+            if !(ok || (400..500).contains(&answer.status)) || answer.status == 429 {
                 return Err(unavailable(&format!(
                     "Supabase Storage answered {}",
                     answer.status
                 )));
             }
-            let ok = (200..300).contains(&answer.status);
             let value: Value = if ok {
                 serde_json::from_slice(&answer.body)
                     .map_err(|_| unavailable("Supabase Storage answered no JSON"))?
             } else {
+                // Storage's own code (`{"statusCode": "403", "error": "Unauthorized", …}`),
+                // for the operator: the client learns only `storage_refused`.
+                let said: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+                let code = |k: &str| -> String {
+                    let v = said.get(k).and_then(Value::as_str).unwrap_or("-");
+                    v.chars().filter(char::is_ascii_graphic).take(64).collect()
+                };
+                ctx.log.log(
+                    Level::Info,
+                    "storage_refused",
+                    &format!(
+                        "Supabase Storage answered {} ({} {})",
+                        answer.status,
+                        code("statusCode"),
+                        code("error")
+                    ),
+                );
                 Value::Null
             };
             let mut refuse = |i: usize| {
@@ -734,16 +809,7 @@ impl Sign {
             }
         };
         let refuse = |error: &str, rule: Option<usize>, message: Option<String>| {
-            let mut entry = json!({"key": asked, "error": error});
-            if let Some(object) = entry.as_object_mut() {
-                if let Some(r) = rule {
-                    object.insert("rule".into(), r.into());
-                }
-                if let Some(m) = message {
-                    object.insert("message".into(), m.into());
-                }
-            }
-            Failure::Refused(vec![entry])
+            Failure::Refused(vec![refusal(None, asked, error, rule, message)])
         };
         let key = key.map_err(|e| refuse("bad_key", None, Some(e.to_string())))?;
         let ask = Ask {
@@ -801,7 +867,7 @@ impl Sign {
                 size: Some((0, max)),
             },
         )
-        .map_err(|e| Failure::BadRequest(e.to_string()))?;
+        .map_err(Failure::from)?;
         let fields: serde_json::Map<String, Value> = form
             .fields
             .into_iter()

@@ -242,6 +242,10 @@ fn one_refused_object_signs_nothing_and_says_why() {
             (6, "expires_in_too_long", json!(0)),
         ]
     );
+    assert!(
+        b["refused"][0].get("rule").is_none() && b["refused"][1].get("rule").is_none(),
+        "no rule decided: no `rule` member, as in /upload"
+    );
     assert!(!String::from_utf8_lossy(&r.body).contains("X-Amz-Signature"));
 }
 
@@ -645,6 +649,18 @@ const STORAGE_POLICY: &str = r#"{
 }"#;
 
 fn run_with(s: &Sign, req: Request, storage: &Storage) -> Response {
+    run_logged(s, req, storage, &Logs::default())
+}
+
+#[derive(Default)]
+struct Logs(std::cell::RefCell<Vec<String>>);
+impl portcullis_service::Log for Logs {
+    fn log(&self, _level: portcullis_service::Level, code: &str, message: &str) {
+        self.0.borrow_mut().push(format!("{code}: {message}"));
+    }
+}
+
+fn run_logged(s: &Sign, req: Request, storage: &Storage, logs: &Logs) -> Response {
     let clock = FixedClock(UnixTime::from_secs(NOW));
     let ctx = Context {
         clock: &clock,
@@ -652,7 +668,7 @@ fn run_with(s: &Sign, req: Request, storage: &Storage) -> Response {
         crypto: &RustCrypto,
         db: &NoDb,
         http: storage,
-        log: &NoLog,
+        log: logs,
     };
     block_on(s.handle(&ctx, req))
 }
@@ -732,7 +748,7 @@ fn supabase_storage_signs_with_the_users_jwt_or_the_service_key() {
         {"key": format!("{me}/a b#?token=x.png"), "method": "GET", "expires_in": 60},
         {"key": format!("{me}/c.png"), "method": "GET", "expires_in": 60, "download_name": "Ä.png"},
         {"key": format!("{me}/d é.png"), "method": "GET", "expires_in": 120},
-        {"key": format!("{me}/new #1.png"), "method": "PUT", "content_type": "image/png"},
+        {"key": format!("{me}/new #1.png"), "method": "PUT"},
     ]});
     let r = run_with(&s, sign_request(Some(&token), &ask), &storage);
     assert_eq!(
@@ -830,12 +846,18 @@ fn supabase_storage_signs_with_the_users_jwt_or_the_service_key() {
         {"key": format!("{me}/missing.png"), "method": "GET"},
         {"key": format!("{me}/ok.png"), "method": "PUT"},
     ]});
-    let r = run_with(&s, sign_request(Some(&token), &ask), &storage);
+    let logs = Logs::default();
+    let r = run_logged(&s, sign_request(Some(&token), &ask), &storage, &logs);
     assert_eq!(
         r.status.as_u16(),
         403,
         "{}",
         String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(
+        logs.0.take(),
+        vec!["storage_refused: Supabase Storage answered 400 (404 not_found)".to_owned()],
+        "Storage's own code, for the operator"
     );
     let b = body(&r);
     assert_eq!(
@@ -850,6 +872,27 @@ fn supabase_storage_signs_with_the_users_jwt_or_the_service_key() {
     let r = run_with(&s, sign_request(Some(&token), &ask), &storage);
     assert_eq!(r.status.as_u16(), 403);
     assert_eq!(body(&r)["refused"][0]["index"], 0);
+
+    // Storage's URLs bind no content type or length: asking for one is an error, not a
+    // promise silently dropped.
+    storage.seen.take();
+    for extra in [
+        json!({"content_type": "image/png"}),
+        json!({"content_length": 5}),
+    ] {
+        let mut o = json!({"key": format!("{me}/n.png"), "method": "PUT"});
+        o.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let ask = json!({"bucket": "avatars", "objects": [o]});
+        let r = run_with(&s, sign_request(Some(&token), &ask), &storage);
+        assert_eq!(
+            (r.status.as_u16(), body(&r)["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{extra}"
+        );
+    }
+    assert!(storage.seen.take().is_empty());
 
     // An upload asks Storage's fixed lifetime or none; no forms, no DELETE rules.
     let ask = json!({"bucket": "avatars", "objects": [{"key": format!("{me}/n.png"), "method": "PUT", "expires_in": 60}]});
@@ -883,6 +926,9 @@ fn supabase_storage_failures_are_a_bad_gateway() {
         (|_: &portcullis_core::OutboundRequest| portcullis_core::OutboundResponse::new(503, "down"))
             as fn(&portcullis_core::OutboundRequest) -> portcullis_core::OutboundResponse,
         |_| portcullis_core::OutboundResponse::new(200, "not json"),
+        |_| portcullis_core::OutboundResponse::new(302, ""),
+        |_| portcullis_core::OutboundResponse::new(429, "slow down"),
+        |_| portcullis_core::OutboundResponse::new(101, ""),
         |_| {
             portcullis_core::OutboundResponse::new(
                 200,
