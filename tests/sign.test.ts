@@ -5,7 +5,7 @@
 // (PORTCULLIS_TEST_S3_URL). The policy is `suite_policy` in crates/xtask/src/sign.rs; its rules,
 // by index: 0 users/{sub}/private/** GET aal2 · 1 users/{sub}/** GET HEAD PUT DELETE, ≤900 s,
 // image/* text/plain, ≤4096 B · 2 orgs/{app_metadata.org_id}/** GET PUT text/plain ≤1024 B ·
-// 3 public/** GET HEAD, anon too · 4 scripts/{sub}/** GET, PAT tokens allowed · 5 archive (R2).
+// 3 public/** GET HEAD, anon and anonymous sign-ins too · 4 scripts/{sub}/** GET, PAT tokens allowed · 5 archive (R2).
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
 
@@ -150,8 +150,20 @@ Deno.test(`[${RUNTIME}] URLs we issue work on SeaweedFS: PUT, GET, HEAD, DELETE`
   assert.equal(s3.status, 200);
   assert.equal(s3.headers.get("content-length"), String(content.length));
 
+  // Another user's object, for a PUT URL turned into a server-side copy of it.
+  const other = crypto.randomUUID();
+  const secret = bytes(`secret of ${other}`);
+  const theirs = await one(await jwt(other), {
+    key: `users/${other}/secret.txt`,
+    method: "PUT",
+    content_type: "text/plain",
+    content_length: secret.length,
+  });
+  assert.equal((await use("PUT", theirs.url, { "content-type": "text/plain" }, secret)).status, 200);
+
   // Tampering is refused by the server: another signature, key, method; an expired URL;
-  // another content type than the one signed for the PUT.
+  // another content type than the one signed for the PUT; an unsigned copy source (a PUT
+  // URL must not read another object: S3 and SeaweedFS refuse unsigned x-amz-* headers).
   const last = get.url.at(-1) === "0" ? "1" : "0";
   for (
     const [what, method, url, headers, body] of [
@@ -159,11 +171,19 @@ Deno.test(`[${RUNTIME}] URLs we issue work on SeaweedFS: PUT, GET, HEAD, DELETE`
       ["another key", "GET", get.url.replace("notes", "n0tes"), {}, undefined],
       ["another method", "DELETE", get.url, {}, undefined],
       ["another content type", "PUT", put.url, { "content-type": "text/html" }, content],
-    ] as const
+      [
+        "a copy of another object",
+        "PUT",
+        put.url,
+        { "content-type": "text/plain", "x-amz-copy-source": `media/users/${other}/secret.txt` },
+        content,
+      ],
+    ] as [string, string, string, Record<string, string>, Uint8Array<ArrayBuffer> | undefined][]
   ) {
     s3 = await use(method, url, headers, body);
     assert.equal(s3.status, 403, what);
   }
+  assert.deepEqual((await use("GET", get.url)).body, content, "the object is still ours");
   const short = await one(token, { key, method: "GET", expires_in: 1 });
   await new Promise((r) => setTimeout(r, 2100));
   s3 = await use("GET", short.url);
@@ -228,7 +248,10 @@ Deno.test(`[${RUNTIME}] a batch is all or none, and each refusal names its objec
 
 Deno.test(`[${RUNTIME}] the policy's refusals`, async () => {
   const strong = await jwt(user, { aal: "aal2" });
-  const anon = await jwt(crypto.randomUUID(), { role: "anon", is_anonymous: true });
+  const anon = await jwt(crypto.randomUUID(), { role: "anon" });
+  // A Supabase anonymous sign-in: role `authenticated`, `is_anonymous: true`.
+  const guestId = crypto.randomUUID();
+  const guest = await jwt(guestId, { is_anonymous: true });
   const scripted = await jwt(user, { amr: [{ method: "pat", timestamp: 1 }], scope: "storage:read" });
   const me = `users/${user}`;
   const cases: [string, string, string, Record<string, unknown>, string, number | null][] = [
@@ -282,6 +305,15 @@ Deno.test(`[${RUNTIME}] the policy's refusals`, async () => {
     ["public DELETE", "media", token, { key: "public/a", method: "DELETE" }, "method_not_allowed", 3],
     ["anon on public", "media", anon, { key: "public/a", method: "HEAD" }, "", 3],
     ["anon on users", "media", anon, { key: `${me}/a`, method: "GET" }, "no_rule", null],
+    [
+      "anonymous sign-in on its own",
+      "media",
+      guest,
+      { key: `users/${guestId}/a`, method: "GET" },
+      "anonymous_not_allowed",
+      1,
+    ],
+    ["anonymous sign-in on public", "media", guest, { key: "public/a", method: "GET" }, "", 3],
     ["unknown bucket", "nope", token, { key: `${me}/a`, method: "GET" }, "unknown_bucket", null],
     [
       "PAT token on own object",
@@ -314,36 +346,43 @@ Deno.test(`[${RUNTIME}] claims never escape their segment`, async () => {
   };
   assert.equal((await asks("acme", "orgs/acme/plan.txt")).status, 200);
   assert.equal((await asks(42, "orgs/42/plan.txt")).status, 200, "an integer claim");
+  // Each key is a valid key that a naive substitution of the claim would match, so only the
+  // claim check can refuse it (`no_rule`); where the naive match is no valid key at all
+  // (`..`, an empty segment, a control character), the key check refuses it (`bad_key`).
   for (
-    const [org, key] of [
-      ["acme/other", "orgs/acme/other/plan.txt"],
-      ["..", "orgs/../plan.txt"],
-      ["..", "orgs/x/plan.txt"],
-      ["", "orgs//plan.txt"],
-      ["", "orgs/x/plan.txt"],
-      ["a%2Fb", "orgs/a%2Fb/plan.txt"],
-      ["a\u0000b", "orgs/a\u0000b/plan.txt"],
-      ["a\nb", "orgs/a\nb/plan.txt"],
-      ["*", "orgs/x/plan.txt"],
-      [["acme"], "orgs/acme/plan.txt"],
-      [{ id: "acme" }, "orgs/acme/plan.txt"],
-      [true, "orgs/true/plan.txt"],
-      [null, "orgs/null/plan.txt"],
-      [1.5, "orgs/1.5/plan.txt"],
-    ] as [unknown, string][]
+    const [org, key, error] of [
+      ["acme/other", "orgs/acme/other/plan.txt", "no_rule"],
+      ["..", "orgs/x/plan.txt", "no_rule"],
+      ["..", "orgs/../plan.txt", "bad_key"],
+      ["", "orgs/x/plan.txt", "no_rule"],
+      ["", "orgs//plan.txt", "bad_key"],
+      ["a%2Fb", "orgs/a%2Fb/plan.txt", "no_rule"],
+      ["a%2Fb", "orgs/a/b/plan.txt", "no_rule"],
+      ["a\u0000b", "orgs/a\u0000b/plan.txt", "bad_key"],
+      ["a\nb", "orgs/a\nb/plan.txt", "bad_key"],
+      ["*", "orgs/x/plan.txt", "no_rule"],
+      ["**", "orgs/x/y/plan.txt", "no_rule"],
+      ["{sub}", `orgs/${user}/plan.txt`, "no_rule"],
+      [["acme"], "orgs/acme/plan.txt", "no_rule"],
+      [{ id: "acme" }, "orgs/acme/plan.txt", "no_rule"],
+      [true, "orgs/true/plan.txt", "no_rule"],
+      [null, "orgs/null/plan.txt", "no_rule"],
+      [1.5, "orgs/1.5/plan.txt", "no_rule"],
+    ] as [unknown, string, string][]
   ) {
     const r = await asks(org, key);
-    assert.equal(
-      r.status,
-      403,
-      `org ${JSON.stringify(org)}, key ${JSON.stringify(key)}: ${JSON.stringify(r.body)}`,
-    );
-    assert.ok(["no_rule", "bad_key"].includes(r.body.refused[0].error), JSON.stringify(r.body));
+    const what = `org ${JSON.stringify(org)}, key ${JSON.stringify(key)}: ${JSON.stringify(r.body)}`;
+    assert.equal(r.status, 403, what);
+    assert.equal(r.body.refused[0].error, error, what);
   }
-  // A user whose own `sub` would escape gets nothing under users/.
-  const slashed = await jwt("a/../b");
-  const r = await sign(slashed, { bucket: "media", objects: [{ key: "users/a/../b/x", method: "GET" }] });
-  assert.equal(r.status, 403);
+  // A user whose own `sub` would escape gets nothing under users/, even by a valid key.
+  for (
+    const [sub, key, error] of [["a/b", "users/a/b/x", "no_rule"], ["a/../b", "users/a/../b/x", "bad_key"]]
+  ) {
+    const r = await sign(await jwt(sub), { bucket: "media", objects: [{ key, method: "GET" }] });
+    assert.equal(r.status, 403, `${sub}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.refused[0].error, error, sub);
+  }
 });
 
 Deno.test(`[${RUNTIME}] keys that are not exactly what they look like are refused`, async () => {
@@ -423,9 +462,12 @@ async function postForm(
   file: Uint8Array<ArrayBuffer>,
   type: string,
   name = "upload.png",
+  key?: string,
 ): Promise<number> {
   const data = new FormData();
-  for (const [k, v] of Object.entries(form.fields)) data.append(k, k === "Content-Type" ? type : v as string);
+  for (const [k, v] of Object.entries(form.fields)) {
+    data.append(k, k === "Content-Type" ? type : k === "key" && key !== undefined ? key : v as string);
+  }
   data.append("file", new Blob([file], { type }), name);
   const r = await fetch(form.url, { method: "POST", body: data });
   await r.body?.cancel();
@@ -465,6 +507,32 @@ Deno.test(`[${RUNTIME}] upload forms: bounded by the rule, enforced by SeaweedFS
   assert.ok((await postForm(r.body, bytes("note"), "text/plain", "n1.txt")) < 300);
   const note = await one(token, { key: `users/${user}/inbox/n1.txt`, method: "GET" });
   assert.deepEqual((await use("GET", note.url)).body, bytes("note"));
+
+  // The form is in the browser's hands: a changed key, or a hostile file name under the
+  // prefix, must land nowhere outside what was granted, whatever the server makes of it.
+  const other = crypto.randomUUID();
+  const theirs = await jwt(other);
+  const elsewhere = [`users/${other}/x.txt`, `users/${other}/y.txt`, `users/${user}/moved.png`];
+  assert.ok(
+    (await postForm(form, bytes("evil"), "image/png", "a.png", `users/${user}/moved.png`)) >= 400,
+    "an exact form's key is fixed",
+  );
+  for (
+    const [name, key] of [
+      [`../../${other}/x.txt`, undefined],
+      [`..\\..\\${other}\\x.txt`, undefined],
+      ["a.txt", `users/${user}/inbox/../../${other}/y.txt`],
+      ["a.txt", `users/${user}/inbox/..\\..\\${other}\\y.txt`],
+      ["a.txt", `users/${other}/y.txt`],
+    ] as [string, string | undefined][]
+  ) {
+    const status = await postForm(r.body, bytes("evil"), "text/plain", name, key);
+    for (const k of elsewhere) {
+      const owner = k.startsWith(`users/${other}/`) ? theirs : token;
+      const got = await use("GET", (await one(owner, { key: k, method: "GET" })).url);
+      assert.equal(got.status, 404, `${name} ${key} (answered ${status}) reached ${k}`);
+    }
+  }
 });
 
 Deno.test(`[${RUNTIME}] upload forms the policy refuses`, async () => {
@@ -547,7 +615,7 @@ Deno.test(`[${RUNTIME}] Supabase Storage signs as the user (RLS applies) or with
   // An upload URL from Storage, used for real: PUT to it.
   const up = await one(
     token,
-    { key: `${me}/me 1#?.png`, method: "PUT", content_type: "image/png" },
+    { key: `${me}/me 1#?.png`, method: "PUT" },
     "avatars",
   );
   assert.ok(
@@ -558,6 +626,12 @@ Deno.test(`[${RUNTIME}] Supabase Storage signs as the user (RLS applies) or with
   assert.ok(Math.abs(up.expires_at - (now + 7200)) <= 5, "Storage's upload URLs last two hours");
   assert.equal((await use("PUT", up.url, { "content-type": "image/png" }, bytes("one"))).status, 200);
   const up2 = await one(token, { key: `${me}/two.png`, method: "PUT" }, "avatars");
+  // Storage's URLs bind no content type: asking for one is an error, not a promise dropped.
+  const typed = await sign(token, {
+    bucket: "avatars",
+    objects: [{ key: `${me}/t.png`, method: "PUT", content_type: "image/png" }],
+  });
+  assert.equal(typed.status, 400, JSON.stringify(typed.body));
   assert.equal((await use("PUT", up2.url, {}, bytes("two"))).status, 200);
   // Downloads: two with one lifetime go in one batch call, a third alone.
   const r = await sign(token, {

@@ -231,3 +231,18 @@ pub fn command(_args: &[String]) -> Result {
         Err(format!("the dev server exited with {status}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::root;
+
+    #[test]
+    fn the_dev_sign_policy_is_a_policy() {
+        let toml = std::fs::read_to_string(root().join("dev/sign-policy.toml")).unwrap();
+        let json = basic_toml::from_str::<serde_json::Value>(&toml).unwrap();
+        let policy = portcullis_sign::policy::Policy::from_json(&json.to_string()).unwrap();
+        assert!(policy.rules.iter().any(|r| r.allow_anonymous));
+    }
+}
