@@ -1,28 +1,15 @@
-// Cloudflare Workers plumbing shared by every Portcullis Worker: the environment (secrets and
-// vars), and the database through the Hyperdrive binding with postgres.js — a connection per
-// request (Workers cannot keep sockets across requests; Hyperdrive pools the real ones),
-// opened on the first query, closed after the answer. No Portcullis logic lives here.
+// Cloudflare Workers plumbing for the Portcullis Workers that reach PostgreSQL: the database
+// through the Hyperdrive binding with postgres.js — a connection per request (Workers cannot
+// keep sockets across requests; Hyperdrive pools the real ones), opened on the first query,
+// closed after the answer — on top of worker-fetch.ts (the environment and the shim). No
+// Portcullis logic lives here.
 import postgres from "postgres";
 
-import { type Query, Served, type WasmApp, type WasmModule } from "./adapter.ts";
+import type { Query, WasmApp, WasmModule } from "./adapter.ts";
 import { isLoopback, postgresQuery, target } from "./pg.ts";
+import { type WorkerEnv, workerFetch as workerFetchWith } from "./worker-fetch.ts";
 
-export interface WorkerEnv {
-  [name: string]: unknown;
-  HYPERDRIVE?: { connectionString: string };
-}
-
-export interface ExecutionContext {
-  waitUntil(promise: Promise<unknown>): void;
-}
-
-/** `env` as the functions read it: string secrets and vars by name. */
-export function envGetter(env: WorkerEnv): (name: string) => string | undefined {
-  return (name) => {
-    const v = env[name];
-    return typeof v === "string" ? v : undefined;
-  };
-}
+export { envGetter, type ExecutionContext, type WorkerEnv } from "./worker-fetch.ts";
 
 /** The database for one request, or undefined without a Hyperdrive binding. */
 export function requestDatabase(env: WorkerEnv): { query: Query; close(): Promise<void> } | undefined {
@@ -63,37 +50,7 @@ export function withDefaultMode(url: string): string {
   return u.toString();
 }
 
-function broken(): Response {
-  return new Response(
-    JSON.stringify({
-      error: "function_misconfigured",
-      message: "the function's configuration is invalid; see its logs",
-    }),
-    { status: 500, headers: { "content-type": "application/json", "cache-control": "no-store" } },
-  );
-}
-
-/** A Worker's `export default` for one function: built on the first request from the Worker's
- * environment (a misconfiguration answers 500 from then on; the Rust side logged which variable,
- * never its value), the database through Hyperdrive per request. */
+/** A Worker's `export default` for a function with a database (Hyperdrive, per request). */
 export function workerFetch<A extends WasmApp>(module: WasmModule<A>) {
-  let served: Served<A> | undefined;
-  let misconfigured = false;
-  return {
-    async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
-      if (misconfigured) return broken();
-      if (!served) {
-        try {
-          served = new Served(module, envGetter(env), env.HYPERDRIVE !== undefined);
-        } catch {
-          misconfigured = true;
-          return broken();
-        }
-      }
-      const db = requestDatabase(env);
-      const response = await served.fetch(request, db?.query);
-      if (db) ctx.waitUntil(db.close());
-      return response;
-    },
-  };
+  return workerFetchWith(module, requestDatabase);
 }
