@@ -244,5 +244,9 @@ mod tests {
         let json = basic_toml::from_str::<serde_json::Value>(&toml).unwrap();
         let policy = portcullis_sign::policy::Policy::from_json(&json.to_string()).unwrap();
         assert!(policy.rules.iter().any(|r| r.allow_anonymous));
+        assert!(
+            policy.bucket("media").unwrap().put_urls,
+            "the dev upload is a PUT URL"
+        );
     }
 }

@@ -39,12 +39,34 @@ impl fmt::Display for KeyError {
 impl std::error::Error for KeyError {}
 
 /// Characters that do not show as themselves: controls (C0, DEL, C1), zero-width and bidi
-/// formatting characters, line and paragraph separators, the BOM. A key or a download name
-/// holding one can look like another (`invoice\u{202e}fdp.exe`).
+/// formatting characters (the Arabic letter mark too), line and paragraph separators, the BOM,
+/// the soft hyphen, invisible fillers (combining grapheme joiner, Khmer and Hangul fillers,
+/// Mongolian free variation selectors and vowel separator), interlinear annotation marks and
+/// tag characters. A key or a download name holding one can look like another
+/// (`invoice\u{202e}fdp.exe`). Emoji variation selectors (U+FE0E/F) stay: they are part of
+/// ordinary emoji.
 #[must_use]
 pub fn unseen(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
+        || matches!(
+            c,
+            '\u{00ad}'
+                | '\u{034f}'
+                | '\u{061c}'
+                | '\u{115f}'
+                | '\u{1160}'
+                | '\u{17b4}'
+                | '\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{e0000}'..='\u{e007f}'
+        )
 }
 
 /// A key that passed [`ObjectKey::parse`]: signed exactly as given.
@@ -101,6 +123,7 @@ mod tests {
             "a",
             "users/8a7a/photo 1.png",
             "ünïcødé/ключ/🗝.txt",
+            "emoji/🗝\u{fe0f}.txt",
             "a+b%20c=d&e?f#g;h",
             "...",
             ".hidden/..x/x..",
@@ -123,6 +146,12 @@ mod tests {
             ("a\u{200b}b", KeyError::Control),
             ("a\u{feff}b", KeyError::Control),
             ("a\u{2028}b", KeyError::Control),
+            ("a\u{61c}b", KeyError::Control),
+            ("a\u{ad}b", KeyError::Control),
+            ("a\u{180e}b", KeyError::Control),
+            ("a\u{3164}b", KeyError::Control),
+            ("a\u{fffa}b", KeyError::Control),
+            ("a\u{e0041}b", KeyError::Control),
             ("a\\b", KeyError::Backslash),
             ("/a", KeyError::EmptySegment),
             ("a/", KeyError::EmptySegment),

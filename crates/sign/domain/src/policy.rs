@@ -69,6 +69,14 @@ pub struct Bucket {
     pub secret_env: String,
     /// See `access_key_id_env`.
     pub session_token_env: Option<String>,
+    /// PUT URLs may be signed. A PUT URL's signature covers `host` and the content headers, not
+    /// the absence of others: on a server that honours an unsigned `x-amz-copy-source`, a PUT
+    /// URL for your own key copies any object of the bucket into it. AWS S3 refuses unsigned
+    /// `x-amz-*` headers (on by default for `s3`); elsewhere the operator turns it on
+    /// (`put_urls = true`) after checking their server (SeaweedFS refuses them: tested).
+    /// Without it, `/sign` answers PUTs 400 `not_supported`; POST forms (`/upload`), which
+    /// cannot copy, stay available.
+    pub put_urls: bool,
     /// Supabase buckets: whose authority the sign calls carry, and the variable holding the
     /// key sent as `apikey` (user: the publishable/anon key; service: the service key, also
     /// the bearer). The endpoint is then the project's URL unless `endpoint` is given.
@@ -357,6 +365,12 @@ impl Policy {
                 .map(|o| o.keys().map(String::as_str).collect())
                 .unwrap_or_default();
             for name in names {
+                if !bucket_name_ok(name) {
+                    return Err(JsonError::new(
+                        b.path_of(name),
+                        "a bucket name: 1-63 of a-z 0-9 . - _, a letter or digit first and last",
+                    ));
+                }
                 let mut one = b
                     .object(name)?
                     .ok_or_else(|| JsonError::new(b.path_of(name), "expected a table/object"))?;
@@ -365,12 +379,17 @@ impl Policy {
             }
             b.finish()?;
         }
+        let trusted: Vec<String> = s
+            .strings("trusted_claims")?
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         let rules_path = s.path_of("rules");
         let mut rules = Vec::new();
         for (i, r) in s.array("rules")?.iter().enumerate() {
             let path = format!("{rules_path}[{i}]");
             let mut r = Strict::new(r, &path)?;
-            let rule = rule(&mut r, &buckets)?;
+            let rule = rule(&mut r, &buckets, &trusted)?;
             r.finish()?;
             rules.push(rule);
         }
@@ -483,6 +502,17 @@ fn bucket(name: &str, s: &mut Strict<'_>) -> Result<Bucket, JsonError> {
         }
         (Some(_), _) => return Err(JsonError::new(signature_path, "aws4 or goog4")),
     };
+    let put_path = s.path_of("put_urls");
+    let put_urls = match (s.bool("put_urls")?, backend) {
+        (Some(_), Backend::Supabase) => {
+            return Err(JsonError::new(
+                put_path,
+                "supabase buckets sign uploads through Storage",
+            ));
+        }
+        (Some(v), _) => v,
+        (None, b) => matches!(b, Backend::S3 | Backend::Supabase),
+    };
     let access_path = s.path_of("access_key_id_env");
     let secret_path = s.path_of("secret_env");
     let access_key_id_env = env_name(s, "access_key_id_env")?;
@@ -552,11 +582,37 @@ fn bucket(name: &str, s: &mut Strict<'_>) -> Result<Bucket, JsonError> {
         access_key_id_env,
         secret_env,
         session_token_env,
+        put_urls,
         storage,
     })
 }
 
-fn rule(s: &mut Strict<'_>, buckets: &[Bucket]) -> Result<Rule, JsonError> {
+/// A bucket name that is one DNS label run (it becomes part of a host in virtual-host style
+/// and of every path): 1–63 bytes of `a-z 0-9 . - _`, starting and ending with a letter or
+/// digit.
+fn bucket_name_ok(name: &str) -> bool {
+    let b = name.as_bytes();
+    let edge = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (1..=63).contains(&b.len())
+        && edge(b.first())
+        && edge(b.last())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b".-_".contains(c))
+}
+
+/// Claims a template may read: `sub`, `app_metadata.*` (only the server writes them), and the
+/// top-level claims the policy lists in `trusted_claims` (set by a custom access token hook).
+/// Everything else (`email`, `phone`, `user_metadata`, …) a user can influence.
+fn claim_trusted(path: &[String], trusted: &[String]) -> bool {
+    match path {
+        [one] if one == "sub" => true,
+        [first, _, ..] if first == "app_metadata" => true,
+        [first, ..] => first != "user_metadata" && trusted.iter().any(|t| t == first),
+        [] => false,
+    }
+}
+
+fn rule(s: &mut Strict<'_>, buckets: &[Bucket], trusted: &[String]) -> Result<Rule, JsonError> {
     let bucket_path = s.path_of("bucket");
     let bucket = required(s, "bucket")?.to_owned();
     if !buckets.iter().any(|b| b.name == bucket) {
@@ -572,7 +628,16 @@ fn rule(s: &mut Strict<'_>, buckets: &[Bucket]) -> Result<Rule, JsonError> {
             "user_metadata is set by the user; use app_metadata or sub",
         ));
     }
-    let path = Template::parse(source).map_err(|e| JsonError::new(path_path, e.to_string()))?;
+    let path = Template::parse(source).map_err(|e| JsonError::new(&path_path, e.to_string()))?;
+    if let Some(claim) = path.claims().find(|c| !claim_trusted(c, trusted)) {
+        return Err(JsonError::new(
+            path_path,
+            format!(
+                "{{{}}}: templates read sub, app_metadata.* and the claims listed in trusted_claims (a user can influence the others)",
+                claim.join(".")
+            ),
+        ));
+    }
     let methods_path = s.path_of("methods");
     let methods = s
         .strings("methods")?
@@ -585,6 +650,7 @@ fn rule(s: &mut Strict<'_>, buckets: &[Bucket]) -> Result<Rule, JsonError> {
     if methods.is_empty() {
         return Err(JsonError::new(methods_path, "at least one method"));
     }
+
     let mut roles: Vec<String> = s.strings("roles")?.into_iter().map(str::to_owned).collect();
     if roles.is_empty() {
         roles.push("authenticated".to_owned());
@@ -701,7 +767,7 @@ mod tests {
     const POLICY: &str = r#"{
       "default_expires_in": 600,
       "buckets": {
-        "media": {"backend": "minio", "endpoint": "http://127.0.0.1:8333",
+        "media": {"backend": "minio", "endpoint": "http://127.0.0.1:8333", "put_urls": true,
                   "access_key_id_env": "MEDIA_KEY", "secret_env": "MEDIA_SECRET"},
         "files": {"backend": "s3", "region": "eu-west-1",
                   "access_key_id_env": "AWS_KEY", "secret_env": "AWS_SECRET", "session_token_env": "AWS_TOKEN"}
@@ -990,6 +1056,95 @@ mod tests {
                 host(bad).unwrap_err().contains("buckets.b.endpoint"),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn put_urls_only_where_the_operator_vouches_for_the_server() {
+        let with = |backend: &str, extra: &str| {
+            Policy::from_json(&format!(
+                r#"{{"buckets":{{"b":{{"backend":"{backend}","endpoint":"https://h","region":"r",
+                  "access_key_id_env":"K","secret_env":"S"{extra}}}}}}}"#
+            ))
+            .map(|p| p.bucket("b").unwrap().put_urls)
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            with("s3", ""),
+            Ok(true),
+            "AWS S3 refuses unsigned x-amz-* headers"
+        );
+        assert_eq!(with("s3", r#","put_urls":false"#), Ok(false));
+        for backend in ["minio", "r2", "gcs"] {
+            assert_eq!(with(backend, ""), Ok(false), "{backend}");
+            assert_eq!(with(backend, r#","put_urls":true"#), Ok(true), "{backend}");
+        }
+        let supabase = Policy::from_json(
+            r#"{"buckets":{"b":{"backend":"supabase","auth":"user","apikey_env":"K","put_urls":true}}}"#,
+        );
+        assert!(supabase.unwrap_err().to_string().contains("put_urls"));
+    }
+
+    #[test]
+    fn templates_read_only_claims_the_user_cannot_write() {
+        let with = |path: &str, trusted: &str| {
+            Policy::from_json(&format!(
+                r#"{{"buckets":{{"b":{{"backend":"s3","region":"r","access_key_id_env":"K","secret_env":"S"}}}},
+                  {trusted}"rules":[{{"bucket":"b","path":"{path}","methods":["GET"]}}]}}"#
+            ))
+            .map_err(|e| e.to_string())
+        };
+        for ok in [
+            "users/{sub}/**",
+            "orgs/{app_metadata.org_id}/**",
+            "t/{app_metadata.a.b}/*",
+        ] {
+            assert!(with(ok, "").is_ok(), "{ok}");
+        }
+        for bad in [
+            "users/{email}/**",
+            "users/{phone}/**",
+            "users/{user_metadata.org}/**",
+            "users/{app_metadata}/**",
+            "users/{tenant}/**",
+            "users/{sub}/{email}",
+        ] {
+            let e = with(bad, "").unwrap_err();
+            assert!(e.contains("rules[0].path"), "{bad}: {e}");
+        }
+        // A claim a custom access token hook sets, listed as trusted.
+        assert!(with("t/{tenant}/**", r#""trusted_claims":["tenant"],"#).is_ok());
+        assert!(
+            with(
+                "t/{user_metadata.x}/**",
+                r#""trusted_claims":["user_metadata"],"#
+            )
+            .is_err(),
+            "user_metadata is never trusted"
+        );
+    }
+
+    #[test]
+    fn bucket_names_are_host_and_path_safe() {
+        let with = |name: &str| {
+            Policy::from_json(&format!(
+                r#"{{"buckets":{{"{name}":{{"backend":"s3","region":"r","access_key_id_env":"K","secret_env":"S"}}}}}}"#
+            ))
+        };
+        for ok in ["b", "my-bucket.with.dots", "a_b", &"x".repeat(63)] {
+            assert!(with(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "Media",
+            "evil.example#",
+            "a/b",
+            ".a",
+            "a-",
+            "a b",
+            &"x".repeat(64),
+        ] {
+            assert!(with(bad).is_err(), "{bad}");
         }
     }
 

@@ -141,6 +141,20 @@ impl Template {
         })
     }
 
+    /// The claim paths the template reads (`["app_metadata", "org_id"]`).
+    pub fn claims(&self) -> impl Iterator<Item = &[String]> {
+        self.segments.iter().flat_map(|s| match s {
+            Segment::Parts(parts) => parts
+                .iter()
+                .filter_map(|p| match p {
+                    Part::Claim(path) => Some(path.as_slice()),
+                    Part::Text(_) => None,
+                })
+                .collect::<Vec<_>>(),
+            Segment::AnyOne | Segment::AnyRest => Vec::new(),
+        })
+    }
+
     /// The template as written.
     #[must_use]
     pub fn source(&self) -> &str {

@@ -218,6 +218,15 @@ fn unseen(c: char) -> bool {
     portcullis_sign::key::unseen(c)
 }
 
+/// An asked lifetime: 1 second or more (the rule bounds it from above).
+fn expires_in(v: u64, path: &str) -> Result<u32, JsonError> {
+    match u32::try_from(v) {
+        Ok(0) => Err(JsonError::new(path, "at least 1 second")),
+        Ok(n) => Ok(n),
+        Err(_) => Err(JsonError::new(path, "too large")),
+    }
+}
+
 fn read_object<'a>(value: &'a Value, path: &str) -> Result<Object<'a>, JsonError> {
     let mut s = Strict::new(value, path)?;
     let key_path = s.path_of("key");
@@ -232,7 +241,7 @@ fn read_object<'a>(value: &'a Value, path: &str) -> Result<Object<'a>, JsonError
     let expires_path = s.path_of("expires_in");
     let expires_in = s
         .u64("expires_in")?
-        .map(|v| u32::try_from(v).map_err(|_| JsonError::new(&expires_path, "too large")))
+        .map(|v| expires_in(v, &expires_path))
         .transpose()?;
     let content_type = s.str("content_type")?;
     let content_length = s.u64("content_length")?;
@@ -370,6 +379,12 @@ impl Sign {
         let mut refused = Vec::new();
         let mut granted = Vec::new();
         for (index, o) in objects.iter().enumerate() {
+            if o.method == Method::Put && bucket.is_some_and(|b| !b.put_urls) {
+                return Err(Failure::Unsupported(
+                    "PUT URLs are off for this bucket (put_urls): upload with a POST form (/upload), \
+                     or set put_urls = true once the server is known to refuse an unsigned x-amz-copy-source",
+                ));
+            }
             if storage && (o.content_type.is_some() || o.content_length.is_some()) {
                 return Err(Failure::BadRequest(format!(
                     "objects[{index}]: Supabase Storage's signed URLs bind no content_type or content_length"
@@ -474,6 +489,10 @@ impl Sign {
         Ok(json_response(Status::OK, &Urls { urls }))
     }
 }
+
+/// The most calls one request makes to Supabase Storage (they run at once, each costs Storage
+/// an RLS query, and Workers bound subrequests).
+const MAX_STORAGE_CALLS: usize = 10;
 
 /// One refused object: `{index?, key, error, rule?, message?}` (`rule` only where a rule
 /// decided: `no_rule` and `bad_key` name none).
@@ -623,6 +642,12 @@ impl StorageCalls<'_> {
                 [one] => calls.push(Call::One(*one)),
                 _ => calls.push(Call::Batch(expires, group)),
             }
+        }
+        if calls.len() > MAX_STORAGE_CALLS {
+            return Err(Failure::BadRequest(format!(
+                "objects: a Supabase Storage bucket takes at most {MAX_STORAGE_CALLS} calls per request \
+                 (each PUT is one, the GETs one per distinct expires_in): split the batch"
+            )));
         }
         let key = |i: usize| granted.get(i).map_or("", |(k, _)| k.as_str());
         let expires = |i: usize| granted.get(i).map_or(0, |(_, e)| *e);
@@ -782,7 +807,7 @@ impl Sign {
         let expires_path = s.path_of("expires_in");
         let expires_in = s
             .u64("expires_in")?
-            .map(|v| u32::try_from(v).map_err(|_| JsonError::new(&expires_path, "too large")))
+            .map(|v| expires_in(v, &expires_path))
             .transpose()?;
         let type_path = s.path_of("content_type");
         let content_type = s.str("content_type")?;

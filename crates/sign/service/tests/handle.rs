@@ -25,7 +25,7 @@ const URL: &str = "https://abcdefghijklmnop.supabase.co";
 const SECRET: &str = "test-project-legacy-jwt-secret-with-32-plus-bytes";
 const USER: &str = "8a7a3b0e-1b2c-4d5e-8f90-0123456789ab";
 const POLICY: &str = r#"{
-  "buckets": {"media": {"backend": "minio", "endpoint": "http://127.0.0.1:8333",
+  "buckets": {"media": {"backend": "minio", "endpoint": "http://127.0.0.1:8333", "put_urls": true,
                         "access_key_id_env": "MEDIA_KEY", "secret_env": "MEDIA_SECRET"}},
   "rules": [
     {"bucket": "media", "path": "users/{sub}/**", "methods": ["GET", "PUT", "DELETE"],
@@ -278,6 +278,10 @@ fn bad_requests_are_named() {
         (
             json!({"bucket": "media", "objects": [{"key": "public/a", "method": "PUT", "content_type": "image/png;a=,text/html"}]}),
             "objects[0].content_type",
+        ),
+        (
+            json!({"bucket": "media", "objects": [{"key": "public/a", "method": "GET", "expires_in": 0}]}),
+            "objects[0].expires_in",
         ),
         (
             json!({"bucket": "media", "objects": [{"key": "public/a", "method": "GET", "colour": 1}]}),
@@ -574,6 +578,18 @@ fn an_upload_form_needs_a_bound_and_a_backend_that_takes_forms() {
         "{}",
         String::from_utf8_lossy(&r.body)
     );
+    // A MinIO bucket without put_urls: forms yes (above), PUT URLs no (a PUT URL could carry an
+    // unsigned x-amz-copy-source there); GETs are untouched.
+    let ask =
+        json!({"bucket": "open", "objects": [{"key": key, "method": "PUT", "content_length": 5}]});
+    let r = run(&s, sign_request(Some(&token), &ask));
+    let b = body(&r);
+    assert_eq!(
+        (r.status.as_u16(), b["error"].as_str()),
+        (400, Some("not_supported")),
+        "{b}"
+    );
+    assert!(b["message"].as_str().unwrap().contains("put_urls"), "{b}");
 }
 
 #[test]
@@ -871,7 +887,31 @@ fn supabase_storage_signs_with_the_users_jwt_or_the_service_key() {
     ]});
     let r = run_with(&s, sign_request(Some(&token), &ask), &storage);
     assert_eq!(r.status.as_u16(), 403);
-    assert_eq!(body(&r)["refused"][0]["index"], 0);
+    assert_eq!(
+        body(&r)["refused"],
+        json!([{"index": 0, "key": format!("{me}/gone.png"), "error": "storage_refused"}]),
+        "only the object Storage refused"
+    );
+
+    // At most 10 Storage calls per request, refused before any is made.
+    storage.seen.take();
+    let eleven: Vec<Value> = (0..11)
+        .map(|i| json!({"key": format!("{me}/{i}.png"), "method": "PUT"}))
+        .collect();
+    let ask = json!({"bucket": "avatars", "objects": eleven});
+    let r = run_with(&s, sign_request(Some(&token), &ask), &storage);
+    assert_eq!(
+        (r.status.as_u16(), body(&r)["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    assert!(storage.seen.take().is_empty());
+    let ten: Vec<Value> = (0..10)
+        .map(|i| json!({"key": format!("{me}/{i}.png"), "method": "PUT"}))
+        .collect();
+    let ask = json!({"bucket": "avatars", "objects": ten});
+    let r = run_with(&s, sign_request(Some(&token), &ask), &storage);
+    assert_eq!(r.status.as_u16(), 200);
+    assert_eq!(storage.seen.take().len(), 10);
 
     // Storage's URLs bind no content type or length: asking for one is an error, not a
     // promise silently dropped.
