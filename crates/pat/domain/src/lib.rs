@@ -22,7 +22,8 @@
 //! - Parsers take attacker input and never panic (fuzzed: `fuzz/fuzz_targets/pat_inputs.rs`).
 
 pub mod exchange;
-pub mod form;
+/// Form bodies (shared with the sso function: `portcullis_core::form`).
+pub use portcullis_core::form;
 pub mod github;
 pub mod policy;
 pub mod scope;

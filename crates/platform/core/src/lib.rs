@@ -19,6 +19,7 @@
 mod config;
 pub mod crypto;
 pub mod encoding;
+pub mod form;
 pub mod json;
 pub mod net;
 pub mod outbound;
