@@ -1,0 +1,23 @@
+//! The SSO portal's OAuth 2.1 / OpenID Connect rules, sans-io (requirements and the security
+//! checklist: `specs/sso-portal.md`; the numbers below are its items).
+//!
+//! # Design
+//! - [`redirect`]: redirect URIs as clients register them (item 4: no fragment, wildcard,
+//!   non-loopback `http` or script-capable scheme) and as an authorization request names them
+//!   (item 2: byte-identical to a registered one; item 3: only loopback URIs may differ, and
+//!   only in port). Also the portal's own return paths (item 9: relative, or an allow-listed
+//!   origin).
+//! - [`pkce`]: S256 only (items 12–15): a challenge is 43 base64url characters, a verifier 43–128
+//!   unreserved characters, compared in constant time after hashing.
+//! - [`authorize`]: an authorization request read from its query (items 1, 5, 6, 8, 12, 13, 24,
+//!   28): duplicated parameters refused, errors split into those shown by the portal (before the
+//!   client and redirect URI are known good) and those sent back to the redirect URI.
+//!
+//! # Threat model
+//! Every input here comes from a browser an attacker controls (query strings, form fields) or
+//! from a client's registration. Parsers never panic and refuse rather than repair: a repaired
+//! redirect URI would send a code somewhere nobody registered.
+
+pub mod authorize;
+pub mod pkce;
+pub mod redirect;

@@ -1,0 +1,58 @@
+//! The SSO portal's request parsers never panic, and what they accept keeps its promises: an
+//! accepted redirect URI matches itself and never holds a fragment or whitespace; a chosen
+//! redirect URI matches a registered one; a safe return target is relative or under the origin;
+//! an authorization request's answer goes to a registered URI.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use portcullis_sso::authorize::{ClientView, Failure, read};
+use portcullis_sso::pkce;
+use portcullis_sso::redirect::{RedirectUri, choose, safe_return};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(r) = RedirectUri::register(text) {
+        assert!(r.matches(text));
+        assert!(!text.contains('#') && !text.chars().any(char::is_whitespace));
+    }
+    let registered: Vec<RedirectUri> = ["https://a.com/cb", "http://127.0.0.1/cb"]
+        .iter()
+        .filter_map(|u| RedirectUri::register(u).ok())
+        .collect();
+    if let Ok(uri) = choose(&registered, Some(text)) {
+        assert!(registered.iter().any(|r| r.matches(uri)));
+    }
+    if let Some(t) = safe_return(text, &["https://app.example.com"]) {
+        assert!(
+            (t.starts_with('/') && !t.starts_with("//"))
+                || t == "https://app.example.com"
+                || t.starts_with("https://app.example.com/")
+                || t.starts_with("https://app.example.com?")
+        );
+        assert!(!t.contains('\\'));
+    }
+    let middle = text
+        .char_indices()
+        .nth(text.chars().count() / 2)
+        .map_or(text.len(), |(i, _)| i);
+    let (a, b) = text.split_at(middle);
+    if let Ok(c) = pkce::challenge(Some(a), Some("S256")) {
+        let _ = pkce::verify(Some(&c), Some(b));
+    }
+    if let Ok(query) = read(text) {
+        let view = ClientView {
+            redirect_uris: &registered,
+            scopes: &["openid", "email"],
+        };
+        match query.request(Some(&view)) {
+            Ok(r) => assert!(registered.iter().any(|u| u.matches(&r.redirect_uri))),
+            Err(Failure::Redirected(e)) => {
+                assert!(registered.iter().any(|u| u.matches(&e.redirect_uri)));
+                let _ = e.location("https://auth.example.com");
+            }
+            Err(Failure::Shown(_)) => {}
+        }
+    }
+});
