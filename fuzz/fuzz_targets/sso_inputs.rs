@@ -6,6 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use portcullis_sso::authorize::{ClientView, Failure, read};
+use portcullis_sso::clients::Clients;
+use portcullis_sso::discovery::Issuer;
 use portcullis_sso::pkce;
 use portcullis_sso::redirect::{RedirectUri, choose, safe_return};
 
@@ -40,6 +42,16 @@ fuzz_target!(|data: &[u8]| {
     let (a, b) = text.split_at(middle);
     if let Ok(c) = pkce::challenge(Some(a), Some("S256")) {
         let _ = pkce::verify(Some(&c), Some(b));
+    }
+    if let Ok(issuer) = Issuer::parse(text) {
+        assert!(!issuer.as_str().ends_with('/') && !issuer.as_str().contains(['?', '#', '@']));
+    }
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
+        && let Ok(clients) = Clients::from_json(&value)
+    {
+        for c in clients.iter() {
+            assert!(!c.redirect_uris.is_empty());
+        }
     }
     if let Ok(query) = read(text) {
         let view = ClientView {

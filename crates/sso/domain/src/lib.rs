@@ -12,6 +12,10 @@
 //! - [`authorize`]: an authorization request read from its query (items 1, 5, 6, 8, 12, 13, 24,
 //!   28): duplicated parameters refused, errors split into those shown by the portal (before the
 //!   client and redirect URI are known good) and those sent back to the redirect URI.
+//! - [`clients`]: registered first-party apps (public or confidential with a secret's SHA-256,
+//!   compared in constant time; exact redirect and post-logout URIs; CORS origins; lifetimes).
+//! - [`discovery`]: the issuer (the prefix every endpoint lives under, item 43) and the
+//!   metadata, listing only what is implemented (items 13, 23).
 //!
 //! # Threat model
 //! Every input here comes from a browser an attacker controls (query strings, form fields) or
@@ -19,5 +23,7 @@
 //! redirect URI would send a code somewhere nobody registered.
 
 pub mod authorize;
+pub mod clients;
+pub mod discovery;
 pub mod pkce;
 pub mod redirect;
