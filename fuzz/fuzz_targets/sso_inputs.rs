@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 use portcullis_sso::authorize::{ClientView, Failure, read};
 use portcullis_sso::clients::Clients;
 use portcullis_sso::discovery::Issuer;
-use portcullis_sso::pkce;
+use portcullis_sso::{pkce, token};
 use portcullis_sso::redirect::{RedirectUri, choose, safe_return};
 
 fuzz_target!(|data: &[u8]| {
@@ -53,6 +53,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(!c.redirect_uris.is_empty());
         }
     }
+    let header = text.lines().next().unwrap_or_default();
+    if let Ok(req) = token::read(Some("application/x-www-form-urlencoded"), Some(header), text) {
+        assert!(!req.auth.client_id.is_empty());
+    }
+    let _ = token::read(Some("application/x-www-form-urlencoded"), None, text);
     if let Ok(query) = read(text) {
         let view = ClientView {
             redirect_uris: &registered,

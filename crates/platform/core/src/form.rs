@@ -17,7 +17,12 @@ pub enum FormError {
 /// Forms with more parameters than this are refused (the token endpoints take a handful).
 pub const MAX_PARAMETERS: usize = 64;
 
-fn decode(part: &str) -> Result<Cow<'_, str>, FormError> {
+/// One form-encoded component decoded (`+` a space, `%XX` bytes, UTF-8): also how RFC 6749
+/// §2.3.1 encodes a client id and secret inside HTTP Basic credentials.
+///
+/// # Errors
+/// [`FormError::Encoding`].
+pub fn decode(part: &str) -> Result<Cow<'_, str>, FormError> {
     if !part.contains(['+', '%']) {
         return Ok(Cow::Borrowed(part));
     }

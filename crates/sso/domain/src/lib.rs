@@ -16,6 +16,9 @@
 //!   compared in constant time; exact redirect and post-logout URIs; CORS origins; lifetimes).
 //! - [`discovery`]: the issuer (the prefix every endpoint lives under, item 43) and the
 //!   metadata, listing only what is implemented (items 13, 23).
+//! - [`token`]: token endpoint requests: form bodies only (item 34), each parameter once, HTTP
+//!   Basic (both parts form-encoded, RFC 6749 §2.3.1) or a body secret but never both, errors in
+//!   RFC 6749's JSON shape with 401 and `WWW-Authenticate` for Basic (items 37, 38).
 //!
 //! # Threat model
 //! Every input here comes from a browser an attacker controls (query strings, form fields) or
@@ -27,3 +30,4 @@ pub mod clients;
 pub mod discovery;
 pub mod pkce;
 pub mod redirect;
+pub mod token;
