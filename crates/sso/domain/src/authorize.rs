@@ -13,6 +13,7 @@ use std::fmt;
 use portcullis_core::form::{self, FormError};
 use portcullis_core::outbound::percent_encode_into;
 
+use crate::discovery::Issuer;
 use crate::pkce::{self, Challenge};
 use crate::redirect::{self, RedirectError, RedirectUri};
 
@@ -61,7 +62,7 @@ pub struct Redirected {
 impl Redirected {
     /// The `Location` to send, with `iss` (RFC 9207, item 23).
     #[must_use]
-    pub fn location(&self, issuer: &str) -> String {
+    pub fn location(&self, issuer: &Issuer) -> String {
         let mut params = vec![
             ("error", self.error),
             ("error_description", self.description.as_str()),
@@ -69,7 +70,7 @@ impl Redirected {
         if let Some(s) = &self.state {
             params.push(("state", s));
         }
-        params.push(("iss", issuer));
+        params.push(("iss", issuer.as_str()));
         with_params(&self.redirect_uri, &params)
     }
 }
@@ -108,11 +109,18 @@ pub struct Request {
     pub max_age: Option<u64>,
     /// The PKCE challenge (S256).
     pub challenge: Challenge,
+    /// The client is a native app: show consent, whatever was remembered.
+    pub native: bool,
 }
 
 /// What stage 2 needs to know of the client.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientView<'a> {
+    /// Its `client_id` (checked against the request's).
+    pub id: &'a str,
+    /// A native app (loopback or private-use redirect URIs): consent is always shown, so
+    /// `prompt=none` is answered `consent_required` (RFC 8252 §8.6).
+    pub native: bool,
     /// Its registered redirect URIs.
     pub redirect_uris: &'a [RedirectUri],
     /// The scopes it may ask for.
@@ -129,8 +137,9 @@ pub const MAX_VALUE_BYTES: usize = 1024;
 #[derive(Debug)]
 pub struct Query<'a> {
     pairs: Vec<form::Pair<'a>>,
-    /// A repeated name other than `client_id`/`redirect_uri` (refused in stage 2, item 8).
-    repeated: Option<String>,
+    /// A name other than `client_id`/`redirect_uri` appears more than once (refused in stage
+    /// 2, item 8; never echoed).
+    repeated: bool,
 }
 
 /// Stage 1: reads the query of `GET /authorize`.
@@ -147,15 +156,13 @@ pub fn read(query: &str) -> Result<Query<'_>, Shown> {
     if pairs.len() > form::MAX_PARAMETERS {
         return Err(Shown::Query);
     }
-    let mut repeated = None;
+    let mut repeated = false;
     for (i, (name, _)) in pairs.iter().enumerate() {
         if pairs.iter().skip(i + 1).any(|(n, _)| n == name) {
             match name.as_ref() {
                 "client_id" => return Err(Shown::Repeated("client_id")),
                 "redirect_uri" => return Err(Shown::Repeated("redirect_uri")),
-                other => {
-                    repeated.get_or_insert_with(|| other.to_owned());
-                }
+                _ => repeated = true,
             }
         }
     }
@@ -163,12 +170,12 @@ pub fn read(query: &str) -> Result<Query<'_>, Shown> {
 }
 
 impl<'a> Query<'a> {
-    /// A parameter's value (each appears at most once once stage 2 passes).
+    /// A parameter's value; an empty value counts as absent (RFC 6749 §3.1).
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(n, v)| n == name && !v.is_empty())
             .map(|(_, v)| v.as_ref())
     }
 
@@ -188,7 +195,9 @@ impl<'a> Query<'a> {
     /// [`Shown`] until the redirect URI is known good, then [`Redirected`].
     pub fn request(&self, client: Option<&ClientView<'_>>) -> Result<Request, Failure> {
         let client_id = self.client_id()?.to_owned();
-        let client = client.ok_or(Shown::UnknownClient)?;
+        let client = client
+            .filter(|c| c.id == client_id)
+            .ok_or(Shown::UnknownClient)?;
         let asked = self.get("redirect_uri");
         let redirect_uri = redirect::choose(client.redirect_uris, asked)
             .map_err(Shown::Redirect)?
@@ -202,10 +211,10 @@ impl<'a> Query<'a> {
                 state: state.clone(),
             })
         };
-        if let Some(name) = &self.repeated {
+        if self.repeated {
             return Err(fail(
                 "invalid_request",
-                format!("{name} appears more than once"),
+                "a parameter appears more than once".into(),
             ));
         }
         match self.get("response_type") {
@@ -274,12 +283,8 @@ impl<'a> Query<'a> {
                 "none" => prompt.none = true,
                 "login" => prompt.login = true,
                 "consent" => prompt.consent = true,
-                "select_account" => {
-                    return Err(fail(
-                        "account_selection_required",
-                        "select_account is not supported".into(),
-                    ));
-                }
+                // One portal session holds one account: choosing another is signing in again.
+                "select_account" => prompt.login = true,
                 _ => return Err(fail("invalid_request", "unknown prompt value".into())),
             }
         }
@@ -287,6 +292,12 @@ impl<'a> Query<'a> {
             return Err(fail(
                 "invalid_request",
                 "prompt=none goes with no other value".into(),
+            ));
+        }
+        if prompt.none && client.native {
+            return Err(fail(
+                "consent_required",
+                "a native app's request needs the user's consent".into(),
             ));
         }
         let max_age = match self.get("max_age") {
@@ -312,6 +323,7 @@ impl<'a> Query<'a> {
             login_hint: self.get("login_hint").map(str::to_owned),
             max_age,
             challenge,
+            native: client.native,
         })
     }
 }
@@ -334,13 +346,26 @@ impl From<Shown> for Failure {
 /// The `Location` of a successful answer: `code`, `state` (only if sent, item 24) and `iss`
 /// (item 23).
 #[must_use]
-pub fn success_location(request: &Request, code: &str, issuer: &str) -> String {
+pub fn success_location(request: &Request, code: &str, issuer: &Issuer) -> String {
     let mut params = vec![("code", code)];
     if let Some(s) = &request.state {
         params.push(("state", s));
     }
-    params.push(("iss", issuer));
+    params.push(("iss", issuer.as_str()));
     with_params(&request.redirect_uri, &params)
+}
+
+/// Item 22 at the token endpoint: when the authorization request sent `redirect_uri`, the
+/// token request must send the same bytes (a loopback code issued for one port is not
+/// redeemed citing another); when it sent none, the token request may send none or exactly the
+/// URI the code went to.
+#[must_use]
+pub fn token_redirect_ok(request: &Request, sent: Option<&str>) -> bool {
+    match (request.redirect_uri_sent, sent) {
+        (true, Some(s)) | (false, Some(s)) => s == request.redirect_uri,
+        (true, None) => false,
+        (false, None) => true,
+    }
 }
 
 /// `uri` with `params` appended to its query, each form-encoded (the registered query stays as
@@ -371,7 +396,9 @@ mod tests {
     use super::*;
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-    const ISS: &str = "https://auth.example.com";
+    fn iss() -> Issuer {
+        Issuer::parse("https://auth.example.com").unwrap()
+    }
 
     fn client(uris: &[&str]) -> Vec<RedirectUri> {
         uris.iter()
@@ -390,6 +417,8 @@ mod tests {
     fn run(query: &str, uris: &[&str]) -> Result<Request, Failure> {
         let uris = client(uris);
         let view = ClientView {
+            id: "app-a",
+            native: uris.iter().any(RedirectUri::is_native),
             redirect_uris: &uris,
             scopes: &["openid", "email", "profile"],
         };
@@ -416,7 +445,7 @@ mod tests {
         assert_eq!(r.prompt, Prompt::default());
         // Item 24: state echoed exactly (encoded once); item 23: iss on success.
         assert_eq!(
-            success_location(&r, "c0de", ISS),
+            success_location(&r, "c0de", &iss()),
             "https://a.com/cb?code=c0de&state=xyz%20%26%3D&iss=https%3A%2F%2Fauth.example.com"
         );
         let no_state = run(
@@ -425,7 +454,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            success_location(&no_state, "c", ISS),
+            success_location(&no_state, "c", &iss()),
             "https://a.com/cb?code=c&iss=https%3A%2F%2Fauth.example.com",
             "no state sent, none returned"
         );
@@ -519,7 +548,7 @@ mod tests {
             let e = redirected(run(&query, &good));
             assert_eq!(e.error, error, "{query}");
             assert_eq!(e.redirect_uri, "https://a.com/cb");
-            let loc = e.location(ISS);
+            let loc = e.location(&iss());
             assert!(
                 loc.starts_with(&format!(
                     "https://a.com/cb?error={error}&error_description="
@@ -539,7 +568,87 @@ mod tests {
                 .replace("response_type=code", "response_type=id_token"),
             &good,
         ));
-        assert!(!e.location(ISS).contains("state="));
+        assert!(!e.location(&iss()).contains("state="));
+    }
+
+    #[test]
+    fn nothing_redirects_before_client_and_uri_are_good_whatever_else_is_wrong() {
+        // Items 1, 2, 6: a broken request to an unknown client or an unregistered URI is shown,
+        // even when other parameters are wrong too (they are checked only afterwards).
+        let good = ["https://a.com/cb"];
+        let broken = base()
+            .replace("response_type=code", "response_type=token")
+            .replace("code_challenge_method=S256", "code_challenge_method=plain")
+            + "&state=again";
+        assert_eq!(
+            read(&broken).unwrap().request(None),
+            Err(Failure::Shown(Shown::UnknownClient))
+        );
+        assert_eq!(
+            run(&broken, &["https://a.com/other"]),
+            Err(Failure::Shown(Shown::Redirect(RedirectError::Mismatch)))
+        );
+        // A view of another client is no view of this one.
+        let uris = client(&good);
+        let other = ClientView {
+            id: "app-b",
+            native: false,
+            redirect_uris: &uris,
+            scopes: &["openid"],
+        };
+        assert_eq!(
+            read(&base()).unwrap().request(Some(&other)),
+            Err(Failure::Shown(Shown::UnknownClient))
+        );
+        // The description never carries request text.
+        let e = redirected(run(&format!("{}&<b>x</b>=1&<b>x</b>=2", base()), &good));
+        assert!(!e.description.contains("<b>"), "{}", e.description);
+    }
+
+    #[test]
+    fn native_apps_always_see_consent_and_the_token_request_cites_the_same_uri() {
+        let native = ["http://127.0.0.1/cb"];
+        let q = base().replace(
+            "https%3A%2F%2Fa.com%2Fcb",
+            "http%3A%2F%2F127.0.0.1%3A5000%2Fcb",
+        );
+        let r = run(&q, &native).unwrap();
+        assert!(r.native);
+        let e = redirected(run(&format!("{q}&prompt=none"), &native));
+        assert_eq!(e.error, "consent_required");
+        // Item 22: the exact URI of the authorization, not any port.
+        assert!(token_redirect_ok(&r, Some("http://127.0.0.1:5000/cb")));
+        assert!(!token_redirect_ok(&r, Some("http://127.0.0.1:6000/cb")));
+        assert!(
+            !token_redirect_ok(&r, None),
+            "sent at authorize: required at token"
+        );
+        let web = run(
+            &base().replace("redirect_uri=https%3A%2F%2Fa.com%2Fcb&", ""),
+            &["https://a.com/cb"],
+        )
+        .unwrap();
+        assert!(token_redirect_ok(&web, None));
+        assert!(token_redirect_ok(&web, Some("https://a.com/cb")));
+        assert!(!token_redirect_ok(&web, Some("https://a.com/cb/")));
+    }
+
+    #[test]
+    fn empty_values_are_absent() {
+        // RFC 6749 §3.1; item 24: an empty state is no state.
+        let good = ["https://a.com/cb"];
+        let r = run(
+            &format!(
+                "{}&max_age=&prompt=&response_mode=",
+                base().replace("state=xyz%20%26%3D", "state=")
+            ),
+            &good,
+        )
+        .unwrap();
+        assert_eq!(r.state, None);
+        assert!(!success_location(&r, "c", &iss()).contains("state"));
+        let r = run(&format!("{}&prompt=select_account", base()), &good).unwrap();
+        assert!(r.prompt.login, "another account means signing in again");
     }
 
     #[test]
@@ -597,7 +706,8 @@ mod tests {
         )
         .unwrap();
         assert!(
-            success_location(&r, "c", ISS).starts_with("https://a.com/cb?tenant=t1&code=c&state=")
+            success_location(&r, "c", &iss())
+                .starts_with("https://a.com/cb?tenant=t1&code=c&state=")
         );
     }
 }

@@ -29,8 +29,22 @@ use crate::redirect::RedirectUri;
 pub enum Kind {
     /// PKCE only (`token_endpoint_auth_method=none`).
     Public,
-    /// PKCE and a secret (`client_secret_basic` or `client_secret_post`): its SHA-256.
-    Confidential([u8; 32]),
+    /// PKCE and a secret, by the one method registered.
+    Confidential {
+        /// The secret's SHA-256.
+        hash: [u8; 32],
+        /// `client_secret_basic` (the default) or `client_secret_post`.
+        method: SecretMethod,
+    },
+}
+
+/// Where a confidential client sends its secret (item 37: the registered method only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretMethod {
+    /// HTTP Basic.
+    Basic,
+    /// `client_secret` in the body.
+    Post,
 }
 
 /// The id_token algorithm of a client.
@@ -76,11 +90,18 @@ impl Client {
     pub fn secret_matches(&self, secret: &str) -> bool {
         match &self.kind {
             Kind::Public => false,
-            Kind::Confidential(hash) => {
+            Kind::Confidential { hash, .. } => {
                 let presented: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
                 presented.ct_eq(hash).into()
             }
         }
+    }
+
+    /// A native app (loopback or private-use redirect URIs): consent is always shown and
+    /// `prompt=none` cannot skip it (RFC 8252 §8.6).
+    #[must_use]
+    pub fn native(&self) -> bool {
+        self.redirect_uris.iter().any(RedirectUri::is_native)
     }
 
     /// The scopes as `&str`, for [`crate::authorize::ClientView`].
@@ -112,19 +133,23 @@ fn origin_ok(origin: &str) -> bool {
     let Some((scheme, host)) = origin.split_once("://") else {
         return false;
     };
-    let name = host.rsplit_once(':').map_or(host, |(h, p)| {
-        if p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty() {
-            h
-        } else {
-            "\0"
-        }
+    let (name, port) = match host.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => (h, Some(p)),
+        _ => (host, None),
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && !p.starts_with('0')
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u16>().is_ok()
     });
+    let name_ok = name == "[::1]"
+        || (!name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-".contains(&b)));
     let loopback = matches!(name, "127.0.0.1" | "[::1]" | "localhost");
-    (scheme == "https" || (scheme == "http" && loopback))
-        && !name.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-:[]".contains(&b))
+    (scheme == "https" || (scheme == "http" && loopback)) && port_ok && name_ok
 }
 
 fn uris(s: &mut Strict<'_>, key: &'static str) -> Result<Vec<RedirectUri>, JsonError> {
@@ -167,9 +192,24 @@ fn client(id: &str, s: &mut Strict<'_>) -> Result<Client, JsonError> {
         (Some("public"), Some(_)) => {
             return Err(JsonError::new(secret_path, "a public client has no secret"));
         }
-        (Some("confidential"), Some(hex)) => Kind::Confidential(
-            unhex32(hex).ok_or_else(|| JsonError::new(&secret_path, "64 lowercase hex digits"))?,
-        ),
+        (Some("confidential"), Some(hex)) => {
+            let method_path = s.path_of("token_endpoint_auth_method");
+            let method = match s.str("token_endpoint_auth_method")? {
+                None | Some("client_secret_basic") => SecretMethod::Basic,
+                Some("client_secret_post") => SecretMethod::Post,
+                Some(_) => {
+                    return Err(JsonError::new(
+                        method_path,
+                        "client_secret_basic or client_secret_post",
+                    ));
+                }
+            };
+            Kind::Confidential {
+                hash: unhex32(hex)
+                    .ok_or_else(|| JsonError::new(&secret_path, "64 lowercase hex digits"))?,
+                method,
+            }
+        }
         (Some("confidential"), None) => {
             return Err(JsonError::new(
                 secret_path,
@@ -182,6 +222,15 @@ fn client(id: &str, s: &mut Strict<'_>) -> Result<Client, JsonError> {
     let redirect_uris = uris(s, "redirect_uris")?;
     if redirect_uris.is_empty() {
         return Err(JsonError::new(redirect_path, "at least one redirect URI"));
+    }
+    // One kind of app per client: a web app's consent must not cover a native URI that any
+    // local process can claim.
+    let native = redirect_uris.iter().filter(|u| u.is_native()).count();
+    if native != 0 && native != redirect_uris.len() {
+        return Err(JsonError::new(
+            redirect_path,
+            "web (https) and native (loopback or private-use scheme) redirect URIs belong to separate clients",
+        ));
     }
     let post_logout_redirect_uris = uris(s, "post_logout_redirect_uris")?;
     let origins_path = s.path_of("allowed_origins");
@@ -229,7 +278,14 @@ fn client(id: &str, s: &mut Strict<'_>) -> Result<Client, JsonError> {
         }
         listed.into_iter().map(str::to_owned).collect()
     };
+    let first_party_path = s.path_of("first_party");
     let first_party = s.bool("first_party")?.unwrap_or(false);
+    if first_party && native != 0 {
+        return Err(JsonError::new(
+            first_party_path,
+            "a native app's redirect URI can be claimed by any local process or app: its consent is never skipped",
+        ));
+    }
     let access_token_ttl = ttl(s, "access_token_ttl", ACCESS_TTL, 3_600)?;
     let refresh_token_ttl = ttl(s, "refresh_token_ttl", REFRESH_TTL, 2_592_000)?;
     let alg_path = s.path_of("id_token_alg");
@@ -335,7 +391,8 @@ mod tests {
             "app-a": {"type": "public", "redirect_uris": ["https://appa.com/cb"],
                       "allowed_origins": ["https://appa.com"], "first_party": true},
             "app-b": {"type": "confidential", "secret_sha256": secret_hash("s3cret-of-b"),
-                      "redirect_uris": ["https://appb.net/cb", "http://127.0.0.1/cb"],
+                      "token_endpoint_auth_method": "client_secret_post",
+                      "redirect_uris": ["https://appb.net/cb", "https://appb.net/cb2"],
                       "post_logout_redirect_uris": ["https://appb.net/"],
                       "backchannel_logout_uri": "https://appb.net/bcl",
                       "scopes": ["openid", "offline_access"], "access_token_ttl": 600,
@@ -359,8 +416,87 @@ mod tests {
         assert_eq!(b.id_token_alg, IdTokenAlg::Es256);
         assert_eq!(b.access_token_ttl, 600);
         assert!(!b.first_party, "consent unless said");
-        assert!(b.redirect_uris[1].matches("http://127.0.0.1:4000/cb"));
+        assert!(matches!(
+            b.kind,
+            Kind::Confidential {
+                method: SecretMethod::Post,
+                ..
+            }
+        ));
+        assert!(!b.native());
         assert!(clients.get("app-c").is_none());
+    }
+
+    #[test]
+    fn native_apps_origins_and_auth_methods() {
+        let with = |c: Value| {
+            Clients::from_json(&json!({"clients": {"a": c}}))
+                .map(|cs| cs.get("a").unwrap().native())
+                .map_err(|e| e.to_string())
+        };
+        let public = |extra: Value| {
+            let mut c = json!({"type": "public", "redirect_uris": ["https://a.com/cb"]});
+            for (k, v) in extra.as_object().unwrap() {
+                c[k] = v.clone();
+            }
+            c
+        };
+        assert_eq!(
+            with(public(
+                json!({"redirect_uris": ["http://127.0.0.1/cb", "http://[::1]/cb"]})
+            )),
+            Ok(true)
+        );
+        assert_eq!(
+            with(public(
+                json!({"allowed_origins": ["https://a.com:8443", "http://localhost:3000", "http://[::1]:3000"]})
+            )),
+            Ok(false)
+        );
+        for (extra, member) in [
+            (
+                json!({"allowed_origins": ["https://a.com:"]}),
+                "allowed_origins[0]",
+            ),
+            (
+                json!({"allowed_origins": ["https://a.com:1:2"]}),
+                "allowed_origins[0]",
+            ),
+            (
+                json!({"allowed_origins": ["https://a.com:99999"]}),
+                "allowed_origins[0]",
+            ),
+            (
+                json!({"allowed_origins": ["https://a.com:0443"]}),
+                "allowed_origins[0]",
+            ),
+            (
+                json!({"redirect_uris": ["https://a.com/cb", "http://127.0.0.1/cb"]}),
+                "redirect_uris",
+            ),
+            (
+                json!({"redirect_uris": ["com.a.app:/cb", "https://a.com/cb"]}),
+                "redirect_uris",
+            ),
+            (
+                json!({"redirect_uris": ["http://127.0.0.1/cb"], "first_party": true}),
+                "first_party",
+            ),
+            (
+                json!({"redirect_uris": ["com.a.app:/cb"], "first_party": true}),
+                "first_party",
+            ),
+        ] {
+            let e = with(public(extra.clone())).unwrap_err();
+            assert!(e.contains(&format!("clients.a.{member}")), "{extra}: {e}");
+        }
+        let bad_method = json!({"type": "confidential", "secret_sha256": secret_hash("x"),
+            "token_endpoint_auth_method": "none", "redirect_uris": ["https://a.com/cb"]});
+        assert!(
+            with(bad_method)
+                .unwrap_err()
+                .contains("token_endpoint_auth_method")
+        );
     }
 
     #[test]

@@ -36,7 +36,12 @@ impl Issuer {
         let host = match authority.rsplit_once(':') {
             Some((h, p)) if !p.contains(']') => {
                 let port: u32 = p.parse().map_err(|_| IssuerError)?;
-                if !(1..=65_535).contains(&port) || p.starts_with('0') {
+                let default = if scheme == "https" { 443 } else { 80 };
+                if !p.bytes().all(|b| b.is_ascii_digit())
+                    || !(1..=65_535).contains(&port)
+                    || p.starts_with('0')
+                    || port == default
+                {
                     return Err(IssuerError);
                 }
                 h
@@ -51,6 +56,7 @@ impl Issuer {
         let path_ok = path.is_empty()
             || (!path.ends_with('/')
                 && !path.contains("//")
+                && !path.split('/').any(|seg| matches!(seg, "." | ".."))
                 && path
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b)));
@@ -95,9 +101,10 @@ pub mod paths {
 
 /// The metadata document (the same for both well-known paths). Lists only what is
 /// implemented: `code` alone (item 43), `S256` alone (item 13), `iss` in authorization responses
-/// (item 23), RS256 first for id_tokens (OIDC's default), no request objects.
+/// (item 23), the id_token algorithms the portal holds keys for (`algs`, RS256 first: OIDC's
+/// default), no request objects.
 #[must_use]
-pub fn metadata(issuer: &Issuer, scopes: &[&str]) -> Value {
+pub fn metadata(issuer: &Issuer, scopes: &[&str], algs: &[&str]) -> Value {
     let auth_methods = ["none", "client_secret_basic", "client_secret_post"];
     json!({
         "issuer": issuer.as_str(),
@@ -111,7 +118,7 @@ pub fn metadata(issuer: &Issuer, scopes: &[&str]) -> Value {
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "id_token_signing_alg_values_supported": algs,
         "code_challenge_methods_supported": [crate::pkce::METHOD],
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
@@ -157,6 +164,11 @@ mod tests {
             "https://auth.example.com:443x",
             "https://auth.example.com//x",
             "https://auth.example.com/a b",
+            "https://auth.example.com:+443",
+            "https://auth.example.com:443",
+            "http://127.0.0.1:80",
+            "https://auth.example.com/a/../b",
+            "https://auth.example.com/./b",
             "https://",
             "auth.example.com",
         ] {
@@ -167,7 +179,7 @@ mod tests {
     #[test]
     fn metadata_lists_only_what_is_implemented() {
         let issuer = Issuer::parse("https://abc.supabase.co/functions/v1/portcullis-sso").unwrap();
-        let m = metadata(&issuer, &["openid", "email"]);
+        let m = metadata(&issuer, &["openid", "email"], &["RS256"]);
         // Item 43: the issuer is the prefix of every endpoint; only `code`.
         assert_eq!(m["issuer"], issuer.as_str());
         for endpoint in [
@@ -190,7 +202,7 @@ mod tests {
         // Item 13: S256 alone. Item 23: iss in responses. OIDC's default algorithm listed.
         assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(m["authorization_response_iss_parameter_supported"], true);
-        assert_eq!(m["id_token_signing_alg_values_supported"][0], "RS256");
+        assert_eq!(m["id_token_signing_alg_values_supported"], json!(["RS256"]));
         assert_eq!(m["scopes_supported"], json!(["openid", "email"]));
         assert_eq!(m["request_parameter_supported"], false);
     }

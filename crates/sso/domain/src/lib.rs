@@ -12,6 +12,8 @@
 //! - [`authorize`]: an authorization request read from its query (items 1, 5, 6, 8, 12, 13, 24,
 //!   28): duplicated parameters refused, errors split into those shown by the portal (before the
 //!   client and redirect URI are known good) and those sent back to the redirect URI.
+//! - [`claims`]: id_token and back-channel logout token payloads (item 45: `events`, iat +
+//!   120 s, never a nonce; profile claims never replace protocol ones).
 //! - [`clients`]: registered first-party apps (public or confidential with a secret's SHA-256,
 //!   compared in constant time; exact redirect and post-logout URIs; CORS origins; lifetimes).
 //! - [`discovery`]: the issuer (the prefix every endpoint lives under, item 43) and the
@@ -29,6 +31,7 @@
 //! redirect URI would send a code somewhere nobody registered.
 
 pub mod authorize;
+pub mod claims;
 pub mod clients;
 pub mod discovery;
 pub mod pkce;

@@ -65,7 +65,14 @@ pub fn challenge(challenge: Option<&str>, method: Option<&str>) -> Result<Challe
     if method != Some(METHOD) {
         return Err(PkceError::Method);
     }
+    // 43 base64url characters carry 258 bits: a SHA-256 leaves the last one's low two bits
+    // zero (`A E I M Q U Y c g k o s w 0 4 8`), so any other last character matches nothing.
+    let canonical_last = challenge
+        .bytes()
+        .last()
+        .is_some_and(|b| b"AEIMQUYcgkosw048".contains(&b));
     if challenge.len() != 43
+        || !canonical_last
         || !challenge
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -140,6 +147,7 @@ mod tests {
         for bad in [
             CHALLENGE[..42].to_owned(),
             format!("{CHALLENGE}A"),
+            format!("{}N", &CHALLENGE[..42]),
             format!("{}=", &CHALLENGE[..42]),
             format!("{}+", &CHALLENGE[..42]),
             format!("{}/", &CHALLENGE[..42]),

@@ -10,7 +10,7 @@ use std::fmt;
 /// Why a redirect URI cannot be registered (item 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegistrationError {
-    /// Whitespace or a control character anywhere (no trimming, no guessing).
+    /// Whitespace, a control or a non-ASCII character anywhere (no trimming, no guessing).
     Whitespace,
     /// Not `scheme:…`, or a scheme that is not https, loopback http or a private-use
     /// (reverse-domain) scheme; `javascript:`, `data:`, `vbscript:`, `file:` and `blob:` in any
@@ -31,7 +31,7 @@ pub enum RegistrationError {
 impl fmt::Display for RegistrationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::Whitespace => "a redirect URI has no whitespace or control characters",
+            Self::Whitespace => "a redirect URI is printable ASCII: no whitespace, controls or other characters",
             Self::Scheme => {
                 "a redirect URI is https, http on loopback, or a private-use scheme (com.example.app:/…)"
             }
@@ -97,6 +97,8 @@ pub struct RedirectUri {
     text: String,
     /// A loopback URI: any port matches.
     loopback: bool,
+    /// A private-use scheme (`com.example.app:/cb`).
+    custom: bool,
 }
 
 impl RedirectUri {
@@ -108,7 +110,9 @@ impl RedirectUri {
         if uri.len() > MAX_URI_BYTES {
             return Err(RegistrationError::TooLong);
         }
-        if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // Printable ASCII only: no whitespace or controls, and no non-ASCII (format characters
+        // such as U+200B vanish in IDNA processing, and a `Location` carries bytes).
+        if !uri.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(RegistrationError::Whitespace);
         }
         let Some((scheme, _)) = uri.split_once(':') else {
@@ -148,6 +152,7 @@ impl RedirectUri {
                 Ok(Self {
                     text: uri.to_owned(),
                     loopback: is_loopback,
+                    custom: false,
                 })
             }
             // RFC 8252 §7.1: private-use schemes are reverse domain names.
@@ -157,6 +162,7 @@ impl RedirectUri {
                 Ok(Self {
                     text: uri.to_owned(),
                     loopback: false,
+                    custom: true,
                 })
             }
             _ => Err(RegistrationError::Scheme),
@@ -167,6 +173,19 @@ impl RedirectUri {
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.text
+    }
+
+    /// A native app's URI (loopback or private-use scheme): any local process or app can claim
+    /// it, so a code sent there must follow a consent the user saw (RFC 8252 §8.6).
+    #[must_use]
+    pub const fn is_native(&self) -> bool {
+        self.loopback || self.custom
+    }
+
+    /// Byte equality, no loopback port allowance (post-logout URIs, item 44).
+    #[must_use]
+    pub fn matches_exactly(&self, asked: &str) -> bool {
+        asked == self.text
     }
 
     /// Whether `asked` names this URI (items 2 and 3): byte-identical, or for a loopback URI
@@ -227,21 +246,29 @@ pub fn choose<'a>(
     }
 }
 
-/// The portal's own `return_to`/`next` targets (item 9): a relative path on the portal
-/// (`/sessions?x=1`, not `//host`, `/\host` or anything with a backslash), or a URL under one
-/// of `origins` (`https://app.example.com`, compared exactly, followed by `/`, `?` or nothing).
-/// `None` for anything else, including `https:evil.com` and `javascript:`.
+/// The portal's own `return_to`/`next` targets (item 9): a path under the portal's own
+/// `prefix` (the issuer's path, `/functions/v1/portcullis-sso`: the host may serve other
+/// things), followed by `/`, `?` or nothing, with no `.`/`..` segment, `//` or backslash; or a
+/// URL under one of `origins` (`https://app.example.com`, compared exactly, followed by `/`,
+/// `?` or nothing). Printable ASCII only. `None` for anything else, including `https:evil.com`
+/// and `javascript:`.
 #[must_use]
-pub fn safe_return<'a>(target: &'a str, origins: &[&str]) -> Option<&'a str> {
+pub fn safe_return<'a>(target: &'a str, prefix: &str, origins: &[&str]) -> Option<&'a str> {
     if target.is_empty()
         || target.len() > MAX_URI_BYTES
         || target.contains('\\')
-        || target.chars().any(|c| c.is_whitespace() || c.is_control())
+        || !target.bytes().all(|b| b.is_ascii_graphic())
     {
         return None;
     }
-    if let Some(rest) = target.strip_prefix('/') {
-        return (!rest.starts_with('/')).then_some(target);
+    if target.starts_with('/') {
+        let rest = target.strip_prefix(prefix)?;
+        if !(rest.is_empty() || rest.starts_with(['/', '?'])) {
+            return None;
+        }
+        let path = target.split('?').next().unwrap_or_default();
+        let dots = path.split('/').any(|seg| matches!(seg, "." | ".."));
+        return (!dots && !path.contains("//")).then_some(target);
     }
     origins
         .iter()
@@ -318,6 +345,15 @@ mod tests {
                 RegistrationError::Authority,
             ),
             ("https://app.example.com:/cb", RegistrationError::Authority),
+            (
+                "https://evil.com\\app.example.com/cb",
+                RegistrationError::Authority,
+            ),
+            (
+                "https://app.example.com/c\u{200b}b",
+                RegistrationError::Whitespace,
+            ),
+            ("https://\u{e9}xample.com/cb", RegistrationError::Whitespace),
         ] {
             assert_eq!(RedirectUri::register(bad), Err(why), "{bad:?}");
         }
@@ -408,6 +444,34 @@ mod tests {
     }
 
     #[test]
+    fn return_targets_are_under_the_portal_or_allow_listed() {
+        // Item 9, with the portal under a path of a shared host.
+        let prefix = "/functions/v1/sso";
+        let origins = ["https://app.example.com"];
+        for ok in [
+            "/functions/v1/sso",
+            "/functions/v1/sso/",
+            "/functions/v1/sso/sessions",
+            "/functions/v1/sso?x=1",
+            "/functions/v1/sso/authorize?client_id=a&x=%2F%2F",
+        ] {
+            assert_eq!(safe_return(ok, prefix, &origins), Some(ok), "{ok}");
+        }
+        for bad in [
+            "/",
+            "/storage/v1/object/public/x.html",
+            "/functions/v1/other",
+            "/functions/v1/ssox",
+            "/functions/v1/sso/../other",
+            "/functions/v1/sso/./x",
+            "/functions/v1/sso//x",
+            "/functions/v1/sso/\u{200b}",
+        ] {
+            assert_eq!(safe_return(bad, prefix, &origins), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn return_targets_are_relative_or_allow_listed() {
         // Item 9.
         let origins = ["https://app.example.com"];
@@ -420,7 +484,7 @@ mod tests {
             "https://app.example.com/after?x=1",
             "https://app.example.com?x=1",
         ] {
-            assert_eq!(safe_return(ok, &origins), Some(ok), "{ok}");
+            assert_eq!(safe_return(ok, "", &origins), Some(ok), "{ok}");
         }
         for bad in [
             "//evil.com",
@@ -441,8 +505,8 @@ mod tests {
             "evil.com",
             "",
         ] {
-            assert_eq!(safe_return(bad, &origins), None, "{bad:?}");
+            assert_eq!(safe_return(bad, "", &origins), None, "{bad:?}");
         }
-        assert_eq!(safe_return("https://app.example.com/", &[""]), None);
+        assert_eq!(safe_return("https://app.example.com/", "", &[""]), None);
     }
 }

@@ -13,7 +13,7 @@ use portcullis_core::encoding::base64_decode;
 use portcullis_core::form::{self, Form, FormError};
 use serde_json::{Value, json};
 
-use crate::clients::{Client, Kind};
+use crate::clients::{Client, Kind, SecretMethod};
 
 /// A token endpoint error (RFC 6749 §5.2), with its HTTP status.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -282,11 +282,23 @@ pub fn authenticate<'c>(
     let Some(client) = client.filter(|c| c.id == auth.client_id) else {
         return Err(fail);
     };
-    match (&client.kind, &auth.secret) {
-        (Kind::Public, None) => Ok(client),
-        (Kind::Confidential(_), Some(secret)) if client.secret_matches(secret.expose()) => {
-            Ok(client)
-        }
+    let registered = match &client.kind {
+        Kind::Public => AuthMethod::None,
+        Kind::Confidential {
+            method: SecretMethod::Basic,
+            ..
+        } => AuthMethod::Basic,
+        Kind::Confidential {
+            method: SecretMethod::Post,
+            ..
+        } => AuthMethod::Post,
+    };
+    if auth.method != registered {
+        return Err(fail);
+    }
+    match &auth.secret {
+        None if registered == AuthMethod::None => Ok(client),
+        Some(secret) if client.secret_matches(secret.expose()) => Ok(client),
         _ => Err(fail),
     }
 }
@@ -307,7 +319,9 @@ mod tests {
         let hash = hex(&Sha256::digest(b"p@ss:word+1"));
         Clients::from_json(&json!({"clients": {
             "spa": {"type": "public", "redirect_uris": ["https://a.com/cb"]},
-            "srv": {"type": "confidential", "secret_sha256": hash, "redirect_uris": ["https://b.com/cb"]}
+            "srv": {"type": "confidential", "secret_sha256": hash, "redirect_uris": ["https://b.com/cb"]},
+            "post": {"type": "confidential", "secret_sha256": hex(&Sha256::digest(b"p@ss:word+1")),
+                     "token_endpoint_auth_method": "client_secret_post", "redirect_uris": ["https://c.com/cb"]}
         }}))
         .unwrap()
     }
@@ -429,14 +443,26 @@ mod tests {
         let r = ok(FORM, Some(&h), body);
         assert_eq!(r.auth.method, AuthMethod::Basic);
         assert_eq!(authenticate(&r.auth, cs.get("srv")).unwrap().id, "srv");
-        // client_secret_post.
+        // client_secret_post, for the client registered with it; the other method is refused
+        // even with the right secret.
+        let posted = format!("{body}&client_id=post&client_secret=p%40ss%3Aword%2B1");
+        let r = ok(FORM, None, &posted);
+        assert_eq!(r.auth.method, AuthMethod::Post);
+        assert!(authenticate(&r.auth, cs.get("post")).is_ok());
         let r = ok(
             FORM,
             None,
-            &format!("{body}&client_id=srv&client_secret=p%40ss%3Aword%2B1"),
+            &posted.replace("client_id=post", "client_id=srv"),
         );
-        assert_eq!(r.auth.method, AuthMethod::Post);
-        assert!(authenticate(&r.auth, cs.get("srv")).is_ok());
+        assert!(
+            authenticate(&r.auth, cs.get("srv")).is_err(),
+            "srv is registered for Basic"
+        );
+        let r = ok(FORM, Some(&basic_header("post", "p@ss:word+1")), body);
+        assert!(
+            authenticate(&r.auth, cs.get("post")).is_err(),
+            "post is registered for the body"
+        );
         // A public client: no secret.
         let r = ok(FORM, None, &format!("{body}&client_id=spa"));
         assert!(authenticate(&r.auth, cs.get("spa")).is_ok());
