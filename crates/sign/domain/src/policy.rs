@@ -357,28 +357,15 @@ impl Policy {
             None => 300,
             Some(v) => expires(v, &s.path_of("default_expires_in"))?,
         };
-        let mut buckets = Vec::new();
-        if let Some(mut b) = s.object("buckets")? {
-            let names: Vec<&str> = value
-                .get("buckets")
-                .and_then(Value::as_object)
-                .map(|o| o.keys().map(String::as_str).collect())
-                .unwrap_or_default();
-            for name in names {
-                if !bucket_name_ok(name) {
-                    return Err(JsonError::new(
-                        b.path_of(name),
-                        "a bucket name: 1-63 of a-z 0-9 . - _, a letter or digit first and last",
-                    ));
-                }
-                let mut one = b
-                    .object(name)?
-                    .ok_or_else(|| JsonError::new(b.path_of(name), "expected a table/object"))?;
-                buckets.push(bucket(name, &mut one)?);
-                one.finish()?;
+        let buckets = s.tables("buckets", |name, one| {
+            if !bucket_name_ok(name) {
+                return Err(JsonError::new(
+                    one.path(),
+                    "a bucket name: 1-63 of a-z 0-9 . - _, a letter or digit first and last",
+                ));
             }
-            b.finish()?;
-        }
+            bucket(name, one)
+        })?;
         let trusted: Vec<String> = s
             .strings("trusted_claims")?
             .into_iter()

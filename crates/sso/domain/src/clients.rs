@@ -335,28 +335,15 @@ impl Clients {
     /// A [`JsonError`] naming the member at fault.
     pub fn from_json(value: &Value) -> Result<Self, JsonError> {
         let mut s = Strict::new(value, "")?;
-        let mut out = Vec::new();
-        if let Some(mut c) = s.object("clients")? {
-            let ids: Vec<&str> = value
-                .get("clients")
-                .and_then(Value::as_object)
-                .map(|o| o.keys().map(String::as_str).collect())
-                .unwrap_or_default();
-            for id in ids {
-                if !client_id_ok(id) {
-                    return Err(JsonError::new(
-                        c.path_of(id),
-                        "a client_id is 1-64 of A-Z a-z 0-9 - _ .",
-                    ));
-                }
-                let mut one = c
-                    .object(id)?
-                    .ok_or_else(|| JsonError::new(c.path_of(id), "expected an object"))?;
-                out.push(client(id, &mut one)?);
-                one.finish()?;
+        let out = s.tables("clients", |id, one| {
+            if !client_id_ok(id) {
+                return Err(JsonError::new(
+                    one.path(),
+                    "a client_id is 1-64 of A-Z a-z 0-9 - _ .",
+                ));
             }
-            c.finish()?;
-        }
+            client(id, one)
+        })?;
         s.finish()?;
         Ok(Self(out))
     }

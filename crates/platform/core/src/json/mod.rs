@@ -204,6 +204,33 @@ impl<'a> Strict<'a> {
             .collect()
     }
 
+    /// The members of the object at `key`, each itself an object read strictly by
+    /// `each(name, member)` and then finished: a table of tables (`[buckets.media]`,
+    /// `[clients.app-a]`). Absent or `null`: none.
+    ///
+    /// # Errors
+    /// When `key` or a member is not an object, `each`'s error, or an unknown member's.
+    pub fn tables<T>(
+        &mut self,
+        key: &'a str,
+        mut each: impl FnMut(&'a str, &mut Strict<'a>) -> Result<T, JsonError>,
+    ) -> Result<Vec<T>, JsonError> {
+        let Some(mut outer) = self.object(key)? else {
+            return Ok(Vec::new());
+        };
+        let names: Vec<&'a str> = outer.object.keys().map(String::as_str).collect();
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let mut one = outer.object(name)?.ok_or_else(|| {
+                JsonError::new(outer.path_of(name), "expected a table/object, found null")
+            })?;
+            out.push(each(name, &mut one)?);
+            one.finish()?;
+        }
+        outer.finish()?;
+        Ok(out)
+    }
+
     /// Keys of this object that were never read, as an error naming the first.
     ///
     /// # Errors
