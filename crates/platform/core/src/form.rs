@@ -91,6 +91,13 @@ impl<'a> Form<'a> {
         Ok(Self { pairs })
     }
 
+    /// A form of `pairs` already decoded, repeats allowed (for a caller that decides itself
+    /// which repeats it refuses, and how).
+    #[must_use]
+    pub const fn from_pairs(pairs: Vec<Pair<'a>>) -> Self {
+        Self { pairs }
+    }
+
     /// The value of `name` (empty values count as absent, RFC 6749 §3.1).
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {

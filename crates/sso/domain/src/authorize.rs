@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use portcullis_core::form::{self, FormError};
+use portcullis_core::form::{self, Form, FormError};
 use portcullis_core::outbound::percent_encode_into;
 
 use crate::discovery::Issuer;
@@ -136,7 +136,7 @@ pub const MAX_VALUE_BYTES: usize = 1024;
 /// A read query, before its client is known.
 #[derive(Debug)]
 pub struct Query<'a> {
-    pairs: Vec<form::Pair<'a>>,
+    form: Form<'a>,
     /// A name other than `client_id`/`redirect_uri` appears more than once (refused in stage
     /// 2, item 8; never echoed).
     repeated: bool,
@@ -166,17 +166,17 @@ pub fn read(query: &str) -> Result<Query<'_>, Shown> {
             }
         }
     }
-    Ok(Query { pairs, repeated })
+    Ok(Query {
+        form: Form::from_pairs(pairs),
+        repeated,
+    })
 }
 
 impl<'a> Query<'a> {
     /// A parameter's value; an empty value counts as absent (RFC 6749 §3.1).
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(n, v)| n == name && !v.is_empty())
-            .map(|(_, v)| v.as_ref())
+        self.form.get(name)
     }
 
     /// `client_id`, to look the client up.
