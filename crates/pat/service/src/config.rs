@@ -1,17 +1,15 @@
 //! The pat function's configuration, read once from the environment.
 
 use portcullis_core::{ConfigError, Env, Secret, check_base_url, parse_or};
-use portcullis_jwt::project::{Project, secret};
+use portcullis_jwt::project::{Project, minting_key, secret};
 use portcullis_jwt::{SigningKey, Verifier};
 use portcullis_pat::policy::Policy;
 use portcullis_pat::token::{Hasher, Prefix};
 use portcullis_service::cors::Cors;
 
 pub use portcullis_jwt::project::{
-    ENV_ISSUER, ENV_JWT_SECRET, ENV_SUPABASE_JWKS, ENV_SUPABASE_URL,
+    ENV_ISSUER, ENV_JWT_KID, ENV_JWT_SECRET, ENV_SUPABASE_JWKS, ENV_SUPABASE_URL,
 };
-/// The key id of the legacy secret, if the project has one (minted HS256 tokens carry it).
-pub const ENV_JWT_KID: &str = "PORTCULLIS_JWT_KID";
 /// The ES256 private JWK the exchange signs with (`supabase gen signing-key`), imported into
 /// the project as a signing key. Without it, exchanged tokens are signed with the HS256 secret.
 pub const ENV_SIGNING_KEY: &str = "PORTCULLIS_PAT_SIGNING_KEY";
@@ -83,22 +81,7 @@ impl PatConfig {
             secret: hmac,
             verifier,
         } = Project::from_env(env)?;
-        let signing = match env.var(ENV_SIGNING_KEY) {
-            Some(jwk) => SigningKey::from_private_jwk(&jwk)
-                .map_err(|e| ConfigError::invalid(ENV_SIGNING_KEY, e.to_string()))?,
-            None => match hmac {
-                Some(key) => SigningKey::Hs256 {
-                    key,
-                    kid: env.var(ENV_JWT_KID),
-                },
-                None => {
-                    return Err(ConfigError::invalid(
-                        ENV_SIGNING_KEY,
-                        "the exchange signs tokens with an ES256 key imported into the project (set PORTCULLIS_PAT_SIGNING_KEY) or the legacy secret (set PORTCULLIS_JWT_SECRET)",
-                    ));
-                }
-            },
-        };
+        let signing = minting_key(env, ENV_SIGNING_KEY, hmac)?;
         let prefix = Prefix::new(&env.var(ENV_PREFIX).unwrap_or_else(|| "pat".into()))
             .map_err(|e| ConfigError::invalid(ENV_PREFIX, e.to_string()))?;
         let policy = match env.var(ENV_POLICY) {

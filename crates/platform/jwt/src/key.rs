@@ -79,6 +79,10 @@ pub enum KeyError {
     NotP256Private,
     /// A field longer than 32 bytes, or `d` missing.
     BadField,
+    /// A private key that is not an RSA key with all of `n`, `e`, `d`, `p`, `q`, `dp`, `dq`, `qi`.
+    NotRsaPrivate,
+    /// An RSA modulus shorter than 2048 bits.
+    WeakRsa,
     /// No usable key in the set.
     Empty,
 }
@@ -90,6 +94,10 @@ impl fmt::Display for KeyError {
             Self::NotJson => "not a JSON Web Key (set)",
             Self::NotP256Private => "not an EC P-256 private JWK (kty EC, crv P-256, d, x, y)",
             Self::BadField => "a key field has the wrong length",
+            Self::NotRsaPrivate => {
+                "not an RSA private JWK (kty RSA, kid, n, e, d, p, q, dp, dq, qi)"
+            }
+            Self::WeakRsa => "the RSA modulus is shorter than 2048 bits",
             Self::Empty => "no usable key (ES256, RS256, EdDSA or an oct secret)",
         })
     }

@@ -62,7 +62,7 @@ pub use claims::{Expectations, LEEWAY_SECS, VerifiedClaims, is_uuid};
 pub use key::{
     Candidates, HmacKey, JwksSummary, KeyError, KeySet, MIN_HMAC_SECRET_BYTES, PublicKey,
 };
-pub use mint::{MintError, SigningKey, TokenClaims, mint, sign_payload};
+pub use mint::{MintError, SigningKey, TokenClaims, mint, sign_payload, sign_typed};
 pub use token::{Alg, MAX_TOKEN_BYTES, UntrustedToken};
 pub use verifier::{
     JwksConfig, KeySource, REFETCH_INTERVAL_MS, TOKEN_CACHE_ENTRIES, Verifier, VerifyError,

@@ -22,6 +22,17 @@ pub enum SigningKey {
         /// The project's HS256 key id, if known.
         kid: Option<String>,
     },
+    /// An RS256 private key (the SSO portal's id_tokens: OIDC's default algorithm). Signed by
+    /// the host's WebCrypto only: the pure-Rust `rsa` crate carries the Marvin timing advisory
+    /// (RUSTSEC-2023-0071), so native code has no RSA signer.
+    Rs256 {
+        /// Its `kid`.
+        kid: String,
+        /// Canonical private JWK (`d`, `dp`, `dq`, `e`, `kty`, `n`, `p`, `q`, `qi`).
+        private: Secret<String>,
+        /// Its public half.
+        public: PublicKey,
+    },
     /// An ES256 private key the user generated and imported into the project as a signing key.
     Es256 {
         /// Its `kid` (the header's, as imported).
@@ -38,6 +49,10 @@ impl fmt::Debug for SigningKey {
         match self {
             Self::Hs256 { kid, .. } => f
                 .debug_struct("Hs256")
+                .field("kid", kid)
+                .finish_non_exhaustive(),
+            Self::Rs256 { kid, .. } => f
+                .debug_struct("Rs256")
                 .field("kid", kid)
                 .finish_non_exhaustive(),
             Self::Es256 { kid, .. } => f
@@ -115,12 +130,88 @@ impl SigningKey {
         })
     }
 
+    /// An RS256 key from a private JWK (`kty` `RSA`, `kid`, `n`, `e`, `d`, `p`, `q`, `dp`,
+    /// `dq`, `qi`; a modulus of at least 2048 bits).
+    ///
+    /// # Errors
+    /// [`KeyError`] naming what is wrong (never the key material).
+    pub fn from_private_rsa_jwk(json: &str) -> Result<Self, KeyError> {
+        let value: Value = serde_json::from_str(json).map_err(|_| KeyError::NotJson)?;
+        let field = |name: &str| value.get(name).and_then(Value::as_str);
+        if field("kty") != Some("RSA") || field("alg").is_some_and(|a| a != "RS256") {
+            return Err(KeyError::NotRsaPrivate);
+        }
+        let kid = field("kid")
+            .filter(|k| !k.is_empty())
+            .ok_or(KeyError::BadField)?
+            .to_owned();
+        let mut parts = Vec::with_capacity(8);
+        for name in ["d", "dp", "dq", "e", "n", "p", "q", "qi"] {
+            let text = field(name).ok_or(KeyError::NotRsaPrivate)?;
+            let bytes = portcullis_core::encoding::base64url_decode(text)
+                .map_err(|_| KeyError::BadField)?;
+            if bytes.is_empty() {
+                return Err(KeyError::BadField);
+            }
+            parts.push((name, text, bytes.len()));
+        }
+        let get = |name: &str| {
+            parts
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .map_or(("", 0), |(_, t, l)| (*t, *l))
+        };
+        let (n, n_len) = get("n");
+        if n_len < 256 {
+            return Err(KeyError::WeakRsa);
+        }
+        let (e, _) = get("e");
+        let private = format!(
+            "{{\"d\":\"{}\",\"dp\":\"{}\",\"dq\":\"{}\",\"e\":\"{e}\",\"kty\":\"RSA\",\"n\":\"{n}\",\"p\":\"{}\",\"q\":\"{}\",\"qi\":\"{}\"}}",
+            get("d").0,
+            get("dp").0,
+            get("dq").0,
+            get("p").0,
+            get("q").0,
+            get("qi").0,
+        );
+        Ok(Self::Rs256 {
+            public: PublicKey {
+                kid: Some(kid.clone()),
+                alg: SignatureAlg::Rs256,
+                jwk: format!("{{\"e\":\"{e}\",\"kty\":\"RSA\",\"n\":\"{n}\"}}"),
+                signature_len: n_len,
+            },
+            kid,
+            private: Secret::new(private),
+        })
+    }
+
+    /// The JWS `alg` of tokens this key signs.
+    #[must_use]
+    pub const fn alg(&self) -> &'static str {
+        match self {
+            Self::Hs256 { .. } => "HS256",
+            Self::Rs256 { .. } => "RS256",
+            Self::Es256 { .. } => "ES256",
+        }
+    }
+
+    /// The public key, for verifying what this key signs (`None` for HS256).
+    #[must_use]
+    pub const fn public_key(&self) -> Option<&PublicKey> {
+        match self {
+            Self::Hs256 { .. } => None,
+            Self::Rs256 { public, .. } | Self::Es256 { public, .. } => Some(public),
+        }
+    }
+
     /// The `kid` minted tokens carry.
     #[must_use]
     pub fn kid(&self) -> Option<&str> {
         match self {
             Self::Hs256 { kid, .. } => kid.as_deref(),
-            Self::Es256 { kid, .. } => Some(kid),
+            Self::Rs256 { kid, .. } | Self::Es256 { kid, .. } => Some(kid),
         }
     }
 
@@ -130,28 +221,26 @@ impl SigningKey {
     pub fn public_jwk(&self) -> Option<String> {
         match self {
             Self::Hs256 { .. } => None,
-            Self::Es256 { kid, public, .. } => {
+            Self::Rs256 { kid, public, .. } | Self::Es256 { kid, public, .. } => {
                 let mut v: Value = serde_json::from_str(&public.jwk).ok()?;
                 let o = v.as_object_mut()?;
                 o.insert("kid".into(), Value::String(kid.clone()));
-                o.insert("alg".into(), Value::String("ES256".into()));
+                o.insert("alg".into(), Value::String(self.alg().into()));
                 o.insert("use".into(), Value::String("sig".into()));
                 Some(v.to_string())
             }
         }
     }
 
-    fn header(&self) -> String {
-        let (alg, kid) = match self {
-            Self::Hs256 { kid, .. } => ("HS256", kid.as_deref()),
-            Self::Es256 { kid, .. } => ("ES256", Some(kid.as_str())),
-        };
-        match kid {
+    fn header(&self, typ: &str) -> String {
+        let alg = self.alg();
+        let typ = json_string(typ);
+        match self.kid() {
             Some(kid) => format!(
-                "{{\"alg\":\"{alg}\",\"kid\":{},\"typ\":\"JWT\"}}",
+                "{{\"alg\":\"{alg}\",\"kid\":{},\"typ\":{typ}}}",
                 json_string(kid)
             ),
-            None => format!("{{\"alg\":\"{alg}\",\"typ\":\"JWT\"}}"),
+            None => format!("{{\"alg\":\"{alg}\",\"typ\":{typ}}}"),
         }
     }
 }
@@ -290,13 +379,31 @@ pub async fn sign_payload(
     payload: &str,
     crypto: &dyn Crypto,
 ) -> Result<String, MintError> {
-    let mut token = base64url_encode(key.header().as_bytes());
+    sign_typed(key, "JWT", payload, crypto).await
+}
+
+/// [`sign_payload`] with the header's `typ` given (`logout+jwt` for back-channel logout
+/// tokens, so one can never pass as an id_token).
+///
+/// # Errors
+/// [`MintError::Crypto`].
+pub async fn sign_typed(
+    key: &SigningKey,
+    typ: &str,
+    payload: &str,
+    crypto: &dyn Crypto,
+) -> Result<String, MintError> {
+    let mut token = base64url_encode(key.header(typ).as_bytes());
     token.push('.');
     token.push_str(&base64url_encode(payload.as_bytes()));
     let signature = match key {
         SigningKey::Hs256 { key, .. } => key.sign(token.as_bytes()).to_vec(),
         SigningKey::Es256 { private, .. } => crypto
             .sign(SignatureAlg::Es256, private, token.as_bytes())
+            .await
+            .map_err(MintError::Crypto)?,
+        SigningKey::Rs256 { private, .. } => crypto
+            .sign(SignatureAlg::Rs256, private, token.as_bytes())
             .await
             .map_err(MintError::Crypto)?,
     };

@@ -5,7 +5,8 @@
 use portcullis_core::{ConfigError, Env, check_base_url};
 
 use crate::{
-    Expectations, HmacKey, JwksConfig, KeySet, KeySource, MIN_HMAC_SECRET_BYTES, Verifier,
+    Expectations, HmacKey, JwksConfig, KeySet, KeySource, MIN_HMAC_SECRET_BYTES, SigningKey,
+    Verifier,
 };
 
 /// The project's URL (`https://<ref>.supabase.co`); set by the Edge Runtime.
@@ -17,6 +18,39 @@ pub const ENV_SUPABASE_JWKS: &str = "SUPABASE_JWKS";
 pub const ENV_ISSUER: &str = "PORTCULLIS_JWT_ISSUER";
 /// The project's legacy HS256 secret (`SUPABASE_JWT_SECRET` is read when this is unset).
 pub const ENV_JWT_SECRET: &str = "PORTCULLIS_JWT_SECRET";
+
+/// The key id of the legacy secret, if the project has one (minted HS256 tokens carry it).
+pub const ENV_JWT_KID: &str = "PORTCULLIS_JWT_KID";
+
+/// The key a function mints the project's tokens with: the ES256 private JWK in `var` (as
+/// `supabase gen signing-key` prints it, imported into the project), else the legacy secret
+/// (`hmac`) with `PORTCULLIS_JWT_KID` as its `kid` when set.
+///
+/// # Errors
+/// [`ConfigError`] naming `var` when its key is malformed, or when there is neither.
+pub fn minting_key(
+    env: &dyn Env,
+    var: &str,
+    hmac: Option<HmacKey>,
+) -> Result<SigningKey, ConfigError> {
+    match env.var(var) {
+        Some(jwk) => {
+            SigningKey::from_private_jwk(&jwk).map_err(|e| ConfigError::invalid(var, e.to_string()))
+        }
+        None => match hmac {
+            Some(key) => Ok(SigningKey::Hs256 {
+                key,
+                kid: env.var(ENV_JWT_KID),
+            }),
+            None => Err(ConfigError::invalid(
+                var,
+                format!(
+                    "tokens are signed with an ES256 key imported into the project (set {var}) or the legacy secret (set {ENV_JWT_SECRET})"
+                ),
+            )),
+        },
+    }
+}
 
 /// A project, as its functions see it.
 #[derive(Debug)]

@@ -21,9 +21,9 @@
 //! - [`token`]: token endpoint requests: form bodies only (item 34), each parameter once, HTTP
 //!   Basic (both parts form-encoded, RFC 6749 §2.3.1) or a body secret but never both, errors in
 //!   RFC 6749's JSON shape with 401 and `WWW-Authenticate` for Basic (items 37, 38).
-//! - [`refresh`]: refresh rotation decided from the stored token (items 39–42): rotate, a retry
-//!   inside a bounded window gets the same successor (derived by HMAC from the parent, so only
-//!   hashes are stored), reuse revokes the family, another client's token revokes nothing.
+//! - [`refresh`]: refresh tokens and their successors (items 39–42): a retry inside a bounded
+//!   window gets the same successor, derived by HMAC from the parent so only hashes are stored
+//!   (the rotation itself is one locked statement in the database).
 //!
 //! # Threat model
 //! Every input here comes from a browser an attacker controls (query strings, form fields) or

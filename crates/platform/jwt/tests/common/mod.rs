@@ -80,6 +80,7 @@ pub fn token(header: &str, payload: &str, key: &SigningKey) -> String {
     );
     let sig = match key {
         SigningKey::Hs256 { key, .. } => key.sign(input.as_bytes()).to_vec(),
+        SigningKey::Rs256 { .. } => panic!("native code signs no RSA"),
         SigningKey::Es256 { private, .. } => block_on(portcullis_core::Crypto::sign(
             &RustCrypto,
             portcullis_core::SignatureAlg::Es256,
