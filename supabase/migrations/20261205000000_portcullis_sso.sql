@@ -54,6 +54,8 @@ create table if not exists portcullis.sso_codes (
   session_id uuid not null references portcullis.sso_sessions (id) on delete cascade,
   client_id text not null,
   redirect_uri text not null,
+  -- The authorization request named redirect_uri (then the token request must too).
+  redirect_uri_sent boolean not null,
   challenge text not null,
   scopes text[] not null,
   nonce text,
@@ -213,11 +215,13 @@ $$;
 -- An authorization request from the browser holding session cookie p_session (hash): checks
 -- the session (live; authenticated within p_max_age seconds when given), the user, and consent
 -- when the client is not first-party (p_needs_consent), then issues the code (hash p_code,
--- p_code_ttl seconds). Outcomes: `issued`, `no_session`, `max_age`, `consent_required`,
--- `user_gone`, `user_banned`. Session details come back for `consent_required` too.
+-- p_code_ttl seconds). p_grant records consent just given (merged with earlier grants) before
+-- that check. Outcomes: `issued`, `no_session`, `max_age`, `consent_required`, `user_gone`,
+-- `user_banned`.
 create or replace function portcullis.sso_authorize(
-  p_session text, p_code text, p_client text, p_redirect_uri text, p_challenge text,
-  p_scopes text[], p_nonce text, p_max_age integer, p_needs_consent boolean, p_code_ttl integer,
+  p_session text, p_code text, p_client text, p_redirect_uri text, p_redirect_sent boolean,
+  p_challenge text, p_scopes text[], p_nonce text, p_max_age integer, p_needs_consent boolean,
+  p_grant boolean, p_code_ttl integer,
   out outcome text, out session_id uuid, out user_id uuid, out auth_time bigint)
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
@@ -240,7 +244,13 @@ begin
   if outcome <> 'ok' then
     return;
   end if;
-  if p_needs_consent and not exists (
+  if p_grant then
+    insert into portcullis.sso_grants as g (user_id, client_id, scopes)
+      values (s.user_id, p_client, p_scopes)
+      on conflict (user_id, client_id) do update set
+        scopes = array(select distinct x from unnest(g.scopes || excluded.scopes) x order by 1),
+        granted_at = now();
+  elsif p_needs_consent and not exists (
     select 1 from portcullis.sso_grants g
     where g.user_id = s.user_id and g.client_id = p_client and p_scopes <@ g.scopes
   ) then
@@ -248,33 +258,11 @@ begin
     return;
   end if;
   update portcullis.sso_sessions x set last_seen_at = now() where x.id = s.id;
-  insert into portcullis.sso_codes (code_hash, session_id, client_id, redirect_uri, challenge,
-      scopes, nonce, expires_at)
-    values (decode(p_code, 'hex'), s.id, p_client, p_redirect_uri, p_challenge, p_scopes, p_nonce,
-      now() + make_interval(secs => p_code_ttl));
+  insert into portcullis.sso_codes (code_hash, session_id, client_id, redirect_uri,
+      redirect_uri_sent, challenge, scopes, nonce, expires_at)
+    values (decode(p_code, 'hex'), s.id, p_client, p_redirect_uri, p_redirect_sent, p_challenge,
+      p_scopes, p_nonce, now() + make_interval(secs => p_code_ttl));
   outcome := 'issued';
-end
-$$;
-
--- Records consent of the user behind session cookie p_session for p_client and p_scopes
--- (merged with what was granted before): `granted` or `no_session`.
-create or replace function portcullis.sso_consent(p_session text, p_client text, p_scopes text[])
-returns text
-language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
-declare
-  u uuid;
-begin
-  select x.user_id into u from portcullis.sso_sessions x
-    where x.token_hash = decode(p_session, 'hex') and x.ended_at is null and x.expires_at > now();
-  if not found then
-    return 'no_session';
-  end if;
-  insert into portcullis.sso_grants as g (user_id, client_id, scopes)
-    values (u, p_client, p_scopes)
-    on conflict (user_id, client_id) do update set
-      scopes = array(select distinct unnest(g.scopes || excluded.scopes) order by 1),
-      granted_at = now();
-  return 'granted';
 end
 $$;
 
@@ -317,8 +305,10 @@ begin
     outcome := 'unknown';
     return;
   end if;
-  if c.client_id <> p_client or (p_redirect_uri is not null and p_redirect_uri <> c.redirect_uri)
-      or c.challenge <> p_challenge then
+  -- Item 22: a redirect_uri the authorization request sent must be sent again, the same.
+  if c.client_id <> p_client or c.challenge <> p_challenge
+      or (p_redirect_uri is not null and p_redirect_uri <> c.redirect_uri)
+      or (p_redirect_uri is null and c.redirect_uri_sent) then
     outcome := 'invalid';
     return;
   end if;
@@ -596,8 +586,7 @@ begin
   foreach f in array array[
     'portcullis.sso_throttle_hit(text[], integer, integer)',
     'portcullis.sso_login(text, uuid, text, jsonb, bigint, integer, boolean, text, inet)',
-    'portcullis.sso_authorize(text, text, text, text, text, text[], text, integer, boolean, integer)',
-    'portcullis.sso_consent(text, text, text[])',
+    'portcullis.sso_authorize(text, text, text, text, boolean, text, text[], text, integer, boolean, boolean, integer)',
     'portcullis.sso_redeem(text, text, text, text, text, integer)',
     'portcullis.sso_refresh(text, text, text, integer, text[])',
     'portcullis.sso_revoke(text, uuid, text)',

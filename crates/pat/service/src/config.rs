@@ -23,10 +23,8 @@ pub const ENV_POLICY: &str = "PORTCULLIS_PAT_POLICY";
 pub const ENV_INTROSPECTION_SECRET: &str = "PORTCULLIS_PAT_INTROSPECTION_SECRET";
 /// Origins allowed to call the management API from a browser (comma-separated).
 pub use portcullis_service::cors::ENV_CORS_ORIGINS;
-/// The request header the platform sets to the client's address (`cf-connecting-ip` on
-/// Cloudflare; `x-forwarded-for`, rightmost entry, behind a proxy that appends it). Unset: no
-/// header is trusted, and tokens with an IP allow-list cannot be created or used.
-pub const ENV_CLIENT_IP_HEADER: &str = "PORTCULLIS_CLIENT_IP_HEADER";
+/// The client-address header (unset: tokens with an IP allow-list cannot be created or used).
+pub use portcullis_service::client_ip::{CLIENT_IP_HEADERS, ENV_CLIENT_IP_HEADER};
 /// Largest request body (default 256 KiB: GitHub's reports come in batches).
 pub const ENV_MAX_BODY: &str = "PORTCULLIS_MAX_BODY_BYTES";
 
@@ -38,8 +36,6 @@ pub const ENV_DEPSDEV_KEYS_URL: &str = "PORTCULLIS_DEPSDEV_KEYS_URL";
 /// GitHub's key list.
 pub const GITHUB_KEYS_URL: &str = "https://api.github.com/meta/public_keys/secret_scanning";
 
-/// The headers a client address may come from.
-pub const CLIENT_IP_HEADERS: [&str; 3] = ["cf-connecting-ip", "x-forwarded-for", "x-real-ip"];
 
 /// Everything the function needs, parsed and checked.
 #[derive(Debug)]
@@ -89,20 +85,7 @@ impl PatConfig {
             Some(json) => Policy::from_json(&json)
                 .map_err(|e| ConfigError::invalid(ENV_POLICY, e.to_string()))?,
         };
-        let client_ip_header = match env.var(ENV_CLIENT_IP_HEADER) {
-            None => None,
-            Some(h) => Some(
-                CLIENT_IP_HEADERS
-                    .into_iter()
-                    .find(|c| c.eq_ignore_ascii_case(h.trim()))
-                    .ok_or_else(|| {
-                        ConfigError::invalid(
-                            ENV_CLIENT_IP_HEADER,
-                            "one of cf-connecting-ip, x-forwarded-for, x-real-ip",
-                        )
-                    })?,
-            ),
-        };
+        let client_ip_header = portcullis_service::client_ip::header_from_env(env)?;
         let cors = Cors::from_env(env, ENV_CORS_ORIGINS, "GET, POST, DELETE, OPTIONS")?;
         let max_body_bytes: usize = parse_or(env, ENV_MAX_BODY, 256 * 1024, "a number of bytes")?;
         if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {

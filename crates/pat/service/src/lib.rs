@@ -452,24 +452,10 @@ struct NewToken {
 }
 
 impl Pat {
-    /// The client's address, from the header the platform sets (configured: no header is
-    /// trusted by default, and tokens with an allow-list are then refused). For
-    /// `x-forwarded-for` the rightmost entry counts: the one the nearest proxy added (the
-    /// leftmost is whatever the client sent).
+    /// The client's address, from the header the operator named (none by default: tokens
+    /// with an allow-list are then refused).
     fn client_ip(&self, request: &Request) -> Option<IpAddr> {
-        let header = self.config.client_ip_header?;
-        let value = request.headers.get(header)?;
-        let entry = if header == "x-forwarded-for" {
-            value.rsplit(',').next()?
-        } else {
-            value
-        };
-        // An IPv4 client seen through IPv6 (`::ffff:a.b.c.d`) matches IPv4 blocks.
-        entry
-            .trim()
-            .parse::<IpAddr>()
-            .ok()
-            .map(|ip| ip.to_canonical())
+        portcullis_service::client_ip::client_ip(self.config.client_ip_header, request)
     }
 
     /// The signed-in user behind the request's JWT, allowed to manage tokens.

@@ -19,6 +19,7 @@ use portcullis_core::{Clock, ConfigError, Crypto, Db, Env, Outbound, SecureRando
 use serde::Serialize;
 
 pub mod auth;
+pub mod client_ip;
 pub mod cors;
 pub mod http;
 pub mod join;

@@ -82,6 +82,23 @@ pub fn challenge(challenge: Option<&str>, method: Option<&str>) -> Result<Challe
     Ok(Challenge(challenge.to_owned()))
 }
 
+/// The S256 challenge of a `code_verifier` (43–128 unreserved characters): what a code's
+/// stored challenge must equal. The challenge was public in the front channel, so the
+/// comparison (in the database, at redemption) needs no secrecy.
+///
+/// # Errors
+/// [`PkceError::VerifierFormat`].
+pub fn s256(verifier: &str) -> Result<String, PkceError> {
+    if !(43..=128).contains(&verifier.len())
+        || !verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    {
+        return Err(PkceError::VerifierFormat);
+    }
+    Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())))
+}
+
 /// Checks a token request's `code_verifier` against the code's challenge: the verifier's
 /// SHA-256, base64url without padding, equal in constant time.
 ///
@@ -96,14 +113,7 @@ pub fn verify(challenge: Option<&Challenge>, verifier: Option<&str>) -> Result<(
         // Every code carries a challenge (item 12); a code without one is not ours to honour.
         (None, None) => return Err(PkceError::Mismatch),
     };
-    if !(43..=128).contains(&verifier.len())
-        || !verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
-    {
-        return Err(PkceError::VerifierFormat);
-    }
-    let hashed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let hashed = s256(verifier)?;
     if bool::from(hashed.as_bytes().ct_eq(challenge.0.as_bytes())) {
         Ok(())
     } else {
