@@ -21,10 +21,10 @@ pub const ENV_PEPPER: &str = "PORTCULLIS_PAT_PEPPER";
 pub const ENV_POLICY: &str = "PORTCULLIS_PAT_POLICY";
 /// The secret backends present to `/introspect` (`Authorization: Bearer …`); unset disables it.
 pub const ENV_INTROSPECTION_SECRET: &str = "PORTCULLIS_PAT_INTROSPECTION_SECRET";
-/// Origins allowed to call the management API from a browser (comma-separated).
-pub use portcullis_service::cors::ENV_CORS_ORIGINS;
 /// The client-address header (unset: tokens with an IP allow-list cannot be created or used).
 pub use portcullis_service::client_ip::{CLIENT_IP_HEADERS, ENV_CLIENT_IP_HEADER};
+/// Origins allowed to call the management API from a browser (comma-separated).
+pub use portcullis_service::cors::ENV_CORS_ORIGINS;
 /// Largest request body (default 256 KiB: GitHub's reports come in batches).
 pub const ENV_MAX_BODY: &str = "PORTCULLIS_MAX_BODY_BYTES";
 
@@ -35,7 +35,6 @@ pub const ENV_GITHUB_KEYS_URL: &str = "PORTCULLIS_GITHUB_KEYS_URL";
 pub const ENV_DEPSDEV_KEYS_URL: &str = "PORTCULLIS_DEPSDEV_KEYS_URL";
 /// GitHub's key list.
 pub const GITHUB_KEYS_URL: &str = "https://api.github.com/meta/public_keys/secret_scanning";
-
 
 /// Everything the function needs, parsed and checked.
 #[derive(Debug)]

@@ -72,7 +72,10 @@ mod tests {
         assert_eq!(client_ip(header, &r), "10.0.0.1".parse().ok());
         assert_eq!(client_ip(None, &r), None);
         let mapped = Request::new(Method::Get, "/").with_header("x-real-ip", "::ffff:1.2.3.4");
-        assert_eq!(client_ip(Some("x-real-ip"), &mapped), "1.2.3.4".parse().ok());
+        assert_eq!(
+            client_ip(Some("x-real-ip"), &mapped),
+            "1.2.3.4".parse().ok()
+        );
         let bad = MapEnv::from_pairs([(ENV_CLIENT_IP_HEADER, "forwarded")]);
         assert!(header_from_env(&bad).is_err());
     }
