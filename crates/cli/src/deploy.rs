@@ -40,7 +40,7 @@ pub(crate) const HOOKS: [(&str, Option<&str>, &str); 7] = [
 ];
 
 /// The migrations, in order (a test keeps this list equal to supabase/migrations).
-pub(crate) const MIGRATIONS: [(&str, &str); 6] = [
+pub(crate) const MIGRATIONS: [(&str, &str); 7] = [
     (
         "20261123000000_portcullis_foundation.sql",
         include_str!("../../../supabase/migrations/20261123000000_portcullis_foundation.sql"),
@@ -64,6 +64,10 @@ pub(crate) const MIGRATIONS: [(&str, &str); 6] = [
     (
         "20261204000000_portcullis_pat_retention.sql",
         include_str!("../../../supabase/migrations/20261204000000_portcullis_pat_retention.sql"),
+    ),
+    (
+        "20261205000000_portcullis_sso.sql",
+        include_str!("../../../supabase/migrations/20261205000000_portcullis_sso.sql"),
     ),
 ];
 const UNINSTALL: &str = include_str!("../../../supabase/uninstall.sql");
