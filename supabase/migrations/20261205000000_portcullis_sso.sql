@@ -31,6 +31,9 @@ create table if not exists portcullis.sso_sessions (
 comment on table portcullis.sso_sessions is
   'Portal sessions: the hash of the browser''s opaque cookie, the user, how they signed in. Written only through the portcullis.sso_* functions.';
 create index if not exists sso_sessions_user on portcullis.sso_sessions (user_id, created_at);
+-- sso_prune's predicate.
+create index if not exists sso_sessions_done on portcullis.sso_sessions
+  ((coalesce(ended_at, expires_at)));
 
 create table if not exists portcullis.sso_families (
   id uuid primary key default gen_random_uuid(),
@@ -48,6 +51,9 @@ create table if not exists portcullis.sso_families (
 comment on table portcullis.sso_families is
   'One app session: the grant a code redemption starts and every refresh token rotated from it. Revoked as a whole.';
 create index if not exists sso_families_session on portcullis.sso_families (session_id);
+-- sso_prune's predicate.
+create index if not exists sso_families_done on portcullis.sso_families
+  ((coalesce(revoked_at, expires_at)));
 
 create table if not exists portcullis.sso_codes (
   code_hash bytea primary key,
@@ -68,6 +74,10 @@ create table if not exists portcullis.sso_codes (
 comment on table portcullis.sso_codes is
   'Authorization codes (hashes), single use: a second redemption revokes the family the first one started.';
 create index if not exists sso_codes_expiry on portcullis.sso_codes (expires_at);
+-- Deleting a session or family cascades here; logout and replay look codes up by these.
+create index if not exists sso_codes_session on portcullis.sso_codes (session_id);
+create index if not exists sso_codes_family on portcullis.sso_codes (family_id)
+  where family_id is not null;
 
 create table if not exists portcullis.sso_refresh_tokens (
   token_hash bytea primary key,
@@ -107,6 +117,8 @@ comment on table portcullis.sso_logout_outbox is
   'Back-channel logout deliveries: one row per app to tell, retried with backoff until delivered or given up.';
 create index if not exists sso_outbox_due on portcullis.sso_logout_outbox (next_attempt_at)
   where delivered_at is null and gave_up_at is null;
+create index if not exists sso_outbox_done on portcullis.sso_logout_outbox
+  ((coalesce(delivered_at, gave_up_at)));
 
 create table if not exists portcullis.sso_throttle (
   key text primary key,
@@ -115,6 +127,7 @@ create table if not exists portcullis.sso_throttle (
 );
 comment on table portcullis.sso_throttle is
   'Fixed-window counters for login and token-endpoint throttling, per account, per address, per client.';
+create index if not exists sso_throttle_window on portcullis.sso_throttle (window_started_at);
 
 alter table portcullis.sso_sessions enable row level security;
 alter table portcullis.sso_families enable row level security;
@@ -127,10 +140,11 @@ revoke all on portcullis.sso_sessions, portcullis.sso_families, portcullis.sso_c
   portcullis.sso_refresh_tokens, portcullis.sso_grants, portcullis.sso_logout_outbox,
   portcullis.sso_throttle from public;
 
--- The user as tokens need them, read fresh: email, phone, metadata, is_anonymous; `outcome`
--- `ok`, `user_gone` (deleted or missing) or `user_banned`. Without auth.users (a database that
--- is not Supabase's), `ok` with empty profile.
-create or replace function portcullis.sso_user(p_user uuid,
+-- A user's state read fresh from auth.users, with what tokens carry (email, phone, metadata,
+-- is_anonymous): `outcome` `ok`, `user_gone` (deleted or missing) or `user_banned` (until
+-- banned_until). Without auth.users (a database that is not Supabase's), `ok` with an empty
+-- profile. Internal: only the security-definer functions call it.
+create or replace function portcullis.user_state(p_user uuid,
   out outcome text, out email text, out phone text, out app_metadata text,
   out user_metadata text, out is_anonymous boolean)
 language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $$
@@ -173,7 +187,9 @@ declare
   started timestamptz;
   wait integer := 0;
 begin
-  foreach k in array p_keys loop
+  -- Sorted and distinct: concurrent calls lock the rows in one order (no deadlock), and a key
+  -- given twice counts once.
+  foreach k in array array(select distinct x from unnest(p_keys) x where x is not null order by 1) loop
     insert into portcullis.sso_throttle as t (key, window_started_at, count)
       values (k, now(), 1)
       on conflict (key) do update set
@@ -199,7 +215,7 @@ create or replace function portcullis.sso_login(
   out outcome text, out id uuid)
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
-  select u.outcome into outcome from portcullis.sso_user(p_user) u;
+  select u.outcome into outcome from portcullis.user_state(p_user) u;
   if outcome <> 'ok' then
     return;
   end if;
@@ -227,6 +243,12 @@ language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   s portcullis.sso_sessions;
 begin
+  if p_code is null or p_client is null or p_redirect_uri is null or p_redirect_sent is null
+      or p_challenge is null or p_scopes is null or p_needs_consent is null or p_grant is null
+      or p_code_ttl is null then
+    raise exception 'sso_authorize: only p_session, p_nonce and p_max_age may be null'
+      using errcode = '22004';
+  end if;
   select * into s from portcullis.sso_sessions x
     where x.token_hash = decode(p_session, 'hex') and x.ended_at is null and x.expires_at > now();
   if not found then
@@ -240,14 +262,14 @@ begin
     outcome := 'max_age';
     return;
   end if;
-  select u.outcome into outcome from portcullis.sso_user(s.user_id) u;
+  select u.outcome into outcome from portcullis.user_state(s.user_id) u;
   if outcome <> 'ok' then
     return;
   end if;
   if p_grant then
     insert into portcullis.sso_grants as g (user_id, client_id, scopes)
       values (s.user_id, p_client, p_scopes)
-      on conflict (user_id, client_id) do update set
+      on conflict on constraint sso_grants_pkey do update set
         scopes = array(select distinct x from unnest(g.scopes || excluded.scopes) x order by 1),
         granted_at = now();
   elsif p_needs_consent and not exists (
@@ -266,43 +288,55 @@ begin
 end
 $$;
 
--- What a family's tokens are minted from: the user (fresh), the portal session, the grant.
--- Shared by redemption and refresh (their `out` columns, in this order).
-create or replace function portcullis.sso_mint_facts(p_family uuid,
+-- What a family's tokens are minted from: the user (fresh), the portal session, the grant's
+-- scopes (p_scopes when a refresh narrows them). No row unless family and session are live.
+-- Shared by redemption and refresh, whose result columns follow `outcome` in this order.
+drop function if exists portcullis.sso_mint_facts(uuid);
+create or replace function portcullis.sso_mint_facts(p_family uuid, p_scopes text[],
   out family_id uuid, out user_id uuid, out session_id uuid, out aal text, out amr text,
   out auth_time bigint, out scopes text[], out family_expires_at bigint, out email text,
   out phone text, out app_metadata text, out user_metadata text, out is_anonymous boolean)
+returns setof record
 language sql stable security definer set search_path = pg_catalog, pg_temp as $$
   select f.id, f.user_id, s.id, s.aal, s.amr::text, floor(extract(epoch from s.auth_time))::bigint,
-    f.scopes, floor(extract(epoch from f.expires_at))::bigint, u.email, u.phone, u.app_metadata,
-    u.user_metadata, u.is_anonymous
+    coalesce(p_scopes, f.scopes), floor(extract(epoch from f.expires_at))::bigint, u.email,
+    u.phone, u.app_metadata, u.user_metadata, u.is_anonymous
   from portcullis.sso_families f join portcullis.sso_sessions s on s.id = f.session_id
-    cross join lateral portcullis.sso_user(f.user_id) u
-  where f.id = p_family
+    cross join lateral portcullis.user_state(f.user_id) u
+  where f.id = p_family and f.revoked_at is null and f.expires_at > now()
+    and s.ended_at is null and s.expires_at > now() and u.outcome = 'ok'
 $$;
 
 -- Redeems code p_code (hash) for p_client: the code must be the client's, unexpired, for
 -- p_redirect_uri when one is sent (its authorization's otherwise), its challenge equal to
 -- S256 of the verifier (p_challenge). A first redemption starts a family with refresh token
 -- p_refresh (hash) for p_refresh_ttl seconds; a later one with good parameters revokes that
--- family (`replayed`); bad parameters change nothing (`invalid`). Outcomes: `ok`, `unknown`,
--- `invalid`, `expired`, `replayed`, `session_ended`, `user_gone`, `user_banned`.
+-- family (`replayed`); bad parameters change nothing (`invalid`). The portal session is read
+-- `for share`: a logout running at the same time either ends it first (`session_ended`) or
+-- waits and then revokes the family this starts. One row: `outcome` (`ok`, `unknown`,
+-- `invalid`, `expired`, `replayed`, `session_ended`, `user_gone`, `user_banned`), then for
+-- `ok` the nonce and sso_mint_facts' columns.
+drop function if exists portcullis.sso_redeem(text, text, text, text, text, integer);
 create or replace function portcullis.sso_redeem(
   p_code text, p_client text, p_redirect_uri text, p_challenge text, p_refresh text,
-  p_refresh_ttl integer, out outcome text, out nonce text, out family_id uuid,
-  out user_id uuid, out session_id uuid, out aal text, out amr text, out auth_time bigint,
-  out scopes text[], out family_expires_at bigint, out email text, out phone text,
-  out app_metadata text, out user_metadata text, out is_anonymous boolean)
+  p_refresh_ttl integer)
+returns table (outcome text, nonce text, family_id uuid, user_id uuid, session_id uuid,
+  aal text, amr text, auth_time bigint, scopes text[], family_expires_at bigint, email text,
+  phone text, app_metadata text, user_metadata text, is_anonymous boolean)
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   c portcullis.sso_codes;
   s portcullis.sso_sessions;
   f uuid;
-  m record;
 begin
+  if p_code is null or p_client is null or p_challenge is null or p_refresh is null
+      or p_refresh_ttl is null then
+    raise exception 'sso_redeem: only p_redirect_uri may be null' using errcode = '22004';
+  end if;
   select * into c from portcullis.sso_codes x where x.code_hash = decode(p_code, 'hex') for update;
   if not found then
     outcome := 'unknown';
+    return next;
     return;
   end if;
   -- Item 22: a redirect_uri the authorization request sent must be sent again, the same.
@@ -310,25 +344,30 @@ begin
       or (p_redirect_uri is not null and p_redirect_uri <> c.redirect_uri)
       or (p_redirect_uri is null and c.redirect_uri_sent) then
     outcome := 'invalid';
+    return next;
     return;
   end if;
   if c.redeemed_at is not null then
     update portcullis.sso_families x set revoked_at = now(), revoked_reason = 'code_replay'
       where x.id = c.family_id and x.revoked_at is null;
     outcome := 'replayed';
+    return next;
     return;
   end if;
   if c.expires_at <= now() then
     outcome := 'expired';
+    return next;
     return;
   end if;
-  select * into s from portcullis.sso_sessions x where x.id = c.session_id;
+  select * into s from portcullis.sso_sessions x where x.id = c.session_id for share;
   if s.ended_at is not null or s.expires_at <= now() then
     outcome := 'session_ended';
+    return next;
     return;
   end if;
-  select u.outcome into outcome from portcullis.sso_user(s.user_id) u;
+  select u.outcome into outcome from portcullis.user_state(s.user_id) u;
   if outcome <> 'ok' then
+    return next;
     return;
   end if;
   insert into portcullis.sso_families as x (session_id, user_id, client_id, scopes, expires_at)
@@ -336,90 +375,101 @@ begin
     returning x.id into f;
   insert into portcullis.sso_refresh_tokens (token_hash, family_id) values (decode(p_refresh, 'hex'), f);
   update portcullis.sso_codes x set redeemed_at = now(), family_id = f where x.code_hash = c.code_hash;
-  select * into m from portcullis.sso_mint_facts(f);
-  nonce := c.nonce;
-  family_id := m.family_id; user_id := m.user_id; session_id := m.session_id; aal := m.aal;
-  amr := m.amr; auth_time := m.auth_time; scopes := m.scopes;
-  family_expires_at := m.family_expires_at; email := m.email; phone := m.phone;
-  app_metadata := m.app_metadata; user_metadata := m.user_metadata; is_anonymous := m.is_anonymous;
-  outcome := 'ok';
+  return query select 'ok'::text, c.nonce, m.* from portcullis.sso_mint_facts(f, null) m;
 end
 $$;
 
 -- Rotates refresh token p_token (hash) of p_client into p_successor (hash; derived from the
 -- token, so a retry names the same one). The family row is locked first: concurrent refreshes
--- of one family are serialised and make at most one successor. A retry of a rotated token
--- within p_grace seconds, before its successor was used, answers `retry` with the same
--- successor; any other use of a rotated token revokes the family (`reuse`). p_scopes, when
--- given, may only narrow. Outcomes: `rotated`, `retry`, `reuse`, `unknown`, `foreign`,
--- `revoked`, `expired`, `scope`, `user_gone`, `user_banned`.
+-- of one family are serialised and make at most one successor. In order: another client's
+-- token revokes nothing (`foreign`); a revoked or expired family, or an ended portal session,
+-- refuses (`revoked`, `expired`, `session_ended`); a rotated token is a retry (`retry`, the
+-- same successor) within p_grace seconds (at most 60) while its successor is unused, and
+-- otherwise reuse, which revokes the family (`reuse`); p_scopes, when given, may only narrow
+-- (`scope`); a deleted user revokes the family (`user_gone`), a banned one is refused and
+-- nothing changes, so the token works again when the ban ends (`user_banned`). One row:
+-- `outcome`, then for `rotated` and `retry` sso_mint_facts' columns.
+drop function if exists portcullis.sso_refresh(text, text, text, integer, text[]);
 create or replace function portcullis.sso_refresh(
-  p_token text, p_client text, p_successor text, p_grace integer, p_scopes text[],
-  out outcome text, out family_id uuid, out user_id uuid, out session_id uuid, out aal text,
-  out amr text, out auth_time bigint, out scopes text[], out family_expires_at bigint,
-  out email text, out phone text, out app_metadata text, out user_metadata text,
-  out is_anonymous boolean)
+  p_token text, p_client text, p_successor text, p_grace integer, p_scopes text[])
+returns table (outcome text, family_id uuid, user_id uuid, session_id uuid, aal text,
+  amr text, auth_time bigint, scopes text[], family_expires_at bigint, email text, phone text,
+  app_metadata text, user_metadata text, is_anonymous boolean)
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   t portcullis.sso_refresh_tokens;
   f portcullis.sso_families;
+  s portcullis.sso_sessions;
   next_used boolean;
-  m record;
+  retrying boolean := false;
 begin
+  if p_token is null or p_client is null or p_successor is null or p_grace is null then
+    raise exception 'sso_refresh: only p_scopes may be null' using errcode = '22004';
+  end if;
   select * into f from portcullis.sso_families x
     where x.id = (select r.family_id from portcullis.sso_refresh_tokens r
                   where r.token_hash = decode(p_token, 'hex'))
     for update;
   if not found then
     outcome := 'unknown';
+    return next;
     return;
   end if;
   select * into t from portcullis.sso_refresh_tokens r where r.token_hash = decode(p_token, 'hex');
   -- Another client's token revokes nothing: its owner did no wrong.
   if f.client_id <> p_client then
     outcome := 'foreign';
-    return;
-  end if;
-  if f.revoked_at is not null then
+  elsif f.revoked_at is not null then
     outcome := 'revoked';
-    return;
-  end if;
-  if f.expires_at <= now() then
+  elsif f.expires_at <= now() then
     outcome := 'expired';
+  end if;
+  if outcome is not null then
+    return next;
     return;
   end if;
-  if p_scopes is not null and not (p_scopes <@ f.scopes) then
-    outcome := 'scope';
+  -- Not locked: a logout that ends the session meanwhile waits for this family's lock and
+  -- then revokes it, successor and all.
+  select * into s from portcullis.sso_sessions x where x.id = f.session_id;
+  if s.ended_at is not null or s.expires_at <= now() then
+    outcome := 'session_ended';
+    return next;
     return;
   end if;
   if t.rotated_at is not null then
     select r.rotated_at is not null into next_used from portcullis.sso_refresh_tokens r
       where r.token_hash = decode(p_successor, 'hex') and r.family_id = f.id;
-    if coalesce(next_used, true) or t.rotated_at < now() - make_interval(secs => least(p_grace, 60)) then
+    if coalesce(next_used, true)
+        or t.rotated_at < now() - make_interval(secs => least(greatest(p_grace, 0), 60)) then
       update portcullis.sso_families x set revoked_at = now(), revoked_reason = 'refresh_reuse'
         where x.id = f.id;
       outcome := 'reuse';
+      return next;
       return;
     end if;
-    outcome := 'retry';
-  else
+    retrying := true;
+  end if;
+  if p_scopes is not null and not (p_scopes <@ f.scopes) then
+    outcome := 'scope';
+    return next;
+    return;
+  end if;
+  select u.outcome into outcome from portcullis.user_state(f.user_id) u;
+  if outcome = 'user_gone' then
+    update portcullis.sso_families x set revoked_at = now(), revoked_reason = 'user_gone'
+      where x.id = f.id;
+  end if;
+  if outcome <> 'ok' then
+    return next;
+    return;
+  end if;
+  if not retrying then
     update portcullis.sso_refresh_tokens r set rotated_at = now() where r.token_hash = t.token_hash;
     insert into portcullis.sso_refresh_tokens (token_hash, family_id)
       values (decode(p_successor, 'hex'), f.id);
-    outcome := 'rotated';
   end if;
-  select * into m from portcullis.sso_mint_facts(f.id);
-  if (select u.outcome from portcullis.sso_user(f.user_id) u) <> 'ok' then
-    update portcullis.sso_families x set revoked_at = now(), revoked_reason = 'user_gone'
-      where x.id = f.id;
-    outcome := 'user_gone';
-    return;
-  end if;
-  family_id := m.family_id; user_id := m.user_id; session_id := m.session_id; aal := m.aal;
-  amr := m.amr; auth_time := m.auth_time;
-  scopes := coalesce(p_scopes, m.scopes);
-  family_expires_at := m.family_expires_at; email := m.email; phone := m.phone;
-  app_metadata := m.app_metadata; user_metadata := m.user_metadata; is_anonymous := m.is_anonymous;
+  return query select case when retrying then 'retry' else 'rotated' end, m.*
+    from portcullis.sso_mint_facts(f.id, p_scopes) m;
 end
 $$;
 
@@ -441,7 +491,8 @@ end
 $$;
 
 -- userinfo: the user of family p_family when the family and its portal session are live
--- (a token from a replayed code, a revoked grant or an ended session gets `revoked`).
+-- (a token from a replayed code, a revoked or expired grant, or an ended or expired session
+-- gets `revoked`).
 create or replace function portcullis.sso_userinfo(p_family uuid,
   out outcome text, out user_id uuid, out email text, out phone text, out user_metadata text,
   out scopes text[])
@@ -451,12 +502,13 @@ declare
   u record;
 begin
   select x.* into f from portcullis.sso_families x join portcullis.sso_sessions s on s.id = x.session_id
-    where x.id = p_family and x.revoked_at is null and s.ended_at is null;
+    where x.id = p_family and x.revoked_at is null and x.expires_at > now() and s.ended_at is null
+      and s.expires_at > now();
   if not found then
     outcome := 'revoked';
     return;
   end if;
-  select * into u from portcullis.sso_user(f.user_id);
+  select * into u from portcullis.user_state(f.user_id);
   outcome := u.outcome;
   user_id := f.user_id;
   email := u.email;
@@ -466,9 +518,12 @@ begin
 end
 $$;
 
--- The portal session behind cookie p_session (hash), live: its id, user, aal, auth time.
+-- The portal session behind cookie p_session (hash), live: its id, user, aal, auth time; no
+-- row without one.
+drop function if exists portcullis.sso_session(text);
 create or replace function portcullis.sso_session(p_session text,
   out id uuid, out user_id uuid, out aal text, out auth_time bigint, out expires_at bigint)
+returns setof record
 language sql stable security definer set search_path = pg_catalog, pg_temp as $$
   select s.id, s.user_id, s.aal, floor(extract(epoch from s.auth_time))::bigint,
     floor(extract(epoch from s.expires_at))::bigint
@@ -509,8 +564,14 @@ declare
   me portcullis.sso_sessions;
   ended uuid;
 begin
+  if p_reason is null or p_reason not in ('logout', 'revoked') then
+    raise exception 'sso_logout: p_reason is logout or revoked' using errcode = '22023';
+  end if;
+  if cardinality(p_clients) is distinct from cardinality(p_uris) then
+    raise exception 'sso_logout: p_clients and p_uris differ in length' using errcode = '2202E';
+  end if;
   select * into me from portcullis.sso_sessions s
-    where s.token_hash = decode(p_session, 'hex') and s.ended_at is null;
+    where s.token_hash = decode(p_session, 'hex') and s.ended_at is null and s.expires_at > now();
   if not found then
     return;
   end if;
@@ -536,25 +597,33 @@ $$;
 
 -- Back-channel bookkeeping in one call: settles the deliveries just tried (p_ids[i] answered
 -- p_statuses[i]; 0 for no answer): 200/204 delivered, else retried with backoff (30 s × 2^n,
--- at most an hour) until p_max_attempts; then claims up to p_claim due rows for delivery now.
+-- at most an hour) until p_max_attempts; gives up due rows that have had p_max_attempts (a
+-- claim whose delivery never settled); then claims up to p_claim due rows for delivery now.
 create or replace function portcullis.sso_outbox(
   p_ids bigint[], p_statuses integer[], p_max_attempts integer, p_claim integer)
 returns table (outbox_id bigint, client_id text, uri text, user_id uuid, session_id uuid)
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
+  if cardinality(p_ids) is distinct from cardinality(p_statuses) then
+    raise exception 'sso_outbox: p_ids and p_statuses differ in length' using errcode = '2202E';
+  end if;
   update portcullis.sso_logout_outbox o set
       last_status = r.status,
       delivered_at = case when r.status in (200, 204) then now() end,
       gave_up_at = case when r.status not in (200, 204) and o.attempts >= p_max_attempts then now() end,
       next_attempt_at = now() + least(interval '1 hour',
-        make_interval(secs => 30 * power(2, greatest(o.attempts - 1, 0))))
+        make_interval(secs => 30 * power(2, least(greatest(o.attempts - 1, 0), 8))))
     from unnest(p_ids, p_statuses) as r (id, status)
     where o.id = r.id and o.delivered_at is null and o.gave_up_at is null;
+  update portcullis.sso_logout_outbox o set gave_up_at = now()
+    where o.delivered_at is null and o.gave_up_at is null and o.next_attempt_at <= now()
+      and o.attempts >= p_max_attempts;
   return query
     update portcullis.sso_logout_outbox o set attempts = o.attempts + 1,
         next_attempt_at = now() + interval '30 seconds'
       where o.id in (select x.id from portcullis.sso_logout_outbox x
                      where x.delivered_at is null and x.gave_up_at is null and x.next_attempt_at <= now()
+                       and x.attempts < p_max_attempts
                      order by x.next_attempt_at limit p_claim for update skip locked)
       returning o.id, o.client_id, o.uri, o.user_id, o.session_id;
 end
@@ -600,8 +669,8 @@ begin
     execute format('revoke all on function %s from public', f);
     execute format('grant execute on function %s to portcullis_fn', f);
   end loop;
-  revoke all on function portcullis.sso_user(uuid) from public;
-  revoke all on function portcullis.sso_mint_facts(uuid) from public;
+  revoke all on function portcullis.user_state(uuid) from public;
+  revoke all on function portcullis.sso_mint_facts(uuid, text[]) from public;
 end
 $$;
 

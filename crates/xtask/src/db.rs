@@ -405,6 +405,22 @@ pub fn prepare_function_role(server: &TestPostgres) -> Result<String> {
             "read token events",
         ),
         (
+            "select count(*) from portcullis.sso_sessions",
+            "read portal sessions (only the sso_* functions may)",
+        ),
+        (
+            "update portcullis.sso_families set revoked_at = null",
+            "un-revoke sso grants",
+        ),
+        (
+            "select count(*) from portcullis.sso_refresh_tokens",
+            "read sso refresh tokens",
+        ),
+        (
+            "select * from portcullis.user_state(gen_random_uuid())",
+            "call the internal user_state",
+        ),
+        (
             "create table portcullis.x (a int)",
             "create tables in its schema",
         ),

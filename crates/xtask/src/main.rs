@@ -3,7 +3,7 @@
 //! - `dev`: set up what is missing, build, serve every function locally (Deno + PGlite),
 //!   print what to try; Ctrl-C stops.
 //! - `test`: set up, then run every suite (see `test.rs`). `--no-lint` skips fmt/clippy;
-//!   `--only sign` runs one function's suites.
+//!   `--only sign` or `--only sso` runs one function's suites.
 //! - `build`: build Wasm for both runtimes and check the size budgets (`--deno NAME`,
 //!   `--worker NAME` for one target).
 //! - `bench`: the benchmarks in bench/ (see BENCHMARKS.md).
@@ -28,6 +28,7 @@ mod harness;
 mod pat;
 mod pg;
 mod sign;
+mod sso;
 mod test;
 mod tools;
 mod util;
@@ -35,7 +36,7 @@ mod wasm;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <dev | test [--no-lint] [--only sign] | build [--deno NAME] [--worker NAME] | bench [--seconds N] [--pat | --sign | --db] | update-disposable-domains [VERSION]>";
+const USAGE: &str = "usage: cargo xtask <dev | test [--no-lint] [--only sign|sso] | build [--deno NAME] [--worker NAME] | bench [--seconds N] [--pat | --sign | --db] | update-disposable-domains [VERSION]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -261,6 +261,7 @@ pub fn command(args: &[String]) -> Result {
         &fakes_url,
         &logs,
     )?);
+    failures.extend(crate::sso::suite(&tools, &pg, &fn_url)?);
     for (runtime, served) in [("deno", &deno), ("workerd", &worker)] {
         say(format!(
             "fault: PostgreSQL restarted under load on /send-email ({runtime})"
@@ -346,7 +347,7 @@ pub fn command(args: &[String]) -> Result {
     Ok(())
 }
 
-/// `--only sign`: one function's suites, for a quick loop while working on it (CI runs all).
+/// `--only sign|sso`: one function's suites, for a quick loop while working on it (CI runs all).
 fn only(tools: &Tools, name: Option<&str>) -> Result {
     match name {
         Some("sign") => {
@@ -364,7 +365,19 @@ fn only(tools: &Tools, name: Option<&str>) -> Result {
                 Err(format!("failed:\n- {}", failures.join("\n- ")))
             }
         }
-        _ => Err("--only takes a function with its own suites: sign".into()),
+        Some("sso") => {
+            say("starting PostgreSQL");
+            let pg = TestPostgres::start()?;
+            let fn_url = crate::db::prepare_function_role(&pg)?;
+            let failures = crate::sso::suite(tools, &pg, &fn_url)?;
+            if failures.is_empty() {
+                say("the sso suites passed");
+                Ok(())
+            } else {
+                Err(format!("failed:\n- {}", failures.join("\n- ")))
+            }
+        }
+        _ => Err("--only takes a function with its own suites: sign, sso".into()),
     }
 }
 
